@@ -1,0 +1,68 @@
+"""The small documents: the route and stop indexes, feed.json, and the JSON Schemas of every kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from builder import models
+from builder.lookups import Doc, Lookups
+from builder.shapes import compile_shaper
+from builder.source import Source
+
+ROUTES_INDEX, STOPS_INDEX, FEED = "routes.json", "stops.json", "feed.json"
+
+
+def index_documents(source: Source, conn: Connection, lk: Lookups) -> Iterator[tuple[str, str, Doc]]:
+    yield ROUTES_INDEX, "routes", {"routes": [lk.routes[k] for k in sorted(lk.routes)]}
+    yield STOPS_INDEX, "stops", {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
+    yield FEED, "feed", feed_document(source, conn, lk)
+
+
+def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
+    agencies = sorted({id(a): a for a in lk.agencies.values()}.values(), key=lambda a: a["agency_id"] or "")
+    counts = {t: source.count(conn, t) for t in ("routes", "stops", "trips", "stop_times")}
+    return {
+        "feed_info": _feed_info(source, conn),
+        "agencies": agencies,
+        "counts": {"agencies": len(agencies), **counts},
+        "service_period": service_period(source, conn),
+        "links": {"routes": ROUTES_INDEX, "stops": STOPS_INDEX},
+    }
+
+
+def _feed_info(source: Source, conn: Connection) -> Doc | None:
+    if not source.has("feed_info"):
+        return None
+    cols = source.columns("feed_info")
+    shape = compile_shaper("feed_info", cols, models.Record, typed=source.typed_columns("feed_info"))
+    row = conn.execute(source.select_all("feed_info")).first()
+    return None if row is None else shape(row)
+
+
+def service_period(source: Source, conn: Connection) -> Doc:
+    """First and last day any service runs: calendar ranges and dates added by calendar_dates."""
+    starts: list[str] = []
+    ends: list[str] = []
+    if source.has("calendar"):
+        cal = source.table("calendar")
+        lo, hi = conn.execute(select(func.min(cal.c.start_date), func.max(cal.c.end_date))).one()
+        starts += [str(lo)] if lo is not None else []
+        ends += [str(hi)] if hi is not None else []
+    if source.has("calendar_dates"):
+        cd = source.table("calendar_dates")
+        added = select(func.min(cd.c.date), func.max(cd.c.date)).where(cd.c.exception_type == 1)
+        lo, hi = conn.execute(added).one()
+        starts += [str(lo)] if lo is not None else []
+        ends += [str(hi)] if hi is not None else []
+    return {"start_date": min(starts, default=None), "end_date": max(ends, default=None)}
+
+
+def schema_documents() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for kind, model in sorted(models.DOCUMENT_MODELS.items()):
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"schemas/{kind}.schema.json"
+        yield f"schemas/{kind}.schema.json", "schema", schema

@@ -1,0 +1,284 @@
+"""The documents' contract: small pydantic models, composed into the three views and the indexes.
+
+Rules every document follows, and which the builder's hot path derives from these models:
+- Fields without a default are always present, null when the database has no value.
+- Fields with a default (optional GTFS fields) are present only when the database has a value, so a
+  database that stores every GTFS column as NULL gives the same bytes as one that lacks those columns.
+- GTFS rows allow extra fields: columns the GTFS reference does not define are kept, as text.
+`schemas/<kind>.schema.json` is generated from these models, and tests validate emitted documents against them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Document(BaseModel):
+    """A shape this project defines: no other keys allowed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Record(BaseModel):
+    """A GTFS row: its reference fields typed, and any column the feed added kept as it is."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# -- summaries: the small pieces that link documents together ------------------------------------------
+
+
+class StopSummary(Document):
+    stop_id: str
+    stop_name: str | None
+    stop_lat: float | None
+    stop_lon: float | None
+    href: str = Field(description="Path of the stop-trips view, relative to the snapshot root.")
+
+
+class RouteSummary(Document):
+    route_id: str
+    agency_id: str | None
+    route_short_name: str | None
+    route_long_name: str | None
+    route_type: int | None
+    href: str = Field(description="Path of the route tree, relative to the snapshot root.")
+
+
+# -- GTFS records ----------------------------------------------------------------------------------------
+
+
+class Agency(Record):
+    agency_id: str | None
+    agency_name: str | None
+    agency_url: str | None
+    agency_timezone: str | None
+    agency_lang: str | None = None
+    agency_phone: str | None = None
+    agency_fare_url: str | None = None
+    agency_email: str | None = None
+
+
+class Route(Record):
+    route_id: str
+    agency_id: str | None
+    route_short_name: str | None
+    route_long_name: str | None
+    route_type: int | None
+    route_desc: str | None = None
+    route_url: str | None = None
+    route_color: str | None = None
+    route_text_color: str | None = None
+    route_sort_order: int | None = None
+    continuous_pickup: int | None = None
+    continuous_drop_off: int | None = None
+    network_id: str | None = None
+    href: str
+
+
+class Stop(Record):
+    stop_id: str
+    stop_name: str | None
+    stop_lat: float | None
+    stop_lon: float | None
+    stop_code: str | None = None
+    tts_stop_name: str | None = None
+    stop_desc: str | None = None
+    zone_id: str | None = None
+    stop_url: str | None = None
+    location_type: int | None = None
+    parent_station: str | None = None
+    stop_timezone: str | None = None
+    wheelchair_boarding: int | None = None
+    level_id: str | None = None
+    platform_code: str | None = None
+    href: str
+
+
+class StopDetail(Stop):
+    parent: StopSummary | None = Field(description="The parent station, when the feed has it.")
+    children: list[StopSummary] = Field(description="Platforms, entrances and other stops inside this one.")
+
+
+class Trip(Record):
+    trip_id: str
+    route_id: str
+    service_id: str | None
+    trip_headsign: str | None
+    direction_id: int | None
+    trip_short_name: str | None = None
+    block_id: str | None = None
+    shape_id: str | None = None
+    wheelchair_accessible: int | None = None
+    bikes_allowed: int | None = None
+    href: str
+
+
+class StopTime(Record):
+    stop_id: str | None
+    stop_sequence: int
+    arrival_time: str | None = Field(description="HH:MM:SS, may pass 24:00:00; null when not a timepoint.")
+    departure_time: str | None
+    stop_headsign: str | None = None
+    pickup_type: int | None = None
+    drop_off_type: int | None = None
+    continuous_pickup: int | None = None
+    continuous_drop_off: int | None = None
+    shape_dist_traveled: float | None = None
+    timepoint: int | None = None
+
+
+class Frequency(Record):
+    start_time: str
+    end_time: str
+    headway_secs: int
+    exact_times: int | None = None
+
+
+class Service(Document):
+    """When a service runs: its calendar row (absent for calendar_dates-only services) and its exceptions."""
+
+    service_id: str
+    monday: int | None = None
+    tuesday: int | None = None
+    wednesday: int | None = None
+    thursday: int | None = None
+    friday: int | None = None
+    saturday: int | None = None
+    sunday: int | None = None
+    start_date: str | None = Field(default=None, description="YYYYMMDD")
+    end_date: str | None = None
+    added_dates: list[str]
+    removed_dates: list[str]
+
+
+# -- the three views ---------------------------------------------------------------------------------------
+
+
+class RouteTrip(Trip):
+    stop_times: list[StopTime]
+    frequencies: list[Frequency] | None = None
+
+
+class RouteTree(Document):
+    """routes/<key>.json: a route, all its trips with their stop times, and the stops they use."""
+
+    route: Route
+    agency: Agency | None
+    trips: list[RouteTrip]
+    stops: dict[str, StopSummary]
+    services: dict[str, Service]
+
+
+class StopVisit(Document):
+    trip_id: str
+    route_id: str
+    service_id: str | None
+    trip_headsign: str | None
+    direction_id: int | None
+    stop_sequence: int
+    arrival_time: str | None
+    departure_time: str | None
+    href: str
+
+
+class StopTrips(Document):
+    """stops/<key>.json: a stop and every visit of a trip to it, in time order."""
+
+    stop: StopDetail
+    trips: list[StopVisit]
+    routes: dict[str, RouteSummary]
+    services: dict[str, Service]
+
+
+class TripStopTime(StopTime):
+    stop: StopSummary | None
+
+
+class TripStops(Document):
+    """trips/<key>.json: a trip's stop times, each with its stop."""
+
+    trip: Trip
+    route: RouteSummary
+    service: Service | None
+    frequencies: list[Frequency]
+    stop_times: list[TripStopTime]
+
+
+# -- indexes and the feed ----------------------------------------------------------------------------------
+
+
+class RoutesIndex(Document):
+    routes: list[RouteSummary]
+
+
+class StopsIndex(Document):
+    stops: list[StopSummary]
+
+
+class Counts(Document):
+    agencies: int
+    routes: int
+    stops: int
+    trips: int
+    stop_times: int
+
+
+class ServicePeriod(Document):
+    start_date: str | None
+    end_date: str | None
+
+
+class Links(Document):
+    routes: str
+    stops: str
+
+
+class Feed(Document):
+    """feed.json: what the snapshot holds."""
+
+    feed_info: Record | None
+    agencies: list[Agency]
+    counts: Counts
+    service_period: ServicePeriod
+    links: Links
+
+
+class Encoded(Document):
+    path: str
+    sha256: str
+    bytes: int
+
+
+class ManifestEntry(Document):
+    path: str
+    kind: str
+    id: str | None
+    sha256: str
+    bytes: int
+    encodings: dict[str, Encoded] | None = None
+
+
+class Manifest(Document):
+    documents: list[ManifestEntry]
+
+
+# kind -> model; the schema of each is published as schemas/<kind>.schema.json
+DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
+    "route": RouteTree,
+    "stop": StopTrips,
+    "trip": TripStops,
+    "routes": RoutesIndex,
+    "stops": StopsIndex,
+    "feed": Feed,
+    "manifest": Manifest,
+}
+
+
+def always_present(model: type[BaseModel]) -> frozenset[str]:
+    """Fields a document always carries (null or not); the others are left out when null."""
+    return frozenset(name for name, field in model.model_fields.items() if field.is_required())
+
+
+def declared(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(model.model_fields)

@@ -1,0 +1,149 @@
+"""The output folder: where releases are written, how one is published, and who may write.
+
+    OUT/
+      current -> releases/<build-id>      the published snapshot (a relative symlink, swapped atomically)
+      releases/<build-id>/                complete, immutable releases
+      releases/.tmp-<pid>-<random>/       a build in progress; never visible under its final name until done
+      .lock                               held (flock) by the one build allowed at a time
+
+One object, OutputLayout, owns these paths; nothing else joins path strings under OUT.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from builder.errors import BuildError, LockedError
+
+DUMP_OPTIONS = orjson.OPT_SORT_KEYS
+KIND_FOLDERS = ("routes", "stops", "trips", "schemas")
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    root: Path
+
+    @property
+    def releases(self) -> Path:
+        return self.root / "releases"
+
+    @property
+    def current(self) -> Path:
+        return self.root / "current"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".lock"
+
+    def release(self, build_id: str) -> Path:
+        return self.releases / build_id
+
+    def current_build_id(self) -> str | None:
+        try:
+            return Path(os.readlink(self.current)).name
+        except (FileNotFoundError, OSError):
+            return None
+
+    def new_staging(self) -> Path:
+        self.releases.mkdir(parents=True, exist_ok=True)
+        staging = self.releases / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        staging.mkdir()
+        for folder in KIND_FOLDERS:
+            (staging / folder).mkdir()
+        return staging
+
+    def remove_stale_staging(self) -> int:
+        """Partial releases of builds that died (the caller holds the lock, so none is in progress)."""
+        if not self.releases.is_dir():
+            return 0
+        stale = [p for p in self.releases.iterdir() if p.name.startswith(".tmp-")]
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+        return len(stale)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One build per output folder. flock dies with its process, so a killed build leaves no stale lock."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockedError(f"another build is running on {self.root} (it holds {self.lock_file})")
+            yield
+        finally:
+            os.close(fd)
+
+
+class DocumentWriter:
+    """Writes documents into a staging folder and remembers each one's manifest entry."""
+
+    def __init__(self, staging: Path) -> None:
+        self.staging = staging
+        self.entries: list[dict[str, Any]] = []
+        self.bytes_written = 0
+
+    def write(self, path: str, kind: str, id_: str | None, doc: Any) -> None:
+        data = orjson.dumps(doc, option=DUMP_OPTIONS)
+        target = self.staging / path
+        try:
+            with open(target, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        self.bytes_written += len(data)
+        self.entries.append({"path": path, "kind": kind, "id": id_,
+                             "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+
+
+def manifest_bytes(entries: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps({"documents": sorted(entries, key=lambda e: e["path"])}, option=DUMP_OPTIONS)
+
+
+def build_id_of(manifest: bytes) -> str:
+    # The release is named by its content: the same database gives the same id, so an unchanged
+    # rebuild is recognised and nothing new is published.
+    return hashlib.sha256(manifest).hexdigest()[:16]
+
+
+def finish_release(layout: OutputLayout, staging: Path, build_id: str, build_info: dict[str, Any]) -> bool:
+    """Make the staging folder the release `build_id`; False when that release already exists."""
+    (staging / "build-info.json").write_bytes(orjson.dumps(build_info, option=DUMP_OPTIONS | orjson.OPT_INDENT_2))
+    final = layout.release(build_id)
+    if final.exists():
+        shutil.rmtree(staging)
+        return False
+    os.sync()  # every document durable before the release becomes visible under its name
+    os.rename(staging, final)
+    _fsync_dir(layout.releases)
+    return True
+
+
+def publish(layout: OutputLayout, build_id: str) -> None:
+    """Point `current` at a release: a new symlink renamed over the old one, so readers see one or the other."""
+    tmp = layout.root / f".current-{os.getpid()}"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink(Path("releases") / build_id, tmp)
+    os.replace(tmp, layout.current)
+    _fsync_dir(layout.root)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,152 @@
+"""The database walk: what tables and columns a GTFS database has, and sorted streams of its rows.
+
+Works on any database whose tables and columns carry GTFS names, whoever loaded it. Every stream is one
+ORDER BY query read row by row (server-side cursors where the driver has them), so memory follows the
+largest group the caller keeps, never the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from pathlib import Path
+
+from sqlalchemy import (Connection, Engine, Float, Integer, MetaData, Numeric, Table, create_engine, func,
+                        make_url, select, text)
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.sql import ColumnElement, Select
+
+from builder.errors import DatabaseError, FeedError
+from builder.gtfs import REQUIRED_FILES, Kind, column_kind
+
+STREAM_ROWS = 5000
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for reading; a SQLite file that does not exist is an error, not a new empty database."""
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            if not Path(parsed.database).is_file():
+                raise DatabaseError(f"no database at {parsed.database} (import a feed first: "
+                                    f"`transit-snapshot import FEED --db {url}`)")
+        return create_engine(parsed)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise DatabaseError(f"cannot use the database URL {url!r}: {exc}") from exc
+
+
+class Source:
+    """A GTFS database opened for reading, its tables reflected once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.metadata = MetaData()
+        try:
+            self.metadata.reflect(bind=engine)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"cannot read the database {engine.url!r}: {_reason(exc)}") from exc
+        missing = [t for t in REQUIRED_FILES if t not in self.metadata.tables]
+        if missing:
+            raise FeedError(f"the database has no table {', '.join(missing)}: is it a GTFS database? "
+                            "(load one with `transit-snapshot import FEED`)")
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    def has(self, table: str) -> bool:
+        return table in self.metadata.tables
+
+    def table(self, name: str) -> Table:
+        return self.metadata.tables[name]
+
+    def columns(self, table: str) -> list[str]:
+        # Internal bookkeeping columns some loaders add (node-gtfs: *_timestamp) are not GTFS fields.
+        return [c.name for c in self.table(table).columns if not c.name.endswith("_timestamp")]
+
+    def typed_columns(self, table: str) -> frozenset[str]:
+        """Columns whose database type already gives Python values of their GTFS kind."""
+        out = set()
+        for col in self.table(table).columns:
+            kind = column_kind(table, col.name)
+            numeric = isinstance(col.type, (Integer, Float, Numeric))
+            if (kind is Kind.INT and isinstance(col.type, Integer)) or (
+                    kind is Kind.FLOAT and isinstance(col.type, Float)) or (
+                    kind in (Kind.TEXT, Kind.DATE) and not numeric):
+                out.add(col.name)
+        return frozenset(out)
+
+    def by_id(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        # Order by bytes so SQLite and PostgreSQL walk rows in the same order.
+        return column.collate("C") if self.is_postgres else column
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(stream_results=True, yield_per=STREAM_ROWS)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"reading the database failed: {_reason(exc)}") from exc
+
+    def rows(self, conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
+        try:
+            yield from conn.execute(stmt)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"reading the database failed: {_reason(exc)}") from exc
+
+    def select_all(self, table: str, *order: str) -> Select[Any]:
+        t = self.table(table)
+        stmt = select(*(t.c[c] for c in self.columns(table)))
+        return stmt.order_by(*(self.by_id(t.c[c]) for c in order if c in t.c))
+
+    def count(self, conn: Connection, table: str) -> int:
+        if not self.has(table):
+            return 0
+        return int(conn.execute(select(func.count()).select_from(self.table(table))).scalar_one())
+
+    def stop_times_by_route(self) -> Select[Any]:
+        """stop_times with their trip's route, sorted by route, trip, stop_sequence."""
+        st, trips = self.table("stop_times"), self.table("trips")
+        cols = [st.c[c] for c in self.columns("stop_times")]
+        return (select(*cols)
+                .join_from(st, trips, st.c.trip_id == trips.c.trip_id)
+                .order_by(self.by_id(trips.c.route_id), self.by_id(st.c.trip_id), st.c.stop_sequence))
+
+    def stop_times_by_stop(self, columns: Sequence[str]) -> Select[Any]:
+        st = self.table("stop_times")
+        return select(*(st.c[c] for c in columns)).order_by(self.by_id(st.c.stop_id))
+
+    def check_integrity(self, conn: Connection) -> None:
+        """What the documents rely on and a foreign database may lack: ids present, unique, resolvable."""
+        problems: list[str] = []
+        for table, column in (("routes", "route_id"), ("stops", "stop_id"), ("trips", "trip_id"),
+                              ("trips", "route_id"), ("stop_times", "trip_id"), ("stop_times", "stop_id")):
+            problems += self._nulls(conn, table, column)
+        for table, column in (("routes", "route_id"), ("stops", "stop_id"), ("trips", "trip_id")):
+            problems += self._duplicates(conn, table, column)
+        # stop_times orphans are found during the walk itself, where the lookups cost nothing extra.
+        problems += self._orphans(conn, "trips", "route_id", "routes", "route_id")
+        if problems:
+            raise FeedError("the database breaks rules the snapshot relies on; nothing was published:", problems)
+
+    def _nulls(self, conn: Connection, table: str, column: str) -> list[str]:
+        t = self.table(table)
+        n = conn.execute(select(func.count()).select_from(t).where(t.c[column].is_(None))).scalar_one()
+        return [f"{table}: {n} rows without {column}"] if n else []
+
+    def _duplicates(self, conn: Connection, table: str, column: str) -> list[str]:
+        c = self.table(table).c[column]
+        stmt = select(c).group_by(c).having(func.count() > 1).limit(5)
+        dups = [r[0] for r in conn.execute(stmt)]
+        return [f"{table}: duplicate {column} {', '.join(map(repr, dups))}"] if dups else []
+
+    def _orphans(self, conn: Connection, table: str, column: str, parent: str, key: str) -> list[str]:
+        child, par = self.table(table), self.table(parent)
+        exists = select(text("1")).select_from(par).where(par.c[key] == child.c[column]).exists()
+        stmt = select(child.c[column]).where(~exists).distinct().limit(5)
+        found = [r[0] for r in conn.execute(stmt)]
+        return [f"{table}: {column} {', '.join(map(repr, found))} not in {parent}"] if found else []
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).splitlines()[0]

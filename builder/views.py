@@ -1,0 +1,184 @@
+"""The three views, streamed: one sorted pass makes every trip-stops list and route tree, another every
+stop-trips view.
+
+Each pass merges sorted streams (routes with their trips with their stop times; stops with their visits)
+with itertools.groupby, keeping one route's or one stop's rows at a time. Streams sort by id in byte order
+(SQLite's BINARY, PostgreSQL's COLLATE "C"), which is also Python's str order, so the merges can compare
+ids directly and notice stop times that point at nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection
+
+from builder import models
+from builder.lookups import Doc, Lookups
+from builder.shapes import compile_shaper
+from builder.source import Source
+
+View = tuple[str, str, Doc]  # (kind, id, document)
+LATE = (1 << 30, "")  # sort key of a visit or trip without any time: after every timed one
+
+
+def time_key(t: str | None) -> tuple[int, str]:
+    # Zero-padded times compare as text once their lengths agree; hours may pass 24 (and even 99).
+    return LATE if t is None else (len(t), t)
+
+
+class Problems(list[str]):
+    """Integrity problems met during the walk; the build refuses to publish if any were found."""
+
+    LIMIT = 50
+
+    def add(self, message: str) -> None:
+        if len(self) < self.LIMIT:
+            self.append(message)
+
+
+def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems: Problems) -> Iterator[View]:
+    """Every trip-stops list, then the route tree of its route, route by route."""
+    cols = {t: source.columns(t) for t in ("routes", "trips", "stop_times")}
+    route_shape = compile_shaper("routes", cols["routes"], models.Route, typed=source.typed_columns("routes"),
+                                 extra={"href": f"_href('route', r[{cols['routes'].index('route_id')}])"})
+    trip_shape = compile_shaper("trips", cols["trips"], models.Trip, typed=source.typed_columns("trips"),
+                                extra={"href": f"_href('trip', r[{cols['trips'].index('trip_id')}])"})
+    st_shape = compile_shaper("stop_times", cols["stop_times"], models.StopTime,
+                              typed=source.typed_columns("stop_times"), skip=frozenset({"trip_id"}))
+    trip_route = cols["trips"].index("route_id")
+    trips = groupby(source.rows(conn, source.select_all("trips", "route_id", "trip_id")), itemgetter(trip_route))
+    stop_times = groupby(source.rows(conn, source.stop_times_by_route()),
+                         itemgetter(cols["stop_times"].index("trip_id")))
+    next_trips, next_st = next(trips, None), next(stop_times, None)
+    for route in map(route_shape, source.rows(conn, source.select_all("routes", "route_id"))):
+        rid, route_trips = route["route_id"], []
+        if next_trips is not None and next_trips[0] == rid:
+            for trip in map(trip_shape, next_trips[1]):
+                sts: list[Doc] = []
+                if next_st is not None and next_st[0] == trip["trip_id"]:
+                    sts = list(map(st_shape, next_st[1]))
+                    next_st = next(stop_times, None)
+                yield "trip", trip["trip_id"], trip_document(trip, sts, lk, problems)
+                route_trips.append(route_trip(trip, sts, lk))
+            next_trips = next(trips, None)
+        yield "route", rid, route_document(route, route_trips, lk)
+    if next_trips is not None or next_st is not None:
+        problems.add("trips or stop_times are not in id order with their routes: is the database's "
+                     "collation byte order? (trips.route_id must all be in routes)")
+
+
+def trip_document(trip: Doc, sts: list[Doc], lk: Lookups, problems: Problems) -> Doc:
+    with_stops = []
+    for st in sts:
+        stop = lk.stops.get(st["stop_id"])
+        if stop is None:
+            problems.add(f"stop_times: trip {trip['trip_id']!r} stops at {st['stop_id']!r}, not in stops")
+        with_stops.append(dict(st, stop=stop))
+    return {"trip": trip, "route": lk.routes[trip["route_id"]], "service": lk.services.get(trip["service_id"]),
+            "frequencies": lk.frequencies.get(trip["trip_id"], []), "stop_times": with_stops}
+
+
+def route_trip(trip: Doc, sts: list[Doc], lk: Lookups) -> Doc:
+    doc = dict(trip, stop_times=sts)
+    periods = lk.frequencies.get(trip["trip_id"])
+    if periods:
+        doc["frequencies"] = periods
+    return doc
+
+
+def _first_time(trip: Doc) -> tuple[int, str]:
+    for st in trip["stop_times"]:
+        t = st["departure_time"] or st["arrival_time"]
+        if t is not None:
+            return time_key(t)
+    return LATE
+
+
+def _trip_order(trip: Doc) -> tuple[int, tuple[int, str], str]:
+    direction = trip["direction_id"]
+    return (-1 if direction is None else direction), _first_time(trip), trip["trip_id"]
+
+
+def route_document(route: Doc, trips: list[Doc], lk: Lookups) -> Doc:
+    trips.sort(key=_trip_order)
+    stops = {st["stop_id"]: lk.stops[st["stop_id"]]
+             for t in trips for st in t["stop_times"] if st["stop_id"] in lk.stops}
+    services = {t["service_id"]: lk.services[t["service_id"]] for t in trips if t["service_id"] in lk.services}
+    return {"route": route, "agency": lk.agencies.get(route["agency_id"]), "trips": trips, "stops": stops,
+            "services": services}
+
+
+def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems) -> Iterator[View]:
+    """Every stop-trips view, stop by stop, with its visits in time order."""
+    visits_of = _trip_visits(source, conn, lk)
+    children: dict[str, list[Doc]] = {}
+    stop_rows = list(source.rows(conn, source.select_all("stops", "stop_id")))
+    cols = source.columns("stops")
+    stop_shape = compile_shaper("stops", cols, models.Stop, typed=source.typed_columns("stops"),
+                                extra={"href": f"_href('stop', r[{cols.index('stop_id')}])"})
+    stops = list(map(stop_shape, stop_rows))
+    for stop in stops:
+        parent = stop.get("parent_station")
+        if parent is not None and stop["stop_id"] in lk.stops:
+            children.setdefault(parent, []).append(lk.stops[stop["stop_id"]])
+    columns = ["stop_id", "trip_id", "stop_sequence", "arrival_time", "departure_time"]
+    st_shape = compile_shaper("stop_times", columns, models.StopVisit, typed=source.typed_columns("stop_times"))
+    groups = groupby(map(st_shape, source.rows(conn, source.stop_times_by_stop(columns))), itemgetter("stop_id"))
+    group = next(groups, None)
+    for stop in stops:
+        sid, visits = stop["stop_id"], []
+        while group is not None and group[0] < sid:
+            problems.add(f"stop_times: stop_id {group[0]!r} is not in stops")
+            group = next(groups, None)
+        if group is not None and group[0] == sid:
+            visits = [v for v in map(visits_of, group[1]) if _known_trip(v, problems)]
+            group = next(groups, None)
+        yield "stop", sid, stop_document(stop, visits, children.get(sid, []), lk)
+    for orphan in groups if group is None else [group, *groups]:
+        problems.add(f"stop_times: stop_id {orphan[0]!r} is not in stops")
+
+
+def _known_trip(visit: Doc, problems: Problems) -> bool:
+    if "route_id" in visit:
+        return True
+    problems.add(f"stop_times: trip_id {visit['trip_id']!r} is not in trips")
+    return False
+
+
+def _trip_visits(source: Source, conn: Connection, lk: Lookups) -> Any:
+    """A function that completes a stop_times row into a visit with its trip's fields."""
+    fields = ["trip_id", "route_id", "service_id", "trip_headsign", "direction_id"]
+    cols = source.columns("trips")
+    shape = compile_shaper("trips", [f for f in fields if f in cols], models.StopVisit,
+                           typed=source.typed_columns("trips"),
+                           extra={"href": f"_href('trip', r[0])"})
+    stmt = source.select_all("trips").with_only_columns(*(source.table("trips").c[f] for f in fields if f in cols))
+    trips = {doc["trip_id"]: doc for doc in map(shape, source.rows(conn, stmt))}
+
+    def visit(st: Doc) -> Doc:
+        trip = trips.get(st["trip_id"])
+        if trip is None:
+            return st
+        v = dict(trip)
+        v.update(stop_sequence=st["stop_sequence"], arrival_time=st["arrival_time"],
+                 departure_time=st["departure_time"])
+        return v
+
+    return visit
+
+
+def _visit_order(v: Doc) -> tuple[tuple[int, str], str, int]:
+    return time_key(v["departure_time"] or v["arrival_time"]), v["trip_id"], v["stop_sequence"]
+
+
+def stop_document(stop: Doc, visits: list[Doc], children: list[Doc], lk: Lookups) -> Doc:
+    visits.sort(key=_visit_order)
+    parent_id = stop.get("parent_station")
+    detail = dict(stop, parent=lk.stops.get(parent_id) if parent_id else None, children=children)
+    routes = {v["route_id"]: lk.routes[v["route_id"]] for v in visits}
+    services = {v["service_id"]: lk.services[v["service_id"]] for v in visits if v["service_id"] in lk.services}
+    return {"stop": detail, "trips": visits, "routes": routes, "services": services}
