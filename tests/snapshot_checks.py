@@ -1,0 +1,58 @@
+"""Checks on a built snapshot that do not use builder code to decide what is right."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import orjson
+
+from builder import models
+
+
+def manifest(root: Path) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = json.loads((root / "manifest.json").read_bytes())["documents"]
+    return docs
+
+
+def check_against_models(root: Path, entries: list[dict[str, Any]]) -> None:
+    """Each document fits its pydantic model exactly and validates against its published JSON Schema.
+
+    A document dumped back from its model must give the same JSON: no field the model does not know,
+    none of the wrong type, every always-present field there.
+    """
+    schemas = {kind: json.loads((root / f"schemas/{kind}.schema.json").read_bytes())
+               for kind in models.DOCUMENT_MODELS}
+    validators = {k: jsonschema.Draft202012Validator(s) for k, s in schemas.items()}
+    for entry in entries:
+        if entry["kind"] not in models.DOCUMENT_MODELS:
+            continue
+        raw = (root / entry["path"]).read_bytes()
+        data = orjson.loads(raw)
+        validators[entry["kind"]].validate(data)
+        model = models.DOCUMENT_MODELS[entry["kind"]].model_validate_json(raw)
+        assert model.model_dump(mode="json", exclude_unset=True) == data, entry["path"]
+
+
+def check_hashes_and_hrefs(root: Path) -> None:
+    entries = manifest(root)
+    listed = {e["path"] for e in entries}
+    on_disk = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+    assert on_disk - listed == {"manifest.json", "build-info.json"}
+    for e in entries:
+        data = (root / e["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == e["sha256"] and len(data) == e["bytes"], e["path"]
+        for href in _hrefs(orjson.loads(data)):
+            assert href in listed, f"{e['path']}: href {href!r} resolves to no document"
+
+
+def _hrefs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [value["href"]] if isinstance(value.get("href"), str) else []
+        return found + [h for k, v in value.items() if k != "href" for h in _hrefs(v)]
+    if isinstance(value, list):
+        return [h for v in value for h in _hrefs(v)]
+    return []
