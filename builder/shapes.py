@@ -24,8 +24,8 @@ Shaper = Callable[[Row], dict[str, Any]]
 
 def pad_time(value: str | None) -> str | None:
     """`5:30:00` -> `05:30:00`; hours past 24 kept; empty text (some loaders store it) -> None."""
-    if value is None:
-        return None
+    if value is None or len(value) == 8:
+        return value
     value = value.strip()
     if not value:
         return None

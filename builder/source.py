@@ -88,10 +88,8 @@ class Source:
             raise DatabaseError(f"reading the database failed: {_reason(exc)}") from exc
 
     def rows(self, conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
-        try:
-            yield from conn.execute(stmt)
-        except SQLAlchemyError as exc:
-            raise DatabaseError(f"reading the database failed: {_reason(exc)}") from exc
+        # No generator wrapper on the hot path: connect() turns driver errors into DatabaseError.
+        return iter(conn.execute(stmt))
 
     def select_all(self, table: str, *order: str) -> Select[Any]:
         t = self.table(table)

@@ -9,7 +9,7 @@ ids directly and notice stop times that point at nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from builder import models
 from builder.lookups import Doc, Lookups
-from builder.shapes import compile_shaper
+from builder.shapes import compile_shaper, pad_time
 from builder.source import Source
 
 View = tuple[str, str, Doc]  # (kind, id, document)
@@ -114,20 +114,18 @@ def route_document(route: Doc, trips: list[Doc], lk: Lookups) -> Doc:
 
 def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems) -> Iterator[View]:
     """Every stop-trips view, stop by stop, with its visits in time order."""
-    visits_of = _trip_visits(source, conn, lk)
-    children: dict[str, list[Doc]] = {}
-    stop_rows = list(source.rows(conn, source.select_all("stops", "stop_id")))
+    trips = _visit_fields(source, conn)
     cols = source.columns("stops")
     stop_shape = compile_shaper("stops", cols, models.Stop, typed=source.typed_columns("stops"),
                                 extra={"href": f"_href('stop', r[{cols.index('stop_id')}])"})
-    stops = list(map(stop_shape, stop_rows))
+    stops = list(map(stop_shape, source.rows(conn, source.select_all("stops", "stop_id"))))
+    children: dict[str, list[Doc]] = {}
     for stop in stops:
         parent = stop.get("parent_station")
-        if parent is not None and stop["stop_id"] in lk.stops:
+        if parent is not None:
             children.setdefault(parent, []).append(lk.stops[stop["stop_id"]])
     columns = ["stop_id", "trip_id", "stop_sequence", "arrival_time", "departure_time"]
-    st_shape = compile_shaper("stop_times", columns, models.StopVisit, typed=source.typed_columns("stop_times"))
-    groups = groupby(map(st_shape, source.rows(conn, source.stop_times_by_stop(columns))), itemgetter("stop_id"))
+    groups = groupby(source.rows(conn, source.stop_times_by_stop(columns)), itemgetter(0))
     group = next(groups, None)
     for stop in stops:
         sid, visits = stop["stop_id"], []
@@ -135,48 +133,39 @@ def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems
             problems.add(f"stop_times: stop_id {group[0]!r} is not in stops")
             group = next(groups, None)
         if group is not None and group[0] == sid:
-            visits = [v for v in map(visits_of, group[1]) if _known_trip(v, problems)]
+            visits = _visits(group[1], trips, problems)
             group = next(groups, None)
         yield "stop", sid, stop_document(stop, visits, children.get(sid, []), lk)
     for orphan in groups if group is None else [group, *groups]:
         problems.add(f"stop_times: stop_id {orphan[0]!r} is not in stops")
 
 
-def _known_trip(visit: Doc, problems: Problems) -> bool:
-    if "route_id" in visit:
-        return True
-    problems.add(f"stop_times: trip_id {visit['trip_id']!r} is not in trips")
-    return False
-
-
-def _trip_visits(source: Source, conn: Connection, lk: Lookups) -> Any:
-    """A function that completes a stop_times row into a visit with its trip's fields."""
+def _visit_fields(source: Source, conn: Connection) -> dict[str, Doc]:
+    """trip_id -> the trip fields every visit repeats (StopVisit's), href included."""
     fields = ["trip_id", "route_id", "service_id", "trip_headsign", "direction_id"]
     cols = source.columns("trips")
     shape = compile_shaper("trips", [f for f in fields if f in cols], models.StopVisit,
-                           typed=source.typed_columns("trips"),
-                           extra={"href": f"_href('trip', r[0])"})
+                           typed=source.typed_columns("trips"), extra={"href": "_href('trip', r[0])"})
     stmt = source.select_all("trips").with_only_columns(*(source.table("trips").c[f] for f in fields if f in cols))
-    trips = {doc["trip_id"]: doc for doc in map(shape, source.rows(conn, stmt))}
+    return {doc["trip_id"]: doc for doc in map(shape, source.rows(conn, stmt))}
 
-    def visit(st: Doc) -> Doc:
-        trip = trips.get(st["trip_id"])
+
+def _visits(rows: Iterable[Sequence[Any]], trips: dict[str, Doc], problems: Problems) -> list[Doc]:
+    """One stop's visits in time order: departure (else arrival; untimed last), trip_id, stop_sequence."""
+    keyed = []
+    for _, trip_id, seq, arrival, departure in rows:
+        trip = trips.get(trip_id)
         if trip is None:
-            return st
-        v = dict(trip)
-        v.update(stop_sequence=st["stop_sequence"], arrival_time=st["arrival_time"],
-                 departure_time=st["departure_time"])
-        return v
-
-    return visit
-
-
-def _visit_order(v: Doc) -> tuple[tuple[int, str], str, int]:
-    return time_key(v["departure_time"] or v["arrival_time"]), v["trip_id"], v["stop_sequence"]
+            problems.add(f"stop_times: trip_id {trip_id!r} is not in trips")
+            continue
+        arrival, departure = pad_time(arrival), pad_time(departure)
+        visit = dict(trip, stop_sequence=seq, arrival_time=arrival, departure_time=departure)
+        keyed.append((time_key(departure or arrival), trip_id, seq, visit))
+    keyed.sort(key=itemgetter(0, 1, 2))
+    return [k[3] for k in keyed]
 
 
 def stop_document(stop: Doc, visits: list[Doc], children: list[Doc], lk: Lookups) -> Doc:
-    visits.sort(key=_visit_order)
     parent_id = stop.get("parent_station")
     detail = dict(stop, parent=lk.stops.get(parent_id) if parent_id else None, children=children)
     routes = {v["route_id"]: lk.routes[v["route_id"]] for v in visits}
