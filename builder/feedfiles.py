@@ -1,0 +1,175 @@
+"""A GTFS feed as publishers ship it: a zip (its files at the top or in one sub-folder) or a folder.
+
+Files are streamed, never read whole: stop_times.txt of a large city is hundreds of megabytes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import posixpath
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from builder import gtfs
+from builder.errors import FeedError
+
+if TYPE_CHECKING:
+    from _csv import Reader
+
+UTF8 = "utf-8-sig"  # also strips a BOM, which spreadsheet exports put in front of the header
+CP1252 = "cp1252"
+# Left by macOS Finder and Windows Explorer when they zip a folder; never part of a feed.
+_JUNK_NAMES = frozenset({"desktop.ini", "thumbs.db"})
+_KNOWN_FILES = frozenset(t.file_name for t in gtfs.TABLES.values())
+# Errors a damaged or unsupported zip member raises only once it is read, not when the zip is opened.
+READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError)
+
+
+def _c1_fallback(err: UnicodeError) -> tuple[str, int]:
+    # cp1252 leaves five bytes undefined; keep them as the C1 controls Latin-1 gives them (as browsers do)
+    # so that a cp1252 file always decodes and no character is lost or replaced.
+    if not isinstance(err, UnicodeDecodeError):
+        raise err
+    return err.object[err.start : err.end].decode("latin-1"), err.end
+
+
+codecs.register_error("transit_snapshot_c1", _c1_fallback)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """The GTFS files of one feed: file name (`stops.txt`) -> where it is (zip entry or file path)."""
+
+    source: Path
+    members: dict[str, str]
+    warnings: tuple[str, ...]
+    archive: zipfile.ZipFile | None = None
+
+    def open_binary(self, name: str) -> IO[bytes]:
+        where = self.members[name]
+        try:
+            if self.archive is not None:
+                return self.archive.open(where)
+            return open(where, "rb")
+        except READ_ERRORS as err:
+            raise FeedError(f"cannot read {name} from {self.source}: {err}") from err
+
+    def sha256(self) -> str:
+        """Digest of the zip file, or of a folder's GTFS files (names and contents) in name order."""
+        digest = hashlib.sha256()
+        try:
+            if self.archive is not None:
+                with open(self.source, "rb") as raw:
+                    _hash_stream(digest, raw)
+            else:
+                for name in sorted(self.members):
+                    digest.update(name.encode() + b"\0")
+                    with open(self.members[name], "rb") as raw:
+                        _hash_stream(digest, raw)
+        except OSError as err:
+            raise FeedError(f"cannot read {self.source}: {err}") from err
+        return digest.hexdigest()
+
+
+def _hash_stream(digest: hashlib._Hash, raw: IO[bytes]) -> None:
+    while chunk := raw.read(1 << 20):
+        digest.update(chunk)
+
+
+@contextmanager
+def open_feed(source: Path) -> Iterator[Feed]:
+    """The feed at `source`; FeedError when it is neither a readable zip nor a folder."""
+    if source.is_dir():
+        yield _folder_feed(source)
+        return
+    if not source.is_file():
+        raise FeedError(f"{source}: no such zip file or folder")
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise FeedError(f"{source} is not a readable zip file nor a folder: {err}") from err
+    with archive:
+        members, warnings = _zip_members(archive.namelist())
+        yield Feed(source, members, tuple(warnings), archive)
+
+
+def _folder_feed(folder: Path) -> Feed:
+    members = {
+        p.name: str(p)
+        for p in sorted(folder.iterdir())
+        if p.suffix == ".txt" and p.is_file() and not _is_junk(p.name)
+    }
+    return Feed(folder, members, ())
+
+
+def _is_junk(path: str) -> bool:
+    parts = path.split("/")
+    base = parts[-1]
+    return "__MACOSX" in parts or base.startswith(".") or base.lower() in _JUNK_NAMES
+
+
+def _zip_members(names: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Pick the folder of the zip that holds the feed; .txt files elsewhere are named in warnings."""
+    by_folder: dict[str, dict[str, str]] = {}
+    for entry in names:
+        if entry.endswith("/") or _is_junk(entry) or not entry.endswith(".txt"):
+            continue
+        folder, base = posixpath.split(entry)
+        by_folder.setdefault(folder, {})[base] = entry
+    if not by_folder:
+        return {}, []
+    # The folder with the most GTFS file names wins; on a tie the shallowest, so a top-level feed
+    # with a stray copy in a sub-folder still reads from the top.
+    chosen = max(
+        by_folder,
+        key=lambda f: (len(_KNOWN_FILES & by_folder[f].keys()), -(f.count("/") + bool(f))),
+    )
+    warnings = [
+        f"{entry}: ignored, the feed's files are in {chosen or 'the top folder'} of the zip"
+        for folder, files in sorted(by_folder.items())
+        if folder != chosen
+        for entry in files.values()
+    ]
+    return by_folder[chosen], warnings
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """One GTFS file being read: its cleaned header, and a reader standing on the first data row."""
+
+    name: str
+    encoding: str
+    header: list[str]
+    header_line: int
+    reader: Reader
+
+
+@contextmanager
+def open_csv(feed: Feed, name: str, encoding: str) -> Iterator[CsvFile | None]:
+    """The file as CSV rows (None when it has no header); decoding errors surface while reading."""
+    errors = "transit_snapshot_c1" if encoding == CP1252 else "strict"
+    with feed.open_binary(name) as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
+        reader = csv.reader(text)
+        header = clean_header(next((row for row in reader if row), []))
+        yield CsvFile(name, encoding, header, reader.line_num, reader) if header else None
+
+
+def clean_header(raw: list[str]) -> list[str]:
+    """Field names stripped of spaces and of a BOM a second encoding pass left behind.
+
+    A trailing comma makes an empty last name: such columns are dropped (their values are ignored like
+    any value beyond the header). An empty name inside the header gets a placeholder so columns still line up.
+    """
+    names = [n.strip().lstrip("\ufeff").strip() for n in raw]
+    while names and not names[-1]:
+        names.pop()
+    return [n or f"column_{i + 1}" for i, n in enumerate(names)]
