@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,6 +33,7 @@ from builder.views import Problems, route_and_trip_views, stop_views
 PASSES = {"routes-and-trips": route_and_trip_views, "stops": stop_views}
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
 POLL_SECONDS = 0.2
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
     done = multiprocessing.Value("q", 0)  # documents written by the passes, for the progress display
     if settings.workers > 1:
         with ProcessPoolExecutor(max_workers=min(settings.workers, len(PASSES)),
-                                 initializer=_init_pass_worker, initargs=(done,)) as pool:
+                                 initializer=_init_pass_worker, initargs=(done, os.getpid())) as pool:
             futures = [pool.submit(run_pass, name, settings.db_url, staging) for name in PASSES]
             pending: Any = futures
             while pending:
@@ -144,9 +148,19 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
 _pass_done: Any = None  # in a pass worker process: the parent's shared count of documents written
 
 
-def _init_pass_worker(done: Any) -> None:
+def _init_pass_worker(done: Any, parent: int) -> None:
     global _pass_done
     _pass_done = done
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """A forked worker shares the build's lock and writes into its staging folder: when the build is
+    killed (kill -9 included) the worker must go too, or it would hold the lock and race the next build."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the build died before the line above took effect
+        os._exit(1)
 
 
 def run_pass(name: str, db_url: str, staging: Path,
