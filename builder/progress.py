@@ -48,25 +48,27 @@ class Bars:
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RichProgress
 
-        self._bars = RichProgress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+        self._console = Console(stderr=True)
+        self._bar: Any = None
         self._task: Any = None
 
     @contextmanager
     def phase(self, name: str, total: int | None = None) -> Iterator[None]:
-        with self._bars:
-            self._task = self._bars.add_task(name, total=total)
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RichProgress
+
+        # One display per phase: each finished phase stays on screen as one line.
+        with RichProgress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=self._console) as bar:
+            self._bar, self._task = bar, bar.add_task(name, total=total if total is not None else 1)
             yield
-            self._bars.update(self._task, completed=total if total is not None else 1,
-                              total=total if total is not None else 1)
-            self._task = None
+            bar.update(self._task, completed=total if total is not None else 1)
+            self._bar = self._task = None
 
     def advance(self, done: int) -> None:
-        if self._task is not None:
-            self._bars.update(self._task, completed=done)
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done)
 
 
 def reporter(*, quiet: bool, verbose: bool, terminal: bool) -> Progress:
