@@ -47,7 +47,7 @@ def test_build_verbose_logs_each_phase_with_timing(db_url: str, tmp_path: Path) 
     verbose = run("build", "--db", db_url, "--out", tmp_path, "--verbose")
     assert verbose.returncode == 0 and SUMMARY.match(verbose.stdout)
     for phase in ("check", "documents", "indexes", "sync", "publish"):
-        assert re.search(rf"^{phase}: done in [\d.]+ s", verbose.stderr, re.M), verbose.stderr
+        assert re.search(rf"^{phase}: done in [\d.]+ s", verbose.stderr, re.MULTILINE), verbose.stderr
 
 
 def test_build_on_a_terminal_shows_progress_bars(db_url: str, tmp_path: Path) -> None:
