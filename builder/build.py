@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import os
 import shutil
+import signal
+import sys
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from builder.errors import FeedError
+import orjson
+
+from builder.diff import BUILD_INFO_IDS, diff_manifests, read_manifest
+from builder.errors import BuildError, FeedError, io_error
+from builder.history import keep_newest, record_publish
 from builder.indexes import index_documents, schema_documents
 from builder.keys import href_for
 from builder.lookups import load_lookups
-from builder.output import (DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes,
-                            publish)
+from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
+from builder.progress import Progress, Silent
 from builder.source import Source, open_engine
 from builder.views import Problems, route_and_trip_views, stop_views
 
 PASSES = {"routes-and-trips": route_and_trip_views, "stops": stop_views}
+BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+POLL_SECONDS = 0.2
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,7 @@ class BuildSettings:
     db_url: str
     out_dir: Path = Path("output")
     workers: int = 2  # the two passes run in parallel processes when > 1
+    keep: int | None = None  # after publishing, delete all but the newest `keep` releases
 
 
 @dataclass(frozen=True)
@@ -40,49 +53,89 @@ class BuildResult:
     seconds: float
     release: Path
     warnings: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # old releases deleted by `keep`
 
 
-def build(settings: BuildSettings) -> BuildResult:
-    started = time.monotonic()
+def build(settings: BuildSettings, progress: Progress | None = None) -> BuildResult:
+    started, progress = time.monotonic(), progress or Silent()
     layout = OutputLayout(settings.out_dir)
     with layout.locked():
-        layout.remove_stale_staging()
-        check_database(settings)
-        staging = layout.new_staging()
-        try:
-            writer = write_views(settings, staging)
-            write_indexes_and_schemas(settings, writer)
-            manifest = write_manifest(staging, writer)
-            build_id = build_id_of(manifest)
-            info = build_info(build_id, writer, started)
-            is_new = finish_release(layout, staging, build_id, info)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        with progress.phase("check"):
+            _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
+            total = check_database(settings)
+        writer, build_id, is_new = write_release(settings, layout, progress, total, started)
         published = is_new or layout.current_build_id() != build_id
-        if published:
-            publish(layout, build_id)
+        with progress.phase("publish"):
+            if published:
+                _io(lambda: publish(layout, build_id), "cannot publish into", layout.root)
+                _io(lambda: record_publish(layout, build_id), "cannot record the publish in", layout.root)
+            keep = settings.keep
+            removed: list[str] = [] if keep is None else _io(
+                lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
     kinds = Counter(e["kind"] for e in writer.entries)
     return BuildResult(build_id, published, dict(kinds), writer.bytes_written,
-                       time.monotonic() - started, layout.release(build_id))
+                       time.monotonic() - started, layout.release(build_id), removed=removed)
 
 
-def check_database(settings: BuildSettings) -> None:
+def write_release(settings: BuildSettings, layout: OutputLayout, progress: Progress, total: int,
+                  started: float) -> tuple[DocumentWriter, str, bool]:
+    """Every document into a staging folder, then the staging folder renamed to its build id.
+
+    Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run)."""
+    staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
+    try:
+        with progress.phase("documents", total):
+            writer = write_views(settings, staging, progress)
+        with progress.phase("indexes"):
+            write_indexes_and_schemas(settings, writer)
+        manifest = write_manifest(staging, writer)
+        build_id = build_id_of(manifest)
+        info = build_info(build_id, writer, started, changes_since(layout, manifest))
+        with progress.phase("sync"):
+            return writer, build_id, finish_release(layout, staging, build_id, info)
+    except OSError as exc:
+        raise io_error(exc, "cannot write the release") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when the release was renamed
+
+
+def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
+    try:
+        return action()
+    except OSError as exc:
+        raise io_error(exc, doing, exc.filename or path) from exc
+
+
+def check_database(settings: BuildSettings) -> int:
+    """Refuse a database the documents cannot rely on; returns how many views the passes will write."""
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
         source.check_integrity(conn)
+        total = sum(source.count(conn, t) for t in ("routes", "trips", "stops"))
+    source.engine.dispose()
+    return total
 
 
-def write_views(settings: BuildSettings, staging: Path) -> DocumentWriter:
+def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> DocumentWriter:
     """The two sorted passes, side by side in their own processes when workers allow."""
-    writer = DocumentWriter(staging)
-    problems = Problems()
+    writer, problems = DocumentWriter(staging), Problems()
+    done = multiprocessing.Value("q", 0)  # documents written by the passes, for the progress display
     if settings.workers > 1:
-        with ProcessPoolExecutor(max_workers=min(settings.workers, len(PASSES))) as pool:
+        with ProcessPoolExecutor(max_workers=min(settings.workers, len(PASSES)),
+                                 initializer=_init_pass_worker, initargs=(done, os.getpid())) as pool:
             futures = [pool.submit(run_pass, name, settings.db_url, staging) for name in PASSES]
+            pending: Any = futures
+            while pending:
+                finished, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_EXCEPTION)
+                progress.advance(done.value)
+                if any(f.exception() for f in finished):
+                    break
             results = [f.result() for f in futures]
     else:
-        results = [run_pass(name, settings.db_url, staging) for name in PASSES]
+        results = []
+        for name in PASSES:
+            results.append(run_pass(name, settings.db_url, staging, done))
+            progress.advance(done.value)
     for entries, found, written in results:
         writer.entries += entries
         writer.bytes_written += written
@@ -92,15 +145,41 @@ def write_views(settings: BuildSettings, staging: Path) -> DocumentWriter:
     return writer
 
 
-def run_pass(name: str, db_url: str, staging: Path) -> tuple[list[dict[str, Any]], list[str], int]:
+_pass_done: Any = None  # in a pass worker process: the parent's shared count of documents written
+
+
+def _init_pass_worker(done: Any, parent: int) -> None:
+    global _pass_done
+    _pass_done = done
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """A forked worker shares the build's lock and writes into its staging folder: when the build is
+    killed (kill -9 included) the worker must go too, or it would hold the lock and race the next build."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the build died before the line above took effect
+        os._exit(1)
+
+
+def run_pass(name: str, db_url: str, staging: Path,
+             done: Any = None) -> tuple[list[dict[str, Any]], list[str], int]:
     """One pass in this process: its own engine (engines do not cross processes), lookups and writes."""
+    done = done if done is not None else _pass_done
     source = Source(open_engine(db_url))
     writer, problems = DocumentWriter(staging), Problems()
     with source.connect() as conn:
         lookups = load_lookups(source, conn)
         for kind, id_, doc in PASSES[name](source, conn, lookups, problems):
             writer.write(href_for(kind, id_), kind, id_, doc)
+            if len(writer.entries) % BATCH == 0 and done is not None:
+                with done.get_lock():
+                    done.value += BATCH
     source.engine.dispose()
+    if done is not None:
+        with done.get_lock():
+            done.value += len(writer.entries) % BATCH
     return writer.entries, list(problems), writer.bytes_written
 
 
@@ -109,6 +188,7 @@ def write_indexes_and_schemas(settings: BuildSettings, writer: DocumentWriter) -
     with source.connect() as conn:
         for path, kind, doc in index_documents(source, conn, load_lookups(source, conn)):
             writer.write(path, kind, None, doc)
+    source.engine.dispose()
     for path, kind, doc in schema_documents():
         writer.write(path, kind, None, doc)
 
@@ -119,13 +199,28 @@ def write_manifest(staging: Path, writer: DocumentWriter) -> bytes:
     return manifest
 
 
-def build_info(build_id: str, writer: DocumentWriter, started: float) -> dict[str, Any]:
+def changes_since(layout: OutputLayout, manifest: bytes) -> dict[str, Any] | None:
+    """What this release changes against the one it replaces (None for the first release)."""
+    previous = layout.current_build_id()
+    if previous is None:
+        return None
+    try:
+        old = read_manifest(layout.release(previous))
+    except BuildError:
+        return None  # a damaged previous release must not stop the one that replaces it
+    changes = diff_manifests(old, orjson.loads(manifest)["documents"])
+    return {"against": previous, **changes.as_dict(limit=BUILD_INFO_IDS)}
+
+
+def build_info(build_id: str, writer: DocumentWriter, started: float,
+               changes: dict[str, Any] | None) -> dict[str, Any]:
     """Everything time-stamped lives here, outside the manifest, so releases stay byte-identical."""
     return {
         "build_id": build_id,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "seconds": round(time.monotonic() - started, 3),
         "documents": dict(sorted(Counter(e["kind"] for e in writer.entries).items())),
         "bytes": writer.bytes_written,
         "host": os.uname().nodename,
+        "changes": changes,
     }

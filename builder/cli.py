@@ -48,8 +48,9 @@ def cli() -> None:
 
     \b
     transit-snapshot import feed.zip --db sqlite:///gtfs.sqlite
-    transit-snapshot build --db sqlite:///gtfs.sqlite --out output
+    transit-snapshot build --db sqlite:///gtfs.sqlite --out output --keep 5
     transit-snapshot serve --out output
+    transit-snapshot bundle --out output --to snapshot.zip && transit-snapshot verify snapshot.zip
     """
 
 
@@ -85,23 +86,124 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
 @OUT_OPTION
 @click.option("--workers", type=click.IntRange(1, 2), default=2, show_default=True,
               help="Processes for the route/trip and stop passes.")
+@click.option("--keep", type=click.IntRange(1), default=None,
+              help="After publishing, delete all but the newest N releases (the current one always stays).")
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
+@click.option("--verbose", "-v", is_flag=True, help="Log each phase with its timing (on stderr).")
 @reports_errors
-def build_command(db_url: str, out_dir: Path, workers: int) -> None:
+def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, quiet: bool,
+                  verbose: bool) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
     rename; readers never see a half-written snapshot. An unchanged database publishes nothing new.
+    On a terminal a progress bar shows each phase; the last line is always a summary (unless --quiet).
+    Exit status 0 for published and unchanged, 75 when another build holds the lock (see the README).
 
     \b
     transit-snapshot build --db sqlite:///gtfs.sqlite --out output
+    transit-snapshot build --out /srv/snapshot --keep 5 --quiet      # nightly, from cron
     """
     from builder.build import BuildSettings, build
+    from builder.progress import reporter
 
-    result = build(BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers))
+    progress = reporter(quiet=quiet, verbose=verbose, terminal=sys.stderr.isatty())
+    result = build(BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep), progress)
+    if quiet:
+        return
     docs = ", ".join(f"{n:,} {kind}" for kind, n in sorted(result.documents.items()))
     state = "published" if result.published else "unchanged (already published)"
+    removed = f"; removed {len(result.removed)} old releases" if result.removed else ""
     click.echo(f"build {result.build_id} {state}: {docs}; {result.bytes_written / 1e6:.1f} MB "
-               f"in {result.seconds:.1f} s -> {out_dir / 'current'}")
+               f"in {result.seconds:.1f} s -> {out_dir / 'current'}{removed}")
+
+
+@cli.command("rollback")
+@OUT_OPTION
+@reports_errors
+def rollback_command(out_dir: Path) -> None:
+    """Point OUT/current back at the release published before it, atomically.
+
+    The order is OUT/history (written at every publish); the release rolled back from stays on disk
+    until --keep removes it. Takes the build lock, so it never races a build.
+
+    \b
+    transit-snapshot rollback --out output
+    """
+    from builder.history import rollback
+    from builder.output import OutputLayout
+
+    layout = OutputLayout(out_dir)
+    with layout.locked():
+        before, after = rollback(layout)
+    click.echo(f"rolled back {out_dir / 'current'}: {before} -> {after}")
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine output: counts and ids as JSON.")
+@reports_errors
+def diff_command(old: Path, new: Path, as_json: bool) -> None:
+    """Documents added, removed and changed between two releases (folders or manifest.json files).
+
+    Counts per kind (route, stop, trip, other), then one line per document: + added, - removed,
+    ~ changed. Exits 0 whatever the differences.
+
+    \b
+    transit-snapshot diff output/current output/releases/265bc7b39b2aad25
+    transit-snapshot diff old/manifest.json new/manifest.json --json
+    """
+    import orjson
+
+    from builder.diff import diff_manifests, read_manifest, render
+
+    changes = diff_manifests(read_manifest(old), read_manifest(new))
+    if as_json:
+        click.echo(orjson.dumps(changes.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(render(changes))
+
+
+@cli.command("bundle")
+@OUT_OPTION
+@click.option("--to", "to", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Archive to write: .zip, .tar.gz, .tgz or .tar.zst.")
+@reports_errors
+def bundle_command(out_dir: Path, to: Path) -> None:
+    """Write the published release as one archive, its manifest included, for offline consumers.
+
+    Files sit under one folder named by the build id. The archive is written under a temporary name
+    and renamed, so FILE is never half-written.
+
+    \b
+    transit-snapshot bundle --out output --to snapshot.zip
+    transit-snapshot bundle --out output --to snapshot.tar.zst
+    """
+    from builder.bundle import bundle
+    from builder.output import OutputLayout
+
+    build_id = bundle(OutputLayout(out_dir), to)
+    click.echo(f"bundled release {build_id} -> {to} ({to.stat().st_size / 1e6:.1f} MB)")
+
+
+@cli.command("verify")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@reports_errors
+def verify_command(path: Path) -> None:
+    """Check a release folder, an unpacked bundle or a bundle archive against its manifest.
+
+    Every file listed must be present with the right size and sha256, and nothing else may be there
+    (build-info.json aside). Exits 0 when all is right, 3 naming every problem otherwise.
+
+    \b
+    transit-snapshot verify output/current
+    transit-snapshot verify snapshot.tar.gz
+    """
+    from builder.bundle import verify
+
+    build_id = verify(path)
+    click.echo(f"{path}: release {build_id} matches its manifest")
 
 
 @cli.command("serve")
@@ -119,7 +221,7 @@ def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
     curl http://127.0.0.1:8000/routes.json
     """
     from serve.app import run
-    from serve.snapshot import SnapshotError
+    from serve.errors import SnapshotError
 
     try:
         run(out_dir=out_dir, host=host, port=port, max_age=max_age)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class BuildError(Exception):
     """Anything that stops an import or a build; its message is what the user reads."""
@@ -33,3 +35,20 @@ class LockedError(BuildError):
     """Another build holds the output folder's lock."""
 
     exit_code = 75  # EX_TEMPFAIL: cron wrappers treat it as "try later", not as a failure of the data
+
+
+class VerifyError(BuildError):
+    """A release or bundle does not match its manifest; `problems` names each difference."""
+
+    exit_code = 3
+
+    def __init__(self, summary: str, problems: list[str] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__("\n".join([summary, *("  " + p for p in self.problems)]))
+
+
+def io_error(exc: OSError, doing: str, path: object = None) -> BuildError:
+    """One line for an OSError: what we were doing, the path, and the reason (a full disk said plainly)."""
+    reason = "no space left on device (disk full)" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    where = path or exc.filename
+    return BuildError(f"{doing} {where}: {reason}" if where else f"{doing}: {reason}")

@@ -4,7 +4,8 @@
       current -> releases/<build-id>      the published snapshot (a relative symlink, swapped atomically)
       releases/<build-id>/                complete, immutable releases
       releases/.tmp-<pid>-<random>/       a build in progress; never visible under its final name until done
-      .lock                               held (flock) by the one build allowed at a time
+      .lock                               held (flock) by the one build (or rollback) allowed at a time
+      history                             published build ids, oldest first (rollback's order)
 
 One object, OutputLayout, owns these paths; nothing else joins path strings under OUT.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from builder.errors import BuildError, LockedError
+from builder.errors import LockedError, io_error
 
 DUMP_OPTIONS = orjson.OPT_SORT_KEYS
 KIND_FOLDERS = ("routes", "stops", "trips", "schemas")
@@ -46,8 +47,18 @@ class OutputLayout:
     def lock_file(self) -> Path:
         return self.root / ".lock"
 
+    @property
+    def history_file(self) -> Path:
+        return self.root / "history"
+
     def release(self, build_id: str) -> Path:
         return self.releases / build_id
+
+    def release_ids(self) -> list[str]:
+        """Complete releases on disk (staging and folders being deleted start with a dot)."""
+        if not self.releases.is_dir():
+            return []
+        return sorted(p.name for p in self.releases.iterdir() if not p.name.startswith(".") and p.is_dir())
 
     def current_build_id(self) -> str | None:
         try:
@@ -75,8 +86,11 @@ class OutputLayout:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """One build per output folder. flock dies with its process, so a killed build leaves no stale lock."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise io_error(exc, "cannot open the lock file", self.lock_file) from exc
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -102,7 +116,7 @@ class DocumentWriter:
             with open(target, "wb") as fh:
                 fh.write(data)
         except OSError as exc:
-            raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
+            raise io_error(exc, "cannot write", target) from exc
         self.bytes_written += len(data)
         self.entries.append({"path": path, "kind": kind, "id": id_,
                              "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
@@ -127,7 +141,7 @@ def finish_release(layout: OutputLayout, staging: Path, build_id: str, build_inf
         return False
     os.sync()  # every document durable before the release becomes visible under its name
     os.rename(staging, final)
-    _fsync_dir(layout.releases)
+    fsync_dir(layout.releases)
     return True
 
 
@@ -138,10 +152,10 @@ def publish(layout: OutputLayout, build_id: str) -> None:
         tmp.unlink()
     os.symlink(Path("releases") / build_id, tmp)
     os.replace(tmp, layout.current)
-    _fsync_dir(layout.root)
+    fsync_dir(layout.root)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
