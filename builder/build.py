@@ -8,16 +8,16 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from builder.errors import FeedError
+from builder.compress import parse_codings
+from builder.errors import BuildError, FeedError
 from builder.indexes import index_documents, schema_documents
 from builder.keys import href_for
 from builder.lookups import load_lookups
-from builder.output import (DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes,
-                            publish)
+from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
 from builder.source import Source, open_engine
 from builder.views import Problems, route_and_trip_views, stop_views
 
@@ -29,6 +29,12 @@ class BuildSettings:
     db_url: str
     out_dir: Path = Path("output")
     workers: int = 2  # the two passes run in parallel processes when > 1
+    # content-codings to precompress every document with (builder.compress): sidecars beside each file
+    compress: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.compress != parse_codings(self.compress):
+            raise BuildError(f"compress must be a sorted tuple of known codings, got {self.compress!r}")
 
 
 @dataclass(frozen=True)
@@ -75,14 +81,14 @@ def check_database(settings: BuildSettings) -> None:
 
 def write_views(settings: BuildSettings, staging: Path) -> DocumentWriter:
     """The two sorted passes, side by side in their own processes when workers allow."""
-    writer = DocumentWriter(staging)
+    writer = DocumentWriter(staging, settings.compress)
     problems = Problems()
     if settings.workers > 1:
         with ProcessPoolExecutor(max_workers=min(settings.workers, len(PASSES))) as pool:
-            futures = [pool.submit(run_pass, name, settings.db_url, staging) for name in PASSES]
+            futures = [pool.submit(run_pass, name, settings, staging) for name in PASSES]
             results = [f.result() for f in futures]
     else:
-        results = [run_pass(name, settings.db_url, staging) for name in PASSES]
+        results = [run_pass(name, settings, staging) for name in PASSES]
     for entries, found, written in results:
         writer.entries += entries
         writer.bytes_written += written
@@ -92,10 +98,10 @@ def write_views(settings: BuildSettings, staging: Path) -> DocumentWriter:
     return writer
 
 
-def run_pass(name: str, db_url: str, staging: Path) -> tuple[list[dict[str, Any]], list[str], int]:
+def run_pass(name: str, settings: BuildSettings, staging: Path) -> tuple[list[dict[str, Any]], list[str], int]:
     """One pass in this process: its own engine (engines do not cross processes), lookups and writes."""
-    source = Source(open_engine(db_url))
-    writer, problems = DocumentWriter(staging), Problems()
+    source = Source(open_engine(settings.db_url))
+    writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with source.connect() as conn:
         lookups = load_lookups(source, conn)
         for kind, id_, doc in PASSES[name](source, conn, lookups, problems):
@@ -123,7 +129,7 @@ def build_info(build_id: str, writer: DocumentWriter, started: float) -> dict[st
     """Everything time-stamped lives here, outside the manifest, so releases stay byte-identical."""
     return {
         "build_id": build_id,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - started, 3),
         "documents": dict(sorted(Counter(e["kind"] for e in writer.entries).items())),
         "bytes": writer.bytes_written,

@@ -85,8 +85,11 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
 @OUT_OPTION
 @click.option("--workers", type=click.IntRange(1, 2), default=2, show_default=True,
               help="Processes for the route/trip and stop passes.")
+@click.option("--compress", "compress", default="", metavar="CODINGS",
+              help="Also write precompressed sidecars beside each document, listed in the manifest: "
+                   "gzip, br, or gzip,br.")
 @reports_errors
-def build_command(db_url: str, out_dir: Path, workers: int) -> None:
+def build_command(db_url: str, out_dir: Path, workers: int, compress: str) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
@@ -94,10 +97,14 @@ def build_command(db_url: str, out_dir: Path, workers: int) -> None:
 
     \b
     transit-snapshot build --db sqlite:///gtfs.sqlite --out output
+    transit-snapshot build --out output --compress gzip,br   # routes/B41.json.gz and .br too
     """
     from builder.build import BuildSettings, build
+    from builder.compress import parse_codings
 
-    result = build(BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers))
+    settings = BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers,
+                             compress=parse_codings(compress))
+    result = build(settings)
     docs = ", ".join(f"{n:,} {kind}" for kind, n in sorted(result.documents.items()))
     state = "published" if result.published else "unchanged (already published)"
     click.echo(f"build {result.build_id} {state}: {docs}; {result.bytes_written / 1e6:.1f} MB "
@@ -119,7 +126,7 @@ def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
     curl http://127.0.0.1:8000/routes.json
     """
     from serve.app import run
-    from serve.snapshot import SnapshotError
+    from serve.errors import SnapshotError
 
     try:
         run(out_dir=out_dir, host=host, port=port, max_age=max_age)
