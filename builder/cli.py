@@ -134,5 +134,32 @@ def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
         raise BuildError(str(exc)) from exc
 
 
+@cli.command("publish")
+@OUT_OPTION
+@click.option("--to", "to", required=True, metavar="s3://BUCKET/PREFIX",
+              help="Where the snapshot goes: a bucket, and a folder (prefix) in it.")
+@click.option("--endpoint-url", default=None, envvar="AWS_ENDPOINT_URL",
+              help="An S3-compatible store other than AWS (MinIO, R2, GCS interop), e.g. http://127.0.0.1:9000.")
+@click.option("--max-age", type=click.IntRange(0), default=60, show_default=True,
+              help="Cache-Control max-age set on every object (a CDN revalidates after it).")
+@reports_errors
+def publish_command(out_dir: Path, to: str, endpoint_url: str | None, max_age: int) -> None:
+    """Upload the current release to S3-compatible object storage, changed documents only.
+
+    Documents (and their .gz/.br sidecars) whose sha256 differs from what the bucket holds go first,
+    manifest.json last, then documents gone from the release are deleted. Credentials come from the
+    usual AWS sources (environment, ~/.aws, instance role).
+
+    \b
+    transit-snapshot publish --out output --to s3://my-bucket/transit
+    transit-snapshot publish --out output --to s3://snap/ --endpoint-url http://127.0.0.1:9000
+    """
+    from builder.publish import PublishSettings, publish
+
+    report = publish(PublishSettings(out_dir=out_dir, to=to, endpoint_url=endpoint_url, max_age=max_age))
+    click.echo(f"published {report.build_id} to {to}: {report.uploaded:,} uploaded, "
+               f"{report.unchanged:,} unchanged, {report.deleted:,} deleted")
+
+
 def main() -> None:
     cli(prog_name="transit-snapshot")

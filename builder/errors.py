@@ -33,3 +33,9 @@ class LockedError(BuildError):
     """Another build holds the output folder's lock."""
 
     exit_code = 75  # EX_TEMPFAIL: cron wrappers treat it as "try later", not as a failure of the data
+
+
+class PublishError(BuildError):
+    """The release cannot be read, or the object store refused what publishing needs."""
+
+    exit_code = 5

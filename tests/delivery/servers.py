@@ -36,10 +36,12 @@ def import_and_build(feed: Path, db: Path, out: Path, *extra: str) -> None:
 
 
 def changed_sample_feed(target: Path) -> Path:
-    """The sample feed with every stop renamed: a second database whose documents differ."""
+    """The sample feed with stops renamed and MILL (which no trip visits) gone: a second database whose
+    documents differ, and one of whose documents (stops/MILL.json) the first has and it lacks."""
     shutil.copytree(SAMPLE_FEED, target)
     stops = target / "stops.txt"
-    stops.write_text(stops.read_text(encoding="utf-8").replace("Lakeside", "Seaside"), encoding="utf-8")
+    lines = stops.read_text(encoding="utf-8").replace("Lakeside", "Seaside").splitlines(keepends=True)
+    stops.write_text("".join(line for line in lines if not line.startswith("MILL,")), encoding="utf-8")
     return target
 
 
