@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from pathlib import Path
-
-from sqlalchemy import (Connection, Engine, Float, Integer, MetaData, Numeric, Table, create_engine, func,
-                        make_url, select, text)
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    create_engine,
+    func,
+    make_url,
+    select,
+    text,
+)
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -28,10 +39,10 @@ def open_engine(url: str) -> Engine:
     """An engine for reading; a SQLite file that does not exist is an error, not a new empty database."""
     try:
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            if not Path(parsed.database).is_file():
-                raise DatabaseError(f"no database at {parsed.database} (import a feed first: "
-                                    f"`transit-snapshot import FEED --db {url}`)")
+        if (parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+                and not Path(parsed.database).is_file()):
+            raise DatabaseError(f"no database at {parsed.database} (import a feed first: "
+                                f"`transit-snapshot import FEED --db {url}`)")
         return create_engine(parsed)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DatabaseError(f"cannot use the database URL {url!r}: {exc}") from exc

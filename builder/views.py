@@ -155,7 +155,7 @@ def _trip_visits(source: Source, conn: Connection, lk: Lookups) -> Any:
     cols = source.columns("trips")
     shape = compile_shaper("trips", [f for f in fields if f in cols], models.StopVisit,
                            typed=source.typed_columns("trips"),
-                           extra={"href": f"_href('trip', r[0])"})
+                           extra={"href": "_href('trip', r[0])"})
     stmt = source.select_all("trips").with_only_columns(*(source.table("trips").c[f] for f in fields if f in cols))
     trips = {doc["trip_id"]: doc for doc in map(shape, source.rows(conn, stmt))}
 
