@@ -86,7 +86,8 @@ def compile_shaper(
     `skip`: columns left out of the dict (for example the parent's id in a nested list).
     """
     always = always_present(model)
-    required, optional = [], []
+    required: list[tuple[str, str]] = []
+    optional: list[tuple[str, str]] = []
     for i, name in enumerate(columns):
         if name in skip:
             continue
