@@ -111,6 +111,8 @@ def sync(store: Store, release: Path, build_id: str, manifest: bytes,
     manifest_changed = published_bytes != manifest
     gone = sorted(leftover_paths(published, pending) - objects.keys() - {MANIFEST})
     if not changed and not manifest_changed and not gone:
+        if pending is not None:
+            store.delete([PENDING])  # a publish of this release died after its last deletion
         return PublishReport(build_id, 0, len(objects), 0)
     store.put_json(PENDING, {"documents": orjson.loads(manifest)["documents"], "delete": gone})
     store.upload_all(release, changed)

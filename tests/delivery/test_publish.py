@@ -162,6 +162,19 @@ def test_publish_interrupted_leaves_old_manifest_and_next_publish_repairs(
     assert bucket.publish(a).uploaded == 0
 
 
+def test_publish_clears_a_pending_marker_of_the_same_release(
+    bucket: Bucket, two_releases: tuple[Path, Path]
+) -> None:
+    out = two_releases[0]
+    bucket.publish(out)
+    # As left by a publish of this release that died between its deletions and removing the marker.
+    manifest = (out / "current" / "manifest.json").read_bytes()
+    bucket.client.put_object(Bucket=bucket.name, Key="snap/.publish-pending.json", Body=manifest)
+    report = bucket.publish(out)
+    assert (report.uploaded, report.deleted) == (0, 0)
+    assert bucket.paths() == set(listed(out)) | {"manifest.json"}
+
+
 def test_publish_cli_reports_counts(bucket: Bucket, two_releases: tuple[Path, Path]) -> None:
     command = [CLI, "publish", "--out", os.fspath(two_releases[0]), "--to", f"s3://{bucket.name}/cli/",
                "--endpoint-url", bucket.endpoint]
