@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from builder.compress import parse_codings
 from builder.diff import BUILD_INFO_IDS, diff_manifests, read_manifest
 from builder.errors import BuildError, FeedError, io_error
 from builder.history import keep_newest, record_publish
@@ -42,6 +43,12 @@ class BuildSettings:
     out_dir: Path = Path("output")
     workers: int = 2  # the two passes run in parallel processes when > 1
     keep: int | None = None  # after publishing, delete all but the newest `keep` releases
+    # content-codings to precompress every document with (builder.compress): sidecars beside each file
+    compress: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.compress != parse_codings(self.compress):
+            raise BuildError(f"compress must be a sorted tuple of known codings, got {self.compress!r}")
 
 
 @dataclass(frozen=True)
@@ -118,12 +125,12 @@ def check_database(settings: BuildSettings) -> int:
 
 def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> DocumentWriter:
     """The two sorted passes, side by side in their own processes when workers allow."""
-    writer, problems = DocumentWriter(staging), Problems()
+    writer, problems = DocumentWriter(staging, settings.compress), Problems()
     done = multiprocessing.Value("q", 0)  # documents written by the passes, for the progress display
     if settings.workers > 1:
         with ProcessPoolExecutor(max_workers=min(settings.workers, len(PASSES)),
                                  initializer=_init_pass_worker, initargs=(done, os.getpid())) as pool:
-            futures = [pool.submit(run_pass, name, settings.db_url, staging) for name in PASSES]
+            futures = [pool.submit(run_pass, name, settings, staging) for name in PASSES]
             pending: Any = futures
             while pending:
                 finished, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_EXCEPTION)
@@ -134,7 +141,7 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
     else:
         results = []
         for name in PASSES:
-            results.append(run_pass(name, settings.db_url, staging, done))
+            results.append(run_pass(name, settings, staging, done))
             progress.advance(done.value)
     for entries, found, written in results:
         writer.entries += entries
@@ -163,12 +170,12 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def run_pass(name: str, db_url: str, staging: Path,
+def run_pass(name: str, settings: BuildSettings, staging: Path,
              done: Any = None) -> tuple[list[dict[str, Any]], list[str], int]:
     """One pass in this process: its own engine (engines do not cross processes), lookups and writes."""
     done = done if done is not None else _pass_done
-    source = Source(open_engine(db_url))
-    writer, problems = DocumentWriter(staging), Problems()
+    source = Source(open_engine(settings.db_url))
+    writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with source.connect() as conn:
         lookups = load_lookups(source, conn)
         for kind, id_, doc in PASSES[name](source, conn, lookups, problems):

@@ -88,10 +88,13 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
               help="Processes for the route/trip and stop passes.")
 @click.option("--keep", type=click.IntRange(1), default=None,
               help="After publishing, delete all but the newest N releases (the current one always stays).")
+@click.option("--compress", "compress", default="", metavar="CODINGS",
+              help="Also write precompressed sidecars beside each document, listed in the manifest: "
+                   "gzip, br, or gzip,br.")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Log each phase with its timing (on stderr).")
 @reports_errors
-def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, quiet: bool,
+def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: str, quiet: bool,
                   verbose: bool) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
@@ -103,12 +106,16 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, qu
     \b
     transit-snapshot build --db sqlite:///gtfs.sqlite --out output
     transit-snapshot build --out /srv/snapshot --keep 5 --quiet      # nightly, from cron
+    transit-snapshot build --out output --compress gzip,br   # routes/B41.json.gz and .br too
     """
     from builder.build import BuildSettings, build
+    from builder.compress import parse_codings
     from builder.progress import reporter
 
     progress = reporter(quiet=quiet, verbose=verbose, terminal=sys.stderr.isatty())
-    result = build(BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep), progress)
+    settings = BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep,
+                             compress=parse_codings(compress))
+    result = build(settings, progress)
     if quiet:
         return
     docs = ", ".join(f"{n:,} {kind}" for kind, n in sorted(result.documents.items()))
@@ -227,6 +234,33 @@ def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
         run(out_dir=out_dir, host=host, port=port, max_age=max_age)
     except SnapshotError as exc:
         raise BuildError(str(exc)) from exc
+
+
+@cli.command("publish")
+@OUT_OPTION
+@click.option("--to", "to", required=True, metavar="s3://BUCKET/PREFIX",
+              help="Where the snapshot goes: a bucket, and a folder (prefix) in it.")
+@click.option("--endpoint-url", default=None, envvar="AWS_ENDPOINT_URL",
+              help="An S3-compatible store other than AWS (MinIO, R2, GCS interop), e.g. http://127.0.0.1:9000.")
+@click.option("--max-age", type=click.IntRange(0), default=60, show_default=True,
+              help="Cache-Control max-age set on every object (a CDN revalidates after it).")
+@reports_errors
+def publish_command(out_dir: Path, to: str, endpoint_url: str | None, max_age: int) -> None:
+    """Upload the current release to S3-compatible object storage, changed documents only.
+
+    Documents (and their .gz/.br sidecars) whose sha256 differs from what the bucket holds go first,
+    manifest.json last, then documents gone from the release are deleted. Credentials come from the
+    usual AWS sources (environment, ~/.aws, instance role).
+
+    \b
+    transit-snapshot publish --out output --to s3://my-bucket/transit
+    transit-snapshot publish --out output --to s3://snap/ --endpoint-url http://127.0.0.1:9000
+    """
+    from builder.publish import PublishSettings, publish
+
+    report = publish(PublishSettings(out_dir=out_dir, to=to, endpoint_url=endpoint_url, max_age=max_age))
+    click.echo(f"published {report.build_id} to {to}: {report.uploaded:,} uploaded, "
+               f"{report.unchanged:,} unchanged, {report.deleted:,} deleted")
 
 
 def main() -> None:

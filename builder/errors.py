@@ -52,3 +52,9 @@ def io_error(exc: OSError, doing: str, path: object = None) -> BuildError:
     reason = "no space left on device (disk full)" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
     where = path or exc.filename
     return BuildError(f"{doing} {where}: {reason}" if where else f"{doing}: {reason}")
+
+
+class PublishError(BuildError):
+    """The release cannot be read, or the object store refused what publishing needs."""
+
+    exit_code = 5

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from builder.compress import encodings_entry, sidecars
 from builder.errors import LockedError, io_error
 
 DUMP_OPTIONS = orjson.OPT_SORT_KEYS
@@ -102,15 +103,31 @@ class OutputLayout:
 
 
 class DocumentWriter:
-    """Writes documents into a staging folder and remembers each one's manifest entry."""
+    """Writes documents into a staging folder and remembers each one's manifest entry.
 
-    def __init__(self, staging: Path) -> None:
+    With `compress` (content-codings, see builder.compress) each document also gets its precompressed
+    sidecars, listed in its entry under `encodings`; without it the output is exactly the plain files.
+    """
+
+    def __init__(self, staging: Path, compress: tuple[str, ...] = ()) -> None:
         self.staging = staging
+        self.compress = compress
         self.entries: list[dict[str, Any]] = []
         self.bytes_written = 0
 
     def write(self, path: str, kind: str, id_: str | None, doc: Any) -> None:
         data = orjson.dumps(doc, option=DUMP_OPTIONS)
+        self._write_file(path, data)
+        entry: dict[str, Any] = {"path": path, "kind": kind, "id": id_,
+                                 "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        if self.compress:
+            compressed = sidecars(path, data, self.compress)
+            for _, sidecar_path, sidecar in compressed:
+                self._write_file(sidecar_path, sidecar)
+            entry["encodings"] = encodings_entry(compressed)
+        self.entries.append(entry)
+
+    def _write_file(self, path: str, data: bytes) -> None:
         target = self.staging / path
         try:
             with open(target, "wb") as fh:
@@ -118,8 +135,6 @@ class DocumentWriter:
         except OSError as exc:
             raise io_error(exc, "cannot write", target) from exc
         self.bytes_written += len(data)
-        self.entries.append({"path": path, "kind": kind, "id": id_,
-                             "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
 
 
 def manifest_bytes(entries: list[dict[str, Any]]) -> bytes:

@@ -30,11 +30,13 @@ Builder = Callable[..., BuildResult]
 def build_feed(tmp_path: Path) -> Builder:
     """Import a feed into a fresh SQLite database and build it; returns the build result."""
 
-    def run(feed: Path, *, out: Path | None = None, workers: int = 1) -> BuildResult:
+    def run(feed: Path, *, out: Path | None = None, workers: int = 1,
+            compress: tuple[str, ...] = ()) -> BuildResult:
         db = tmp_path / f"{feed.stem}.sqlite"
         url = f"sqlite:///{db}"
         if not db.exists():
             import_feed(feed, db_url=url)
-        return build(BuildSettings(db_url=url, out_dir=out or tmp_path / "out", workers=workers))
+        return build(BuildSettings(db_url=url, out_dir=out or tmp_path / "out", workers=workers,
+                                   compress=compress))
 
     return run

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
+import brotli
 import orjson
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -19,9 +20,6 @@ PLAIN = {"accept-encoding": "identity"}
 REVALIDATE = "public, max-age=60, must-revalidate"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
-# Not real brotli (the module is not installed): the server never decodes
-# sidecars, it only has to hand back these exact bytes.
-FAKE_BR_PREFIX = b"fake-br:"
 SECRET = b"TOP-SECRET-OUTSIDE-THE-SNAPSHOT"
 
 BASE_DOCUMENTS: dict[str, bytes] = {
@@ -46,8 +44,10 @@ def etag_of(body: bytes) -> str:
     return f'"{sha256(body)}"'
 
 
-def fake_br(data: bytes) -> bytes:
-    return FAKE_BR_PREFIX + data
+def br(data: bytes) -> bytes:
+    # Real brotli: httpx decodes br responses when the module is installed (it is a dependency).
+    result: bytes = brotli.compress(data)
+    return result
 
 
 def kind_and_id(path: str) -> tuple[str, str]:
@@ -80,7 +80,7 @@ def write_release(out: Path, build_id: str, documents: dict[str, bytes], encoded
                 name: _write_sidecar(release, f"{path}.{suffix}", data)
                 for name, suffix, data in (
                     ("gzip", "gz", gzip.compress(body, mtime=0)),
-                    ("br", "br", fake_br(body)),
+                    ("br", "br", br(body)),
                 )
             }
         entries.append(entry)

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 from tests.serve.helpers import (
     ENCODED,
     SnapshotFolder,
+    br,
     etag_of,
-    fake_br,
     raw_get,
 )
 
@@ -36,7 +36,7 @@ def test_app_negotiates_precompressed_sidecars(
     client: TestClient, snapshot: SnapshotFolder, accept: str, expected: str | None
 ) -> None:
     plain = snapshot.documents["routes/B41.json"]
-    sidecars = {"br": fake_br(plain), "gzip": (snapshot.release_dir() / "routes/B41.json.gz").read_bytes()}
+    sidecars = {"br": br(plain), "gzip": (snapshot.release_dir() / "routes/B41.json.gz").read_bytes()}
     status, headers, body = raw_get(client, "/routes/B41.json", {"accept-encoding": accept})
     assert status == 200
     assert headers["vary"] == "Accept-Encoding"
@@ -50,7 +50,7 @@ def test_app_negotiates_precompressed_sidecars(
 
 
 def test_app_returns_304_for_sidecar_etag(client: TestClient, snapshot: SnapshotFolder) -> None:
-    br_tag = etag_of(fake_br(snapshot.documents["routes.json"]))
+    br_tag = etag_of(br(snapshot.documents["routes.json"]))
     response = client.get("/routes.json", headers={"accept-encoding": "br", "if-none-match": br_tag})
     assert response.status_code == 304
     assert response.headers["etag"] == br_tag

@@ -1,0 +1,38 @@
+"""A snapshot of the sample feed built by the real builder with `--compress gzip,br`, shared read-only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SAMPLE_FEED
+from tests.delivery.servers import import_and_build
+
+
+@dataclass(frozen=True)
+class Built:
+    out: Path
+    release: Path  # the resolved release `current` points at
+    entries: dict[str, dict[str, Any]]  # manifest entries by path
+
+    @property
+    def build_id(self) -> str:
+        return self.release.name
+
+
+def load_entries(release: Path) -> dict[str, dict[str, Any]]:
+    documents = json.loads((release / "manifest.json").read_bytes())["documents"]
+    return {e["path"]: e for e in documents}
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("delivery")
+    out = root / "out"
+    import_and_build(SAMPLE_FEED, root / "sample.sqlite", out, "--compress", "gzip,br")
+    release = (out / "current").resolve()
+    return Built(out, release, load_entries(release))

@@ -1,0 +1,132 @@
+"""deploy/nginx.conf on real nginx (Debian's package) over a real build: the same bytes and important
+headers as `transit-snapshot serve`, document by document."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.delivery.conftest import Built
+from tests.delivery.servers import Reply, fetch, free_port, running, serving
+
+NGINX = Path("/usr/sbin/nginx")
+TEMPLATE = REPO / "deploy" / "nginx.conf"
+TEMPLATE_ROOT = "/srv/transit-snapshot/output"
+TEMPLATE_LISTEN = "127.0.0.1:8080"
+PLAIN = {"Accept-Encoding": "identity"}
+GZIP = {"Accept-Encoding": "gzip"}
+# Headers both servers must agree on; ETag is nginx's own "<mtime>-<size>" (see deploy/nginx.conf).
+SAME = ("content-type", "content-length", "content-encoding", "cache-control", "vary", "accept-ranges")
+
+pytestmark = pytest.mark.skipif(not NGINX.exists(), reason=f"nginx is not installed ({NGINX} is absent; "
+                                "apt-get install nginx, or run scripts/setup-system)")
+
+MAIN_CONF = """\
+# Runs as root in the test only: pytest's temporary folders are private to their owner.
+user root;
+worker_processes 1;
+error_log {prefix}/error.log;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/server.conf;
+}}
+"""
+
+
+def render(template: str, out: Path, port: int) -> str:
+    assert TEMPLATE_ROOT in template and TEMPLATE_LISTEN in template, "the template's placeholders moved"
+    return template.replace(TEMPLATE_ROOT, os.fspath(out)).replace(TEMPLATE_LISTEN, f"127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def ports(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    """(nginx port, serve port), both over the same output folder."""
+    prefix = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    (prefix / "server.conf").write_text(render(TEMPLATE.read_text(), built.out, port))
+    (prefix / "nginx.conf").write_text(MAIN_CONF.format(prefix=prefix))
+    command = [os.fspath(NGINX), "-p", os.fspath(prefix), "-c", os.fspath(prefix / "nginx.conf"),
+               "-g", "daemon off;"]
+    with running(command, port, prefix / "stderr.log"), serving(built.out, prefix / "serve.log") as serve_port:
+        yield port, serve_port
+
+
+def both(ports: tuple[int, int], target: str, headers: dict[str, str], method: str = "GET") -> tuple[Reply, Reply]:
+    nginx_port, serve_port = ports
+    return fetch(nginx_port, target, headers, method), fetch(serve_port, target, headers, method)
+
+
+def sample(built: Built) -> list[str]:
+    paths = sorted(built.entries)
+    return ["manifest.json", *paths[:: max(1, len(paths) // 15)]]
+
+
+def assert_same(nginx: Reply, serve: Reply, what: str) -> None:
+    assert (nginx.status, nginx.body) == (serve.status, serve.body), what
+    for name in SAME:
+        assert nginx.headers.get(name) == serve.headers.get(name), (what, name)
+
+
+def test_nginx_returns_the_same_bytes_and_headers_as_serve(ports: tuple[int, int], built: Built) -> None:
+    for path in sample(built):
+        nginx, serve = both(ports, f"/{path}", PLAIN)
+        assert nginx.status == 200 and nginx.body == (built.release / path).read_bytes(), path
+        assert_same(nginx, serve, path)
+
+
+def test_nginx_sends_the_same_gzip_sidecar_as_serve(ports: tuple[int, int], built: Built) -> None:
+    for path in sample(built):
+        if path == "manifest.json":
+            continue
+        nginx, serve = both(ports, f"/{path}", GZIP)
+        assert nginx.headers.get("content-encoding") == "gzip", path
+        assert nginx.body == (built.release / built.entries[path]["encodings"]["gzip"]["path"]).read_bytes()
+        assert_same(nginx, serve, path)
+
+
+def test_nginx_pinned_release_urls_match_serve(ports: tuple[int, int], built: Built) -> None:
+    for path in sample(built)[:4]:
+        nginx, serve = both(ports, f"/releases/{built.build_id}/{path}", PLAIN)
+        assert nginx.status == 200
+        assert_same(nginx, serve, path)
+
+
+def test_nginx_not_found_body_matches_serve(ports: tuple[int, int], built: Built) -> None:
+    for target in ("/routes/NOPE.json", "/routes/B41.json.gz", "/routes.json.br", "/build-info.json",
+                   "/routes/", "/", f"/releases/{built.build_id}/routes.json.gz", "/releases/nope/feed.json"):
+        nginx, serve = both(ports, target, GZIP)
+        assert nginx.status == 404, target
+        assert_same(nginx, serve, target)
+
+
+def test_nginx_refuses_other_methods_like_serve(ports: tuple[int, int]) -> None:
+    for method in ("POST", "PUT", "DELETE"):
+        nginx, serve = both(ports, "/routes.json", PLAIN, method)
+        assert nginx.status == 405
+        assert nginx.headers["allow"] == serve.headers["allow"] == "GET, HEAD"
+        assert nginx.body == serve.body
+
+
+def test_nginx_answers_its_own_etag_with_304(ports: tuple[int, int]) -> None:
+    nginx_port, _ = ports
+    first = fetch(nginx_port, "/routes.json", PLAIN)
+    again = fetch(nginx_port, "/routes.json", {**PLAIN, "If-None-Match": first.headers["etag"]})
+    assert again.status == 304
+    assert again.headers["cache-control"] == first.headers["cache-control"]
+
+
+def test_nginx_ignores_range_like_serve(ports: tuple[int, int]) -> None:
+    nginx, serve = both(ports, "/feed.json", {**PLAIN, "Range": "bytes=0-3"})
+    assert nginx.status == 200
+    assert_same(nginx, serve, "range")
