@@ -79,6 +79,8 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
     click.echo(f"imported {feed} into {db_url}: {rows}")
     for kind, n in sorted(report.dropped.items()):
         click.echo(f"dropped {n:,} rows: {kind}")
+    for reference, n in report.dangling.items():
+        click.echo(f"kept {n:,} rows whose {reference} is not in the feed (left out of the documents)")
 
 
 @cli.command("build")

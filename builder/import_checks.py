@@ -9,7 +9,7 @@ from __future__ import annotations
 import graphlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -168,6 +168,8 @@ class CheckResult:
     issues: list[Issues]  # what refuses the feed (none when invalid rows are dropped instead)
     dropped: Counter[str]  # kind -> rows deleted
     warnings: list[str]
+    # "table.column" -> rows kept whose soft reference points at nothing (the documents leave the link out)
+    dangling: Counter[str] = field(default_factory=Counter)
 
 
 def check_feed(
@@ -190,10 +192,12 @@ def check_feed(
     )
     room -= sum(len(i.lines) for i in keys.issues)
     references = check_references(conn, tables, rescan, drop_invalid=drop_invalid, room=room)
+    soft_warnings, dangling = soft_references(conn, tables)
     return CheckResult(
         keys.issues + references.issues,
         keys.dropped + references.dropped,
-        keys.warnings + references.warnings + soft_reference_warnings(conn, tables),
+        keys.warnings + references.warnings + soft_warnings,
+        dangling,
     )
 
 
@@ -251,18 +255,21 @@ def check_references(
     return CheckResult(issues, dropped, warnings)
 
 
-def soft_reference_warnings(conn: sa.Connection, tables: Mapping[str, sa.Table]) -> list[str]:
+def soft_references(conn: sa.Connection, tables: Mapping[str, sa.Table]) -> tuple[list[str], Counter[str]]:
+    """Warnings about dangling soft references, and how many rows dangle per "table.column"."""
     references = [(t, c, (target,), tc) for t, c, target, tc in gtfs.SOFT_REFERENCES] + [SERVICE_REFERENCE]
     warnings = []
+    dangling: Counter[str] = Counter()
     for table, column, targets, shown in _references(tables, references, allow_missing_target=True):
         found = find_dangling(conn, table, column, targets, 3)
         if found.rows:
+            dangling[f"{table.name}.{column}"] = found.rows
             examples = ", ".join(repr(s[0]) for s in found.samples)
             warnings.append(
                 f"{table.name}.txt: {plural(found.rows, 'row')} with a {column} not in {shown} "
                 f"({found.groups} distinct, e.g. {examples}); kept"
             )
-    return warnings
+    return warnings, dangling
 
 
 def _references(

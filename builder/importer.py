@@ -57,6 +57,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     # kind of problem -> rows dropped: invalid rows when skip_invalid; exact repeats of a row always
     dropped: dict[str, int] = field(default_factory=dict)
+    # "table.column" -> rows kept whose soft reference (parent_station, shape_id...) points at nothing
+    dangling: dict[str, int] = field(default_factory=dict)
 
 
 def import_feed(
@@ -214,7 +216,7 @@ def _load_and_check(conn: sa.Connection, feed: Feed, options: ImportOptions) -> 
         raise _refusal(feed, fatal, issues, options.max_problems)
     rows = _row_counts(conn, tables)
     _record_import(conn, metadata, feed, rows, dict(dropped))
-    return ImportReport(feed.source, rows, warnings, dict(dropped))
+    return ImportReport(feed.source, rows, warnings, dict(dropped), dict(sorted(checks.dangling.items())))
 
 
 def _rescan(feed: Feed, loads: Mapping[str, FileLoad], name: str) -> Iterator[tuple[int, list[Value]]]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from builder.build import BuildResult, BuildSettings, build
 from builder.importer import import_feed
+from tests.pg import PostgresServer, postgres_bin, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_FEED = REPO / "sample" / "feed"
@@ -40,3 +42,31 @@ def build_feed(tmp_path: Path) -> Builder:
                                    compress=compress))
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer | None]:
+    """A PostgreSQL server for the session (None when TRANSIT_SNAPSHOT_TEST_PG names one instead)."""
+    if os.environ.get("TRANSIT_SNAPSHOT_TEST_PG"):
+        yield None
+        return
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; "
+                    "scripts/setup-system installs it)")
+    server = PostgresServer(bin_dir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer | None) -> str:
+    """A PostgreSQL database URL: a fresh database on the session's server, or TRANSIT_SNAPSHOT_TEST_PG."""
+    if pg_server is None:
+        url = os.environ["TRANSIT_SNAPSHOT_TEST_PG"]
+        wait_for(url)
+        return url
+    return pg_server.new_database()

@@ -1,12 +1,11 @@
-"""import_feed into PostgreSQL (COPY, one transaction); runs when TRANSIT_SNAPSHOT_TEST_PG names a database.
+"""import_feed into PostgreSQL (COPY, one transaction), on a real server the tests start (tests/pg.py).
 
-e.g. TRANSIT_SNAPSHOT_TEST_PG=postgresql+psycopg2://postgres@/gtfs?host=/tmp/pg&port=5432
-Every test replaces the GTFS tables of that database.
+TRANSIT_SNAPSHOT_TEST_PG=postgresql+psycopg2://user@host/db runs them against that database instead;
+every test then replaces its GTFS tables.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,10 @@ from builder.errors import FeedError
 from builder.importer import IMPORT_TABLE, import_feed
 from tests.test_import_support import MINIMAL, feed_files, write_feed
 
-PG_URL = os.environ.get("TRANSIT_SNAPSHOT_TEST_PG", "")
-pytestmark = pytest.mark.skipif(not PG_URL, reason="set TRANSIT_SNAPSHOT_TEST_PG to a PostgreSQL URL to run")
-
 
 @pytest.fixture
-def pg() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(PG_URL)
+def pg(pg_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(pg_url)
     yield engine
     engine.dispose()
 
@@ -34,10 +30,10 @@ def _all(engine: sa.Engine, query: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.exec_driver_sql(query)]
 
 
-def test_import_feed_copies_values_into_postgresql(pg: sa.Engine, tmp_path: Path) -> None:
+def test_import_feed_copies_values_into_postgresql(pg: sa.Engine, pg_url: str, tmp_path: Path) -> None:
     odd = 'a "quoted", multi\nline \\. value \\N ü'
     stops = f'stop_id,stop_name,stop_lat,stop_lon\nS1,"{odd.replace(chr(34), chr(34) * 2)}",48.85,2.35\nS2,,48.86,2.36\n'
-    report = import_feed(write_feed(tmp_path / "feed", feed_files(stops=stops)), db_url=PG_URL)
+    report = import_feed(write_feed(tmp_path / "feed", feed_files(stops=stops)), db_url=pg_url)
     assert report.rows["stops"] == 2
     assert _all(pg, "SELECT stop_id, stop_name, stop_lat FROM stops ORDER BY 1") == [
         ("S1", odd, 48.85),
@@ -50,23 +46,23 @@ def test_import_feed_copies_values_into_postgresql(pg: sa.Engine, tmp_path: Path
     assert _all(pg, f"SELECT source FROM {IMPORT_TABLE}") == [("feed.zip",)]
 
 
-def test_import_feed_rolls_back_a_refused_feed_in_postgresql(pg: sa.Engine, tmp_path: Path) -> None:
-    import_feed(write_feed(tmp_path / "good", MINIMAL), db_url=PG_URL)
+def test_import_feed_rolls_back_a_refused_feed_in_postgresql(pg: sa.Engine, pg_url: str, tmp_path: Path) -> None:
+    import_feed(write_feed(tmp_path / "good", MINIMAL), db_url=pg_url)
     before = _all(pg, "SELECT * FROM stop_times ORDER BY stop_sequence")
     bad = feed_files(
         trips="route_id,service_id,trip_id\nR9,WK,T1\n",
         frequencies="trip_id,start_time,end_time,headway_secs\nT1,06:00:00,07:00:00,600\n",
     )
     with pytest.raises(FeedError, match=r"trips\.txt:2: route_id 'R9' is not in routes\.txt"):
-        import_feed(write_feed(tmp_path / "bad", bad), db_url=PG_URL)
+        import_feed(write_feed(tmp_path / "bad", bad), db_url=pg_url)
     assert _all(pg, "SELECT * FROM stop_times ORDER BY stop_sequence") == before
     assert not sa.inspect(pg).has_table("frequencies")
 
 
-def test_import_feed_skip_invalid_drops_later_duplicates_in_postgresql(pg: sa.Engine, tmp_path: Path) -> None:
+def test_import_feed_skip_invalid_drops_later_duplicates_in_postgresql(pg: sa.Engine, pg_url: str, tmp_path: Path) -> None:
     stops = "stop_id,stop_name,stop_lat,stop_lon\nS1,One,48.85,2.35\nS2,Two,48.86,2.36\nS1,Uno,1,1\nS2,Two,48.86,2.36\n"
     report = import_feed(
-        write_feed(tmp_path / "feed", feed_files(stops=stops)), db_url=PG_URL, skip_invalid=True
+        write_feed(tmp_path / "feed", feed_files(stops=stops)), db_url=pg_url, skip_invalid=True
     )
     assert report.dropped == {"duplicate": 1, "repeated_row": 1}
     assert _all(pg, "SELECT stop_id, stop_name FROM stops ORDER BY 1") == [("S1", "One"), ("S2", "Two")]
