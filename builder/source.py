@@ -14,13 +14,17 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Date,
+    DateTime,
     Engine,
     Float,
     Integer,
     MetaData,
     Numeric,
     Table,
+    Time,
     create_engine,
+    event,
     func,
     make_url,
     select,
@@ -28,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.types import NullType
 
 from builder.errors import DatabaseError, FeedError
 from builder.gtfs import REQUIRED_FILES, Kind, column_kind
@@ -54,6 +59,7 @@ class Source:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.metadata = MetaData()
+        event.listen(self.metadata, "column_reflect", _raw_temporal)
         try:
             self.metadata.reflect(bind=engine)
         except SQLAlchemyError as exc:
@@ -87,8 +93,9 @@ class Source:
         return frozenset(out)
 
     def by_id(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
-        # Order by bytes so SQLite and PostgreSQL walk rows in the same order.
-        return column.collate("C") if self.is_postgres else column
+        # Order by bytes so SQLite and PostgreSQL walk rows in the same order, whatever collation the
+        # database or the loader declared for the column (BINARY is SQLite's default: its indexes serve).
+        return column.collate("C" if self.is_postgres else "BINARY")
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -154,6 +161,13 @@ class Source:
         stmt = select(child.c[column]).where(~exists).distinct().limit(5)
         found = [r[0] for r in conn.execute(stmt)]
         return [f"{table}: {column} {', '.join(map(repr, found))} not in {parent}"] if found else []
+
+
+def _raw_temporal(_inspector: Any, _table: Table, column: dict[str, Any]) -> None:
+    """Read DATE/TIME columns as the values stored. node-gtfs declares `date` (holding 20240131) and
+    `time` (holding `25:10:00`) columns in SQLite, where SQLAlchemy would parse them as ISO strings."""
+    if isinstance(column["type"], (Date, Time, DateTime)):
+        column["type"] = NullType()
 
 
 def _reason(exc: SQLAlchemyError) -> str:
