@@ -10,7 +10,7 @@ import pytest
 
 from builder.build import BuildResult, BuildSettings, build
 from builder.importer import import_feed
-from tests.pg import PostgresServer, postgres_bin, wait_for
+from tests.pg import PostgresServer, has_user, postgres_bin, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_FEED = REPO / "sample" / "feed"
@@ -54,6 +54,8 @@ def pg_server() -> Iterator[PostgresServer | None]:
     if bin_dir is None:
         pytest.skip("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; "
                     "scripts/setup-system installs it)")
+    if os.geteuid() == 0 and not has_user("postgres"):
+        pytest.skip("running as root and there is no `postgres` user to run initdb as")
     server = PostgresServer(bin_dir)
     try:
         server.start()
