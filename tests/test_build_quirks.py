@@ -3,6 +3,8 @@ calendar_dates-only service, stop_sequence from 0 with gaps, loop trips."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +101,14 @@ def test_build_loop_trip_appears_twice_in_the_stop_view(quirks: tuple[ImportRepo
 
 def test_build_gives_a_stop_without_trips_an_empty_view(quirks: tuple[ImportReport, BuildResult]) -> None:
     assert _doc(quirks[1].release, "stop", "b")["trips"] == []
+
+
+def test_import_command_summary_counts_dangling_references(tmp_path: Path) -> None:
+    cli = str(Path(sys.executable).parent / "transit-snapshot")
+    feed = write_feed(tmp_path / "quirks", QUIRK_FEED)
+    done = subprocess.run([cli, "import", str(feed), "--db", f"sqlite:///{tmp_path / 'q.sqlite'}"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "kept 1 rows whose stops.parent_station is not in the feed" in done.stdout
+    assert "kept 1 rows whose trips.shape_id is not in the feed" in done.stdout
+    assert "stops.txt: 1 row with a parent_station not in stops.txt" in done.stderr
