@@ -22,14 +22,22 @@ class Program:
     written: Callable[[Path], Path]  # the folder holding what it wrote, given its output dir
 
 
-PROGRAMS = {
-    "ours": Program("ours", lambda f, out: [OURS, "build", "--quiet", "--db", f"sqlite:///{f.db}", "--out", str(out)],
-                    lambda out: out / "current"),
-    "floor": Program("floor", lambda f, out: [sys.executable, str(BASELINES / "floor_build.py"), str(f.db), str(out)],
-                     lambda out: out),
-    "naive": Program("naive", lambda f, out: [sys.executable, str(BASELINES / "naive_build.py"), str(f.db), str(out)],
-                     lambda out: out),
-}
+def ours(workers: int) -> Program:
+    return Program(f"ours (workers={workers})",
+                   lambda f, out: [OURS, "build", "--quiet", "--workers", str(workers), "--db", f"sqlite:///{f.db}",
+                                   "--out", str(out)],
+                   lambda out: out / "current")
+
+
+FLOOR = Program("floor", lambda f, out: [sys.executable, str(BASELINES / "floor_build.py"), str(f.db), str(out)],
+                lambda out: out)
+NAIVE = Program("naive", lambda f, out: [sys.executable, str(BASELINES / "naive_build.py"), str(f.db), str(out)],
+                lambda out: out)
+
+
+def programs(workers: Sequence[int]) -> dict[str, Program]:
+    """Ours first (the first worker count is the default build, the one the ratios use), then the baselines."""
+    return {p.name: p for p in [*map(ours, workers), FLOOR, NAIVE]}
 
 
 @dataclass
@@ -58,15 +66,16 @@ def run_once(program: Program, feed: Feed, work: Path, result: Result) -> None:
     shutil.rmtree(out, ignore_errors=True)
 
 
-def bench_feed(feed: Feed, work: Path, runs: int, naive_runs: int) -> dict[str, Result]:
+def bench_feed(feed: Feed, work: Path, runs: int, naive_runs: int, workers: Sequence[int]) -> dict[str, Result]:
     """Medians over `runs`, the programs' order rotated run by run so none always goes first."""
-    results = {name: Result([]) for name in PROGRAMS}
-    names = list(PROGRAMS)
+    progs = programs(workers)
+    results = {name: Result([]) for name in progs}
+    names = list(progs)
     for i in range(max(runs, naive_runs)):
         order = names[i % len(names):] + names[:i % len(names)]
         for name in order:
             if i < (naive_runs if name == "naive" else runs):
-                run_once(PROGRAMS[name], feed, work, results[name])
+                run_once(progs[name], feed, work, results[name])
     return {n: r for n, r in results.items() if r.samples}
 
 
@@ -75,7 +84,7 @@ def report(feed: Feed, results: dict[str, Result]) -> str:
              f"{r.bytes / 1e6:.1f}"] for n, r in results.items()]
     lines = [f"### build: {feed.name} ({feed.stop_times():,} stop_times)", "",
              table(["program", "runs", "wall s", "cpu s", "peak RSS MB", "documents", "MB written"], rows), ""]
-    ours, floor, naive = results["ours"], results.get("floor"), results.get("naive")
+    ours, floor, naive = next(iter(results.values())), results.get("floor"), results.get("naive")
     if floor:
         lines.append(f"ratio ours/floor: wall {ours.wall() / floor.wall():.2f}x, cpu {ours.cpu() / floor.cpu():.2f}x, "
                      f"rss {ours.rss() / floor.rss():.2f}x")
@@ -85,14 +94,14 @@ def report(feed: Feed, results: dict[str, Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rss_against_size(feeds: Sequence[Feed], measured: dict[str, Result], work: Path) -> str:
+def rss_against_size(feeds: Sequence[Feed], measured: dict[str, Result], work: Path, workers: int) -> str:
     """Peak RSS of our build against feed size: it should follow the largest document, not the feed."""
     rows = []
     for feed in feeds:
         result = measured.get(feed.name) or Result([])
         if not result.samples:
-            run_once(PROGRAMS["ours"], feed, work, result)
+            run_once(ours(workers), feed, work, result)
         rows.append([feed.name, f"{feed.stop_times():,}", f"{feed.db.stat().st_size / 1e6:.0f}",
                      f"{result.bytes / 1e6:.0f}", f"{result.largest / 1e6:.1f}", f"{result.rss():.0f}"])
-    return "\n".join(["### build: our peak RSS against feed size", "",
+    return "\n".join([f"### build: our peak RSS against feed size (workers={workers})", "",
                       table(["feed", "stop_times", "DB MB", "MB written", "largest doc MB", "peak RSS MB"], rows), ""])
