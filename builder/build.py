@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import shutil
@@ -128,6 +129,9 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     done = multiprocessing.Value("q", 0)  # documents written by the passes, for the progress display
     if settings.workers > 1:
+        # Forked workers share the parent's pages until written; the collector writes to every object it
+        # scans, so freeze what exists now (modules, models) and the children keep those pages shared.
+        gc.freeze()
         with ProcessPoolExecutor(max_workers=min(settings.workers, len(PASSES)),
                                  initializer=_init_pass_worker, initargs=(done, os.getpid())) as pool:
             futures = [pool.submit(run_pass, name, settings, staging) for name in PASSES]

@@ -12,11 +12,13 @@ One object, OutputLayout, owns these paths; nothing else joins path strings unde
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from builder.errors import LockedError, io_error
 
 DUMP_OPTIONS = orjson.OPT_SORT_KEYS
 KIND_FOLDERS = ("routes", "stops", "trips", "schemas")
+WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)
@@ -128,12 +131,18 @@ class DocumentWriter:
         self.entries.append(entry)
 
     def _write_file(self, path: str, data: bytes) -> None:
-        target = self.staging / path
+        # os.open/os.write: three system calls per file; open() adds fstat, ioctl and a buffer object.
+        target = f"{self.staging}/{path}"
         try:
-            with open(target, "wb") as fh:
-                fh.write(data)
+            fd = os.open(target, WRITE_FLAGS, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
         except OSError as exc:
-            raise io_error(exc, "cannot write", target) from exc
+            raise io_error(exc, "cannot write", Path(target)) from exc
         self.bytes_written += len(data)
 
 
@@ -154,7 +163,7 @@ def finish_release(layout: OutputLayout, staging: Path, build_id: str, build_inf
     if final.exists():
         shutil.rmtree(staging)
         return False
-    os.sync()  # every document durable before the release becomes visible under its name
+    sync_filesystem(staging)  # every document durable before the release becomes visible under its name
     os.rename(staging, final)
     fsync_dir(layout.releases)
     return True
@@ -168,6 +177,33 @@ def publish(layout: OutputLayout, build_id: str) -> None:
     os.symlink(Path("releases") / build_id, tmp)
     os.replace(tmp, layout.current)
     fsync_dir(layout.root)
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush the filesystem holding `path` (syncfs): every document written there is as durable as after
+    os.sync(), without waiting for other filesystems' dirty data. os.sync() where syncfs is missing."""
+    if _syncfs is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
+
+
+def _load_syncfs() -> Any:
+    if sys.platform != "linux":
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _load_syncfs()
 
 
 def fsync_dir(path: Path) -> None:

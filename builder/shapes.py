@@ -26,6 +26,8 @@ def pad_time(value: str | None) -> str | None:
     """`5:30:00` -> `05:30:00`; hours past 24 kept; empty text (some loaders store it) -> None."""
     if value is None or len(value) == 8:
         return value
+    if len(value) == 7 and value[1] == ":" and value[4] == ":":
+        return "0" + value  # H:MM:SS, the usual unpadded form: no split and format per stop time
     value = value.strip()
     if not value:
         return None

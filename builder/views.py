@@ -14,6 +14,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from builder import models
@@ -55,7 +56,7 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
                          itemgetter(cols["stop_times"].index("trip_id")))
     next_trips, next_st = next(trips, None), next(stop_times, None)
     for route in map(route_shape, source.rows(conn, source.select_all("routes", "route_id"))):
-        rid, route_trips = route["route_id"], []
+        rid, route_trips = route["route_id"], RouteTrips()
         if next_trips is not None and next_trips[0] == rid:
             for trip in map(trip_shape, next_trips[1]):
                 sts: list[Doc] = []
@@ -63,7 +64,7 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
                     sts = list(map(st_shape, next_st[1]))
                     next_st = next(stop_times, None)
                 yield "trip", trip["trip_id"], trip_document(trip, sts, lk, problems)
-                route_trips.append(route_trip(trip, sts, lk))
+                route_trips.add(trip, sts, lk)
             next_trips = next(trips, None)
         yield "route", rid, route_document(route, route_trips, lk)
     if next_trips is not None or next_st is not None:
@@ -82,34 +83,44 @@ def trip_document(trip: Doc, sts: list[Doc], lk: Lookups, problems: Problems) ->
             "frequencies": lk.frequencies.get(trip["trip_id"], []), "stop_times": with_stops}
 
 
-def route_trip(trip: Doc, sts: list[Doc], lk: Lookups) -> Doc:
-    doc = dict(trip, stop_times=sts)
-    periods = lk.frequencies.get(trip["trip_id"])
-    if periods:
-        doc["frequencies"] = periods
-    return doc
+class RouteTrips:
+    """One route's trips, each kept as its finished JSON (an orjson.Fragment, the same bytes orjson would
+    write for the dict) with its sort key: the largest route then costs its bytes, not millions of dicts."""
+
+    def __init__(self) -> None:
+        self.trips: list[tuple[tuple[int, tuple[int, str], str], orjson.Fragment]] = []
+        self.stop_ids: set[str] = set()
+        self.service_ids: set[str] = set()
+
+    def add(self, trip: Doc, sts: list[Doc], lk: Lookups) -> None:
+        doc = dict(trip, stop_times=sts)
+        periods = lk.frequencies.get(trip["trip_id"])
+        if periods:
+            doc["frequencies"] = periods
+        direction = trip["direction_id"]
+        key = (-1 if direction is None else direction), _first_time(sts), trip["trip_id"]
+        self.trips.append((key, orjson.Fragment(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))))
+        self.stop_ids.update(st["stop_id"] for st in sts)
+        self.service_ids.add(trip["service_id"])
+
+    def sorted(self) -> list[orjson.Fragment]:
+        self.trips.sort(key=itemgetter(0))
+        return [fragment for _, fragment in self.trips]
 
 
-def _first_time(trip: Doc) -> tuple[int, str]:
-    for st in trip["stop_times"]:
+def _first_time(sts: list[Doc]) -> tuple[int, str]:
+    for st in sts:
         t = st["departure_time"] or st["arrival_time"]
         if t is not None:
             return time_key(t)
     return LATE
 
 
-def _trip_order(trip: Doc) -> tuple[int, tuple[int, str], str]:
-    direction = trip["direction_id"]
-    return (-1 if direction is None else direction), _first_time(trip), trip["trip_id"]
-
-
-def route_document(route: Doc, trips: list[Doc], lk: Lookups) -> Doc:
-    trips.sort(key=_trip_order)
-    stops = {st["stop_id"]: lk.stops[st["stop_id"]]
-             for t in trips for st in t["stop_times"] if st["stop_id"] in lk.stops}
-    services = {t["service_id"]: lk.services[t["service_id"]] for t in trips if t["service_id"] in lk.services}
-    return {"route": route, "agency": lk.agencies.get(route["agency_id"]), "trips": trips, "stops": stops,
-            "services": services}
+def route_document(route: Doc, trips: RouteTrips, lk: Lookups) -> Doc:
+    stops = {sid: lk.stops[sid] for sid in trips.stop_ids if sid in lk.stops}
+    services = {sid: lk.services[sid] for sid in trips.service_ids if sid in lk.services}
+    return {"route": route, "agency": lk.agencies.get(route["agency_id"]), "trips": trips.sorted(),
+            "stops": stops, "services": services}
 
 
 def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems) -> Iterator[View]:

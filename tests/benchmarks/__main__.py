@@ -1,0 +1,100 @@
+"""python -m tests.benchmarks build|import|serve [--feeds a,b] [--runs N] [--smoke] [--work DIR]
+
+Every program runs in its own subprocess, on the same machine and the same load_gtfs.py database, in one
+run; each table is printed as Markdown with the ratio lines under it (see BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.benchmarks import build_bench, import_bench, serve_bench
+from tests.benchmarks.feeds import SMOKE_FEED, prepare, require_shared
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    require_shared()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"## {args.command} ({'smoke, ' if args.smoke else ''}{args.runs} runs) on {machine()}\n", flush=True)
+    if args.command == "build":
+        run_build(args, work)
+    elif args.command == "import":
+        for name in args.feeds:
+            print(import_bench.bench(prepare(name, work), work, args.runs), flush=True)
+    else:
+        run_serve(args, work)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=["build", "import", "serve"])
+    p.add_argument("--feeds", help="comma-separated feed names from ../shared/feeds")
+    p.add_argument("--runs", type=int, default=3, help="runs per program; medians are reported")
+    p.add_argument("--naive-feeds", default="hart_tampa",
+                   help="feeds naive_build.py runs on, once each (it takes minutes on mta_bus_brooklyn)")
+    p.add_argument("--rss-feeds", default="caltrain,hart_tampa,mta_bus_brooklyn",
+                   help="feeds for the RSS-against-feed-size table ('' to skip)")
+    p.add_argument("--ours-workers", default="2,1",
+                   help="build: our build once per worker count (the first is the one the ratios use)")
+    p.add_argument("--seconds", type=int, default=10, help="serve: wrk duration per server")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--urls", type=int, default=3000, help="serve: how many trip and stop documents")
+    p.add_argument("--smoke", action="store_true", help=f"a quick pass on {SMOKE_FEED}: 1 run, 1 s of wrk")
+    p.add_argument("--work", default="/tmp/transit-snapshot-bench", help="feeds, databases and outputs")
+    args = p.parse_args(argv)
+    default = {"build": "hart_tampa,mta_bus_brooklyn", "import": "mta_bus_brooklyn", "serve": "hart_tampa"}
+    if args.smoke:
+        args.feeds, args.runs, args.seconds, args.urls = SMOKE_FEED, 1, 1, 200
+        args.naive_feeds, args.rss_feeds = SMOKE_FEED, SMOKE_FEED
+    args.feeds = (args.feeds or default[args.command]).split(",")
+    args.naive_feeds = [f for f in args.naive_feeds.split(",") if f]
+    args.rss_feeds = [f for f in args.rss_feeds.split(",") if f]
+    args.ours_workers = [int(w) for w in args.ours_workers.split(",")]
+    return args
+
+
+def run_build(args: argparse.Namespace, work: Path) -> None:
+    measured = {}
+    for name in args.feeds:
+        feed = prepare(name, work)
+        results = build_bench.bench_feed(feed, work, args.runs, 1 if name in args.naive_feeds else 0,
+                                         args.ours_workers)
+        measured[name] = next(iter(results.values()))
+        print(build_bench.report(feed, results), flush=True)
+    if args.rss_feeds:
+        feeds = [prepare(name, work) for name in args.rss_feeds]
+        print(build_bench.rss_against_size(feeds, measured, work, args.ours_workers[0]), flush=True)
+
+
+def run_serve(args: argparse.Namespace, work: Path) -> None:
+    missing = [tool for tool in (serve_bench.WRK, serve_bench.NGINX) if not Path(tool).exists()]
+    if missing:
+        raise SystemExit(f"serve needs {', '.join(missing)} (apt-get install wrk nginx)")
+    for name in args.feeds:
+        feed = prepare(name, work)
+        out = work / f"serve-{name}"
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([build_bench.OURS, "build", "--quiet", "--db", f"sqlite:///{feed.db}", "--out", str(out)],
+                       check=True)
+        print(serve_bench.bench(feed, out, work, seconds=args.seconds, warmup=0 if args.smoke else 2,
+                                connections=args.connections, count=args.urls), flush=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def machine() -> str:
+    import os
+
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} CPUs, {mem:.0f} GiB, Python {platform.python_version()}, {platform.platform()}"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

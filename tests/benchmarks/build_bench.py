@@ -1,0 +1,107 @@
+"""build: our full `transit-snapshot build` beside floor_build.py and naive_build.py on the same database."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.benchmarks.feeds import BASELINES, Feed
+from tests.benchmarks.measure import Sample, folder_size, median, run, table
+
+OURS = str(Path(sys.executable).with_name("transit-snapshot"))
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    command: Callable[[Feed, Path], list[str]]
+    written: Callable[[Path], Path]  # the folder holding what it wrote, given its output dir
+
+
+def ours(workers: int) -> Program:
+    return Program(f"ours (workers={workers})",
+                   lambda f, out: [OURS, "build", "--quiet", "--workers", str(workers), "--db", f"sqlite:///{f.db}",
+                                   "--out", str(out)],
+                   lambda out: out / "current")
+
+
+FLOOR = Program("floor", lambda f, out: [sys.executable, str(BASELINES / "floor_build.py"), str(f.db), str(out)],
+                lambda out: out)
+NAIVE = Program("naive", lambda f, out: [sys.executable, str(BASELINES / "naive_build.py"), str(f.db), str(out)],
+                lambda out: out)
+
+
+def programs(workers: Sequence[int]) -> dict[str, Program]:
+    """Ours first (the first worker count is the default build, the one the ratios use), then the baselines."""
+    return {p.name: p for p in [*map(ours, workers), FLOOR, NAIVE]}
+
+
+@dataclass
+class Result:
+    samples: list[Sample]
+    documents: int = 0
+    bytes: int = 0
+    largest: int = 0
+
+    def wall(self) -> float:
+        return median([s.wall for s in self.samples])
+
+    def cpu(self) -> float:
+        return median([s.cpu for s in self.samples])
+
+    def rss(self) -> float:
+        return median([s.rss_mb for s in self.samples])
+
+
+def run_once(program: Program, feed: Feed, work: Path, result: Result) -> None:
+    out = work / f"out-{program.name}-{feed.name}"
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run(["sync"], check=True)  # the previous program's dirty pages are not this one's cost
+    result.samples.append(run(program.command(feed, out)))
+    result.documents, result.bytes, result.largest = folder_size(program.written(out))
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def bench_feed(feed: Feed, work: Path, runs: int, naive_runs: int, workers: Sequence[int]) -> dict[str, Result]:
+    """Medians over `runs`, the programs' order rotated run by run so none always goes first."""
+    progs = programs(workers)
+    results = {name: Result([]) for name in progs}
+    names = list(progs)
+    for i in range(max(runs, naive_runs)):
+        order = names[i % len(names):] + names[:i % len(names)]
+        for name in order:
+            if i < (naive_runs if name == "naive" else runs):
+                run_once(progs[name], feed, work, results[name])
+    return {n: r for n, r in results.items() if r.samples}
+
+
+def report(feed: Feed, results: dict[str, Result]) -> str:
+    rows = [[n, len(r.samples), f"{r.wall():.2f}", f"{r.cpu():.2f}", f"{r.rss():.0f}", f"{r.documents:,}",
+             f"{r.bytes / 1e6:.1f}"] for n, r in results.items()]
+    lines = [f"### build: {feed.name} ({feed.stop_times():,} stop_times)", "",
+             table(["program", "runs", "wall s", "cpu s", "peak RSS MB", "documents", "MB written"], rows), ""]
+    ours, floor, naive = next(iter(results.values())), results.get("floor"), results.get("naive")
+    if floor:
+        lines.append(f"ratio ours/floor: wall {ours.wall() / floor.wall():.2f}x, cpu {ours.cpu() / floor.cpu():.2f}x, "
+                     f"rss {ours.rss() / floor.rss():.2f}x")
+    if naive:
+        lines.append(f"ratio naive/ours: wall {naive.wall() / ours.wall():.1f}x, cpu {naive.cpu() / ours.cpu():.1f}x, "
+                     f"rss {naive.rss() / ours.rss():.1f}x")
+    return "\n".join(lines) + "\n"
+
+
+def rss_against_size(feeds: Sequence[Feed], measured: dict[str, Result], work: Path, workers: int) -> str:
+    """Peak RSS of our build against feed size: it should follow the largest document, not the feed."""
+    rows = []
+    for feed in feeds:
+        result = measured.get(feed.name) or Result([])
+        if not result.samples:
+            run_once(ours(workers), feed, work, result)
+        rows.append([feed.name, f"{feed.stop_times():,}", f"{feed.db.stat().st_size / 1e6:.0f}",
+                     f"{result.bytes / 1e6:.0f}", f"{result.largest / 1e6:.1f}", f"{result.rss():.0f}"])
+    return "\n".join([f"### build: our peak RSS against feed size (workers={workers})", "",
+                      table(["feed", "stop_times", "DB MB", "MB written", "largest doc MB", "peak RSS MB"], rows), ""])

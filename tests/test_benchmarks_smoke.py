@@ -1,0 +1,51 @@
+"""The benchmark's --smoke pass on a tiny feed, so `python -m tests.benchmarks` cannot rot unnoticed.
+
+Timings are not checked (CI machines are noisy); that every program ran and the ratios were printed is.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FEEDS, REPO
+
+BASELINES = REPO.parent / "shared" / "baselines"
+needs_shared = pytest.mark.skipif(not (BASELINES.is_dir() and FEEDS.is_dir()),
+                                  reason=f"the baselines and feeds are not beside the repo ({BASELINES.parent})")
+needs_servers = pytest.mark.skipif(
+    not (shutil.which("wrk") and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists())),
+    reason="wrk and nginx are not installed (scripts/setup-system installs them)")
+needs_fastapi = pytest.mark.skipif(importlib.util.find_spec("fastapi") is None,
+                                   reason="the baselines need fastapi: pip install -e '.[bench]'")
+
+
+def smoke(command: str, work: Path) -> str:
+    done = subprocess.run([sys.executable, "-m", "tests.benchmarks", command, "--smoke", "--work", str(work)],
+                          check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@needs_shared
+@needs_fastapi
+def test_benchmarks_build_smoke_prints_ratios(tmp_path: Path) -> None:
+    out = smoke("build", tmp_path)
+    assert "ratio ours/floor: wall " in out
+    assert "ratio naive/ours: wall " in out
+    assert "| ours " in out and "| floor " in out and "| naive " in out
+    assert "our peak RSS against feed size" in out
+
+
+@needs_shared
+@needs_fastapi
+@needs_servers
+def test_benchmarks_serve_smoke_prints_ratios_to_nginx(tmp_path: Path) -> None:
+    out = smoke("serve", tmp_path)
+    for server in ("ours (serve)", "static_app.py", "dynamic_app.py"):
+        assert f"ratio {server}/nginx: req/s " in out
