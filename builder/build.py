@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,14 @@ from builder.keys import href_for
 from builder.lookups import load_lookups
 from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
 from builder.progress import Progress, Silent
-from builder.source import Source, open_engine
+from builder.source import EVERYTHING, KeyRange, Source, open_engine
 from builder.views import Problems, route_and_trip_views, stop_views
 
 PASSES = {"routes-and-trips": route_and_trip_views, "stops": stop_views}
+# Each pass is cut into this many id ranges when two workers run: the route pass costs about twice the
+# stop pass, so two whole passes would leave one core idle for half the build.
+RANGES_PER_PASS = 2
+Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
 POLL_SECONDS = 0.2
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -125,16 +130,17 @@ def check_database(settings: BuildSettings) -> int:
 
 
 def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> DocumentWriter:
-    """The two sorted passes, side by side in their own processes when workers allow."""
+    """The sorted passes, cut into id ranges shared by the worker processes when workers allow."""
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     done = multiprocessing.Value("q", 0)  # documents written by the passes, for the progress display
     if settings.workers > 1:
+        tasks = plan_tasks(settings)
         # Forked workers share the parent's pages until written; the collector writes to every object it
         # scans, so freeze what exists now (modules, models) and the children keep those pages shared.
         gc.freeze()
-        with ProcessPoolExecutor(max_workers=min(settings.workers, len(PASSES)),
+        with ProcessPoolExecutor(max_workers=settings.workers,
                                  initializer=_init_pass_worker, initargs=(done, os.getpid())) as pool:
-            futures = [pool.submit(run_pass, name, settings, staging) for name in PASSES]
+            futures = [pool.submit(run_pass, task, settings, staging) for task in tasks]
             pending: Any = futures
             while pending:
                 finished, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_EXCEPTION)
@@ -145,7 +151,7 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
     else:
         results = []
         for name in PASSES:
-            results.append(run_pass(name, settings, staging, done))
+            results.append(run_pass((name, EVERYTHING), settings, staging, done))
             progress.advance(done.value)
     for entries, found, written in results:
         writer.entries += entries
@@ -154,6 +160,29 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
     if problems:
         raise FeedError("the database breaks rules the snapshot relies on; nothing was published:", problems)
     return writer
+
+
+def plan_tasks(settings: BuildSettings) -> list[Task]:
+    """Route ranges of even trip counts first (the heavier pass), then stop ranges of even stop counts."""
+    source = Source(open_engine(settings.db_url))
+    with source.connect() as conn:
+        routes = split_evenly(source.weights(conn, "trips", "route_id"), RANGES_PER_PASS)
+        stops = split_evenly(source.weights(conn, "stops", "stop_id"), RANGES_PER_PASS)
+    source.engine.dispose()
+    return [("routes-and-trips", span) for span in routes] + [("stops", span) for span in stops]
+
+
+def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
+    """Consecutive ranges covering every id (the ends stay open), each holding about 1/parts of the weight."""
+    total = sum(w for _, w in weights)
+    bounds: list[str] = []
+    seen = 0
+    for id_, weight in weights:
+        if len(bounds) < parts - 1 and seen >= total * (len(bounds) + 1) / parts:
+            bounds.append(id_)
+        seen += weight
+    edges: list[str | None] = [None, *bounds, None]
+    return [KeyRange(low, high) for low, high in pairwise(edges)]
 
 
 _pass_done: Any = None  # in a pass worker process: the parent's shared count of documents written
@@ -174,15 +203,17 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def run_pass(name: str, settings: BuildSettings, staging: Path,
+def run_pass(task: Task, settings: BuildSettings, staging: Path,
              done: Any = None) -> tuple[list[dict[str, Any]], list[str], int]:
-    """One pass in this process: its own engine (engines do not cross processes), lookups and writes."""
+    """One pass over one id range in this process: its own engine (engines do not cross processes),
+    lookups and writes."""
+    name, span = task
     done = done if done is not None else _pass_done
     source = Source(open_engine(settings.db_url))
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with source.connect() as conn:
         lookups = load_lookups(source, conn)
-        for kind, id_, doc in PASSES[name](source, conn, lookups, problems):
+        for kind, id_, doc in PASSES[name](source, conn, lookups, problems, span):
             writer.write(href_for(kind, id_), kind, id_, doc)
             if len(writer.entries) % BATCH == 0 and done is not None:
                 with done.get_lock():

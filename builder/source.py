@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,19 @@ from builder.errors import DatabaseError, FeedError
 from builder.gtfs import REQUIRED_FILES, Kind, column_kind
 
 STREAM_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """Ids from `low` (inclusive) to `high` (exclusive) in byte order; None leaves that end open.
+
+    The build cuts each pass into ranges so two processes share its work evenly."""
+
+    low: str | None = None
+    high: str | None = None
+
+
+EVERYTHING = KeyRange()
 
 
 def open_engine(url: str) -> Engine:
@@ -114,22 +128,39 @@ class Source:
         stmt = select(*(t.c[c] for c in self.columns(table)))
         return stmt.order_by(*(self.by_id(t.c[c]) for c in order if c in t.c))
 
+    def within(self, column: ColumnElement[Any], span: KeyRange) -> list[ColumnElement[bool]]:
+        """WHERE clauses keeping `column` inside `span`, compared in the same byte order as ORDER BY."""
+        clauses = []
+        if span.low is not None:
+            clauses.append(self.by_id(column) >= span.low)
+        if span.high is not None:
+            clauses.append(self.by_id(column) < span.high)
+        return clauses
+
+    def weights(self, conn: Connection, table: str, column: str) -> list[tuple[str, int]]:
+        """(id, rows) for each value of `column` in byte order: how to cut a pass into even ranges."""
+        c = self.table(table).c[column]
+        stmt = select(c, func.count()).group_by(c).order_by(self.by_id(c))
+        return [(row[0], int(row[1])) for row in conn.execute(stmt)]
+
     def count(self, conn: Connection, table: str) -> int:
         if not self.has(table):
             return 0
         return int(conn.execute(select(func.count()).select_from(self.table(table))).scalar_one())
 
-    def stop_times_by_route(self) -> Select[Any]:
+    def stop_times_by_route(self, span: KeyRange = EVERYTHING) -> Select[Any]:
         """stop_times with their trip's route, sorted by route, trip, stop_sequence."""
         st, trips = self.table("stop_times"), self.table("trips")
         cols = [st.c[c] for c in self.columns("stop_times")]
         return (select(*cols)
                 .join_from(st, trips, st.c.trip_id == trips.c.trip_id)
+                .where(*self.within(trips.c.route_id, span))
                 .order_by(self.by_id(trips.c.route_id), self.by_id(st.c.trip_id), st.c.stop_sequence))
 
-    def stop_times_by_stop(self, columns: Sequence[str]) -> Select[Any]:
+    def stop_times_by_stop(self, columns: Sequence[str], span: KeyRange = EVERYTHING) -> Select[Any]:
         st = self.table("stop_times")
-        return select(*(st.c[c] for c in columns)).order_by(self.by_id(st.c.stop_id))
+        return (select(*(st.c[c] for c in columns)).where(*self.within(st.c.stop_id, span))
+                .order_by(self.by_id(st.c.stop_id)))
 
     def check_integrity(self, conn: Connection) -> None:
         """What the documents rely on and a foreign database may lack: ids present, unique, resolvable."""

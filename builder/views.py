@@ -15,12 +15,12 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from builder import models
 from builder.lookups import Doc, Lookups
 from builder.shapes import compile_shaper, pad_time
-from builder.source import Source
+from builder.source import EVERYTHING, KeyRange, Source
 
 View = tuple[str, str, Doc]  # (kind, id, document)
 LATE = (1 << 30, "")  # sort key of a visit or trip without any time: after every timed one
@@ -41,8 +41,9 @@ class Problems(list[str]):
             self.append(message)
 
 
-def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems: Problems) -> Iterator[View]:
-    """Every trip-stops list, then the route tree of its route, route by route."""
+def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems: Problems,
+                         span: KeyRange = EVERYTHING) -> Iterator[View]:
+    """Every trip-stops list, then the route tree of its route, route by route (routes within `span`)."""
     cols = {t: source.columns(t) for t in ("routes", "trips", "stop_times")}
     route_shape = compile_shaper("routes", cols["routes"], models.Route, typed=source.typed_columns("routes"),
                                  extra={"href": f"_href('route', r[{cols['routes'].index('route_id')}])"})
@@ -51,11 +52,15 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
     st_shape = compile_shaper("stop_times", cols["stop_times"], models.StopTime,
                               typed=source.typed_columns("stop_times"), skip=frozenset({"trip_id"}))
     trip_route = cols["trips"].index("route_id")
-    trips = groupby(source.rows(conn, source.select_all("trips", "route_id", "trip_id")), itemgetter(trip_route))
-    stop_times = groupby(source.rows(conn, source.stop_times_by_route()),
+    trips_stmt = source.select_all("trips", "route_id", "trip_id").where(
+        *source.within(source.table("trips").c.route_id, span))
+    trips = groupby(source.rows(conn, trips_stmt), itemgetter(trip_route))
+    stop_times = groupby(source.rows(conn, source.stop_times_by_route(span)),
                          itemgetter(cols["stop_times"].index("trip_id")))
     next_trips, next_st = next(trips, None), next(stop_times, None)
-    for route in map(route_shape, source.rows(conn, source.select_all("routes", "route_id"))):
+    routes_stmt = source.select_all("routes", "route_id").where(
+        *source.within(source.table("routes").c.route_id, span))
+    for route in map(route_shape, source.rows(conn, routes_stmt)):
         rid, route_trips = route["route_id"], RouteTrips()
         if next_trips is not None and next_trips[0] == rid:
             for trip in map(trip_shape, next_trips[1]):
@@ -123,20 +128,18 @@ def route_document(route: Doc, trips: RouteTrips, lk: Lookups) -> Doc:
             "stops": stops, "services": services}
 
 
-def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems) -> Iterator[View]:
-    """Every stop-trips view, stop by stop, with its visits in time order."""
+def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems,
+               span: KeyRange = EVERYTHING) -> Iterator[View]:
+    """Every stop-trips view, stop by stop (stops within `span`), with its visits in time order."""
     trips = _visit_fields(source, conn)
     cols = source.columns("stops")
     stop_shape = compile_shaper("stops", cols, models.Stop, typed=source.typed_columns("stops"),
                                 extra={"href": f"_href('stop', r[{cols.index('stop_id')}])"})
-    stops = list(map(stop_shape, source.rows(conn, source.select_all("stops", "stop_id"))))
-    children: dict[str, list[Doc]] = {}
-    for stop in stops:
-        parent = stop.get("parent_station")
-        if parent is not None:
-            children.setdefault(parent, []).append(lk.stops[stop["stop_id"]])
+    children = _children(source, conn, lk)
+    stops_stmt = source.select_all("stops", "stop_id").where(*source.within(source.table("stops").c.stop_id, span))
+    stops = list(map(stop_shape, source.rows(conn, stops_stmt)))
     columns = ["stop_id", "trip_id", "stop_sequence", "arrival_time", "departure_time"]
-    groups = groupby(source.rows(conn, source.stop_times_by_stop(columns)), itemgetter(0))
+    groups = groupby(source.rows(conn, source.stop_times_by_stop(columns, span)), itemgetter(0))
     group = next(groups, None)
     for stop in stops:
         sid, visits = stop["stop_id"], []
@@ -149,6 +152,19 @@ def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems
         yield "stop", sid, stop_document(stop, visits, children.get(sid, []), lk)
     for orphan in groups if group is None else [group, *groups]:
         problems.add(f"stop_times: stop_id {orphan[0]!r} is not in stops")
+
+
+def _children(source: Source, conn: Connection, lk: Lookups) -> dict[str, list[Doc]]:
+    """parent_station -> the summaries of the stops inside it (a parent may sit in another range)."""
+    children: dict[str, list[Doc]] = {}
+    if "parent_station" not in source.columns("stops"):
+        return children
+    t = source.table("stops")
+    stmt = select(t.c.stop_id, t.c.parent_station).where(t.c.parent_station.is_not(None)).order_by(
+        source.by_id(t.c.stop_id))
+    for stop_id, parent in source.rows(conn, stmt):
+        children.setdefault(parent, []).append(lk.stops[stop_id])
+    return children
 
 
 def _visit_fields(source: Source, conn: Connection) -> dict[str, Doc]:

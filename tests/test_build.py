@@ -13,8 +13,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from builder.build import BuildSettings, build
+from builder.build import BuildSettings, build, split_evenly
 from builder.errors import DatabaseError, FeedError
+from builder.source import KeyRange
 from tests.conftest import ORACLE, REPO, SAMPLE_FEED, Builder
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest
 
@@ -144,3 +145,14 @@ def test_build_refuses_a_database_with_orphans_and_publishes_nothing(tmp_path: P
 def test_build_reports_missing_database_clearly(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="no database at"):
         build(BuildSettings(db_url=f"sqlite:///{tmp_path / 'missing.sqlite'}", out_dir=tmp_path / "out"))
+
+
+def test_split_evenly_covers_every_id_in_balanced_contiguous_ranges() -> None:
+    weights = [("A", 5), ("B", 1), ("C", 1), ("D", 1), ("E", 1), ("F", 1)]
+    ranges = split_evenly(weights, 2)
+    assert ranges == [KeyRange(None, "B"), KeyRange("B", None)]
+    assert split_evenly([("x", 3)], 2)[0] == KeyRange(None, None)
+    assert split_evenly([], 2) == [KeyRange(None, None)]
+    even = split_evenly([(f"{i:03d}", 1) for i in range(100)], 4)
+    assert [r.low for r in even] == [None, "025", "050", "075"]
+    assert [r.high for r in even] == ["025", "050", "075", None]

@@ -6,12 +6,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +15,7 @@ import orjson
 
 from tests.benchmarks.feeds import BASELINES, REPO, Feed
 from tests.benchmarks.measure import table
+from tests.servers import free_port, running
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -42,12 +39,6 @@ class Load:
     p99_ms: float
     errors: int
     rss_mb: float  # the server's peak RSS (VmHWM) after the run
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pick_urls(snapshot: Path, count: int) -> list[str]:
@@ -94,30 +85,6 @@ def server_commands(out: Path, feed: Feed, port: int, prefix: Path) -> dict[str,
         "static_app.py": ([*uv, "static_app:app"], {**env, "OUT": str(out / "current")}),
         "dynamic_app.py": ([*uv, "dynamic_app:app"], {**env, "DB": str(feed.db)}),
     }
-
-
-@contextmanager
-def running(cmd: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{cmd[0]} did not start: {proc.stderr.read().decode()[-2000:]}"
-                                     if proc.stderr else f"{cmd[0]} did not start")
-                time.sleep(0.05)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -167,7 +134,7 @@ def bench(feed: Feed, out: Path, work: Path, *, seconds: int, warmup: int, conne
     for name, (cmd, env) in server_commands(out, feed, port, prefix).items():
         if only and name not in only:
             continue
-        with running(cmd, env, port) as proc:
+        with running(cmd, port, work / f"{name}.log", env) as proc:
             if warmup:
                 wrk(port, urls, script, warmup, connections)
             rps, p50, p99, errors = wrk(port, urls, script, seconds, connections)

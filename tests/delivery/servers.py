@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import http.client
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import SAMPLE_FEED
+from tests.servers import free_port, running
 
 CLI = str(Path(sys.executable).parent / "transit-snapshot")
 
@@ -43,38 +42,6 @@ def changed_sample_feed(target: Path) -> Path:
     lines = stops.read_text(encoding="utf-8").replace("Lakeside", "Seaside").splitlines(keepends=True)
     stops.write_text("".join(line for line in lines if not line.startswith("MILL,")), encoding="utf-8")
     return target
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def running(command: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server process, wait until it accepts connections on `port`, stop it afterwards."""
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            assert process.poll() is None, f"{command[0]} exited: {log.read_text(errors='replace')}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, f"{command[0]} did not start: {log.read_text()}"
-                time.sleep(0.05)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextmanager
