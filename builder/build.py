@@ -23,14 +23,14 @@ import orjson
 
 from builder.compress import parse_codings
 from builder.diff import BUILD_INFO_IDS, diff_manifests, read_manifest
-from builder.errors import BuildError, FeedError, io_error
+from builder.errors import BuildError, io_error
 from builder.history import keep_newest, record_publish
 from builder.indexes import index_documents, schema_documents
 from builder.keys import href_for
 from builder.lookups import load_lookups
 from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
 from builder.progress import Progress, Silent
-from builder.source import EVERYTHING, KeyRange, Source, open_engine
+from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
 from builder.views import Problems, route_and_trip_views, stop_views
 
 PASSES = {"routes-and-trips": route_and_trip_views, "stops": stop_views}
@@ -65,7 +65,6 @@ class BuildResult:
     bytes_written: int
     seconds: float
     release: Path
-    warnings: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # old releases deleted by `keep`
 
 
@@ -158,7 +157,7 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
         writer.bytes_written += written
         problems += found
     if problems:
-        raise FeedError("the database breaks rules the snapshot relies on; nothing was published:", problems)
+        raise unreliable(problems)
     return writer
 
 

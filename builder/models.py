@@ -278,7 +278,3 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
 def always_present(model: type[BaseModel]) -> frozenset[str]:
     """Fields a document always carries (null or not); the others are left out when null."""
     return frozenset(name for name, field in model.model_fields.items() if field.is_required())
-
-
-def declared(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(model.model_fields)

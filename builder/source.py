@@ -173,7 +173,7 @@ class Source:
         # stop_times orphans are found during the walk itself, where the lookups cost nothing extra.
         problems += self._orphans(conn, "trips", "route_id", "routes", "route_id")
         if problems:
-            raise FeedError("the database breaks rules the snapshot relies on; nothing was published:", problems)
+            raise unreliable(problems)
 
     def _nulls(self, conn: Connection, table: str, column: str) -> list[str]:
         t = self.table(table)
@@ -199,6 +199,11 @@ def _raw_temporal(_inspector: Any, _table: Table, column: dict[str, Any]) -> Non
     `time` (holding `25:10:00`) columns in SQLite, where SQLAlchemy would parse them as ISO strings."""
     if isinstance(column["type"], (Date, Time, DateTime)):
         column["type"] = NullType()
+
+
+def unreliable(problems: list[str]) -> FeedError:
+    """The one refusal for a database the documents cannot rely on, whichever check found it."""
+    return FeedError("the database breaks rules the snapshot relies on; nothing was published:", problems)
 
 
 def _reason(exc: SQLAlchemyError) -> str:
