@@ -7,14 +7,13 @@ import gc
 import multiprocessing
 import os
 import shutil
-import signal
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -31,16 +30,17 @@ from builder.lookups import load_lookups
 from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
 from builder.progress import Progress, Silent
 from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
+from builder.spool import Spool
 from builder.views import Problems, route_and_trip_views, stop_views
+from builder.workers import TaskBoard, run_shared
 
-PASSES = {"routes-and-trips": route_and_trip_views, "stops": stop_views}
+ROUTES_AND_TRIPS, STOPS = "routes-and-trips", "stops"
+PASSES = (ROUTES_AND_TRIPS, STOPS)
 # Each pass is cut into this many id ranges when two workers run: the route pass costs about twice the
 # stop pass, so two whole passes would leave one core idle for half the build.
 RANGES_PER_PASS = 2
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
-POLL_SECONDS = 0.2
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -129,29 +129,11 @@ def check_database(settings: BuildSettings) -> int:
 
 
 def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> DocumentWriter:
-    """The sorted passes, cut into id ranges shared by the worker processes when workers allow."""
-    writer, problems = DocumentWriter(staging, settings.compress), Problems()
-    done = multiprocessing.Value("q", 0)  # documents written by the passes, for the progress display
-    if settings.workers > 1:
-        tasks = plan_tasks(settings)
-        # Forked workers share the parent's pages until written; the collector writes to every object it
-        # scans, so freeze what exists now (modules, models) and the children keep those pages shared.
-        gc.freeze()
-        with ProcessPoolExecutor(max_workers=settings.workers,
-                                 initializer=_init_pass_worker, initargs=(done, os.getpid())) as pool:
-            futures = [pool.submit(run_pass, task, settings, staging) for task in tasks]
-            pending: Any = futures
-            while pending:
-                finished, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_EXCEPTION)
-                progress.advance(done.value)
-                if any(f.exception() for f in finished):
-                    break
-            results = [f.result() for f in futures]
-    else:
-        results = []
-        for name in PASSES:
-            results.append(run_pass((name, EVERYTHING), settings, staging, done))
-            progress.advance(done.value)
+    """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
+    writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
+    tasks = plan_tasks(settings) if settings.workers > 1 else [(name, EVERYTHING) for name in PASSES]
+    results = run_shared(TaskBoard(tasks), partial(run_pass, settings=settings, staging=staging, tally=tally),
+                         helpers=settings.workers - 1, waiting=tally.show)
     for entries, found, written in results:
         writer.entries += entries
         writer.bytes_written += written
@@ -168,7 +150,7 @@ def plan_tasks(settings: BuildSettings) -> list[Task]:
         routes = split_evenly(source.weights(conn, "trips", "route_id"), RANGES_PER_PASS)
         stops = split_evenly(source.weights(conn, "stops", "stop_id"), RANGES_PER_PASS)
     source.engine.dispose()
-    return [("routes-and-trips", span) for span in routes] + [("stops", span) for span in stops]
+    return [(ROUTES_AND_TRIPS, span) for span in routes] + [(STOPS, span) for span in stops]
 
 
 def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
@@ -184,43 +166,40 @@ def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
     return [KeyRange(low, high) for low, high in pairwise(edges)]
 
 
-_pass_done: Any = None  # in a pass worker process: the parent's shared count of documents written
+class Tally:
+    """Documents written by every process, in shared memory; only the build process draws progress."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._count = multiprocessing.get_context("fork").Value("q", 0)
+        self._progress = progress
+        self._owner = os.getpid()
+
+    def add(self, documents: int) -> None:
+        with self._count.get_lock():
+            self._count.value += documents
+        if os.getpid() == self._owner:
+            self.show()
+
+    def show(self) -> None:
+        self._progress.advance(self._count.value)
 
 
-def _init_pass_worker(done: Any, parent: int) -> None:
-    global _pass_done
-    _pass_done = done
-    _die_with(parent)
-
-
-def _die_with(parent: int) -> None:
-    """A forked worker shares the build's lock and writes into its staging folder: when the build is
-    killed (kill -9 included) the worker must go too, or it would hold the lock and race the next build."""
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the build died before the line above took effect
-        os._exit(1)
-
-
-def run_pass(task: Task, settings: BuildSettings, staging: Path,
-             done: Any = None) -> tuple[list[dict[str, Any]], list[str], int]:
-    """One pass over one id range in this process: its own engine (engines do not cross processes),
-    lookups and writes."""
+def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
+             tally: Tally) -> tuple[list[dict[str, Any]], list[str], int]:
+    """One pass over one id range: its own engine (engines do not cross processes), lookups and writes."""
     name, span = task
-    done = done if done is not None else _pass_done
     source = Source(open_engine(settings.db_url))
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
-    with source.connect() as conn:
+    with Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
-        for kind, id_, doc in PASSES[name](source, conn, lookups, problems, span):
+        views = (route_and_trip_views(source, conn, lookups, problems, span, spool=spool)
+                 if name == ROUTES_AND_TRIPS else stop_views(source, conn, lookups, problems, span))
+        for kind, id_, doc in views:
             writer.write(href_for(kind, id_), kind, id_, doc)
-            if len(writer.entries) % BATCH == 0 and done is not None:
-                with done.get_lock():
-                    done.value += BATCH
+            if len(writer.entries) % BATCH == 0:
+                tally.add(BATCH)
     source.engine.dispose()
-    if done is not None:
-        with done.get_lock():
-            done.value += len(writer.entries) % BATCH
+    tally.add(len(writer.entries) % BATCH)
     del lookups
     _release_memory()
     return writer.entries, list(problems), writer.bytes_written

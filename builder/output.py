@@ -19,7 +19,7 @@ import os
 import secrets
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ from builder.errors import LockedError, io_error
 DUMP_OPTIONS = orjson.OPT_SORT_KEYS
 KIND_FOLDERS = ("routes", "stops", "trips", "schemas")
 WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+WRITEV_PIECES = 512  # pieces per writev call, well under IOV_MAX (1024 on Linux)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,31 @@ class OutputLayout:
             os.close(fd)
 
 
+@dataclass(frozen=True)
+class Streamed:
+    """A document too large to hold whole: `head` holds every key but `key`, whose value is a JSON array
+    whose items arrive one by one as finished JSON. Written, it is byte for byte what orjson writes for
+    the whole dict (keys sorted, no spaces), so `key` must sort after every key of `head`."""
+
+    head: dict[str, Any]
+    key: str
+    items: Iterable[bytes]
+
+    def __post_init__(self) -> None:
+        if any(k >= self.key for k in self.head):
+            raise ValueError(f"{self.key!r} must sort after every other key of the document")
+
+    def pieces(self) -> Iterator[bytes]:
+        head = orjson.dumps(self.head, option=DUMP_OPTIONS)
+        yield head[:-1] + (b"," if self.head else b"") + orjson.dumps(self.key) + b":["
+        comma = b""
+        for item in self.items:
+            yield comma
+            yield item
+            comma = b","
+        yield b"]}"
+
+
 class DocumentWriter:
     """Writes documents into a staging folder and remembers each one's manifest entry.
 
@@ -119,7 +145,12 @@ class DocumentWriter:
         self.bytes_written = 0
 
     def write(self, path: str, kind: str, id_: str | None, doc: Any) -> None:
-        data = orjson.dumps(doc, option=DUMP_OPTIONS)
+        if isinstance(doc, Streamed) and not self.compress:
+            digest, size = self._write_pieces(path, doc.pieces())
+            self.entries.append({"path": path, "kind": kind, "id": id_, "sha256": digest, "bytes": size})
+            return
+        # Sidecars compress whole documents, so with --compress a streamed one is joined first.
+        data = b"".join(doc.pieces()) if isinstance(doc, Streamed) else orjson.dumps(doc, option=DUMP_OPTIONS)
         self._write_file(path, data)
         entry: dict[str, Any] = {"path": path, "kind": kind, "id": id_,
                                  "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
@@ -129,6 +160,27 @@ class DocumentWriter:
                 self._write_file(sidecar_path, sidecar)
             entry["encodings"] = encodings_entry(compressed)
         self.entries.append(entry)
+
+    def _write_pieces(self, path: str, pieces: Iterable[bytes]) -> tuple[str, int]:
+        """Writes and hashes a streamed document a batch of pieces at a time; returns (sha256, bytes)."""
+        target, digest, size = f"{self.staging}/{path}", hashlib.sha256(), 0
+        try:
+            fd = os.open(target, WRITE_FLAGS, 0o644)
+            try:
+                batch: list[bytes] = []
+                for piece in pieces:
+                    digest.update(piece)
+                    batch.append(piece)
+                    if len(batch) == WRITEV_PIECES:
+                        size += _write_all(fd, batch)
+                        batch = []
+                size += _write_all(fd, batch)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise io_error(exc, "cannot write", Path(target)) from exc
+        self.bytes_written += size
+        return digest.hexdigest(), size
 
     def _write_file(self, path: str, data: bytes) -> None:
         # os.open/os.write: three system calls per file; open() adds fstat, ioctl and a buffer object.
@@ -144,6 +196,16 @@ class DocumentWriter:
         except OSError as exc:
             raise io_error(exc, "cannot write", Path(target)) from exc
         self.bytes_written += len(data)
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> int:
+    total = sum(map(len, pieces))
+    written = os.writev(fd, pieces) if pieces else 0
+    if written < total:  # a short write: finish it from the joined rest
+        view = memoryview(b"".join(pieces))[written:]
+        while view:
+            view = view[os.write(fd, view):]
+    return total
 
 
 def manifest_bytes(entries: list[dict[str, Any]]) -> bytes:

@@ -38,7 +38,7 @@ from sqlalchemy.types import NullType
 from builder.errors import DatabaseError, FeedError
 from builder.gtfs import REQUIRED_FILES, Kind, column_kind
 
-STREAM_ROWS = 5000
+STREAM_ROWS = 1000
 
 
 @dataclass(frozen=True)

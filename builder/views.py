@@ -19,10 +19,12 @@ from sqlalchemy import Connection, select
 
 from builder import models
 from builder.lookups import Doc, Lookups
+from builder.output import Streamed
 from builder.shapes import compile_shaper, pad_time
 from builder.source import EVERYTHING, KeyRange, Source
+from builder.spool import SortedParking, Spool
 
-View = tuple[str, str, Doc]  # (kind, id, document)
+View = tuple[str, str, Doc | Streamed]  # (kind, id, document)
 LATE = (1 << 30, "")  # sort key of a visit or trip without any time: after every timed one
 
 
@@ -42,8 +44,10 @@ class Problems(list[str]):
 
 
 def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems: Problems,
-                         span: KeyRange = EVERYTHING) -> Iterator[View]:
-    """Every trip-stops list, then the route tree of its route, route by route (routes within `span`)."""
+                         span: KeyRange = EVERYTHING, *, spool: Spool) -> Iterator[View]:
+    """Every trip-stops list, then the route tree of its route, route by route (routes within `span`).
+
+    A route tree's trips are parked in `spool`: write each tree before asking for the next view."""
     cols = {t: source.columns(t) for t in ("routes", "trips", "stop_times")}
     route_shape = compile_shaper("routes", cols["routes"], models.Route, typed=source.typed_columns("routes"),
                                  extra={"href": f"_href('route', r[{cols['routes'].index('route_id')}])"})
@@ -61,7 +65,7 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
     routes_stmt = source.select_all("routes", "route_id").where(
         *source.within(source.table("routes").c.route_id, span))
     for route in map(route_shape, source.rows(conn, routes_stmt)):
-        rid, route_trips = route["route_id"], RouteTrips()
+        rid, route_trips = route["route_id"], RouteTrips(spool)
         if next_trips is not None and next_trips[0] == rid:
             for trip in map(trip_shape, next_trips[1]):
                 sts: list[Doc] = []
@@ -89,11 +93,12 @@ def trip_document(trip: Doc, sts: list[Doc], lk: Lookups, problems: Problems) ->
 
 
 class RouteTrips:
-    """One route's trips, each kept as its finished JSON (an orjson.Fragment, the same bytes orjson would
-    write for the dict) with its sort key: the largest route then costs its bytes, not millions of dicts."""
+    """One route's trips, each kept as its finished JSON (the same bytes orjson writes for the dict) with
+    its sort key, parked in the spool past a few MB: the largest route costs neither millions of dicts
+    nor its whole tree in memory."""
 
-    def __init__(self) -> None:
-        self.trips: list[tuple[tuple[int, tuple[int, str], str], orjson.Fragment]] = []
+    def __init__(self, spool: Spool) -> None:
+        self.trips = SortedParking(spool)
         self.stop_ids: set[str] = set()
         self.service_ids: set[str] = set()
 
@@ -104,13 +109,9 @@ class RouteTrips:
             doc["frequencies"] = periods
         direction = trip["direction_id"]
         key = (-1 if direction is None else direction), _first_time(sts), trip["trip_id"]
-        self.trips.append((key, orjson.Fragment(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))))
+        self.trips.add(key, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
         self.stop_ids.update(st["stop_id"] for st in sts)
         self.service_ids.add(trip["service_id"])
-
-    def sorted(self) -> list[orjson.Fragment]:
-        self.trips.sort(key=itemgetter(0))
-        return [fragment for _, fragment in self.trips]
 
 
 def _first_time(sts: list[Doc]) -> tuple[int, str]:
@@ -121,11 +122,11 @@ def _first_time(sts: list[Doc]) -> tuple[int, str]:
     return LATE
 
 
-def route_document(route: Doc, trips: RouteTrips, lk: Lookups) -> Doc:
+def route_document(route: Doc, trips: RouteTrips, lk: Lookups) -> Streamed:
     stops = {sid: lk.stops[sid] for sid in trips.stop_ids if sid in lk.stops}
     services = {sid: lk.services[sid] for sid in trips.service_ids if sid in lk.services}
-    return {"route": route, "agency": lk.agencies.get(route["agency_id"]), "trips": trips.sorted(),
-            "stops": stops, "services": services}
+    head = {"route": route, "agency": lk.agencies.get(route["agency_id"]), "stops": stops, "services": services}
+    return Streamed(head, "trips", trips.trips.in_order())
 
 
 def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems,

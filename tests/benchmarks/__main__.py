@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"## {args.command} ({'smoke, ' if args.smoke else ''}{args.runs} runs) on {machine()}\n", flush=True)
     if args.command == "build":
-        run_build(args, work)
+        try:
+            run_build(args, work)
+        finally:
+            build_bench.remove_outputs(work)
     elif args.command == "import":
         for name in args.feeds:
             print(import_bench.bench(prepare(name, work), work, args.runs), flush=True)
