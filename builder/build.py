@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import multiprocessing
 import os
 import shutil
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +24,7 @@ from builder.history import keep_newest, record_publish
 from builder.indexes import index_documents, schema_documents
 from builder.keys import href_for
 from builder.lookups import load_lookups
+from builder.memory import keep_large_blocks_returnable, release_memory
 from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
 from builder.progress import Progress, Silent
 from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
@@ -70,6 +68,7 @@ class BuildResult:
 
 def build(settings: BuildSettings, progress: Progress | None = None) -> BuildResult:
     started, progress = time.monotonic(), progress or Silent()
+    keep_large_blocks_returnable()
     layout = OutputLayout(settings.out_dir)
     with layout.locked():
         with progress.phase("check"):
@@ -201,16 +200,8 @@ def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
     source.engine.dispose()
     tally.add(len(writer.entries) % BATCH)
     del lookups
-    _release_memory()
+    release_memory()
     return writer.entries, list(problems), writer.bytes_written
-
-
-def _release_memory() -> None:
-    """A worker runs several tasks in turn: hand what one task freed back to the OS before the next,
-    so the worker's footprint is its largest task, not the sum of the heaps they left behind."""
-    gc.collect()
-    if sys.platform == "linux":
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def write_indexes_and_schemas(settings: BuildSettings, writer: DocumentWriter) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from builder import models
+from builder import contract
 from builder.lookups import Doc, Lookups
 from builder.shapes import compile_shaper
 from builder.source import Source
@@ -37,7 +37,7 @@ def _feed_info(source: Source, conn: Connection) -> Doc | None:
     if not source.has("feed_info"):
         return None
     cols = source.columns("feed_info")
-    shape = compile_shaper("feed_info", cols, models.Record, typed=source.typed_columns("feed_info"))
+    shape = compile_shaper("feed_info", cols, "Record", typed=source.typed_columns("feed_info"))
     row = conn.execute(source.select_all("feed_info")).first()
     return None if row is None else shape(row)
 
@@ -61,8 +61,5 @@ def service_period(source: Source, conn: Connection) -> Doc:
 
 
 def schema_documents() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for kind, model in sorted(models.DOCUMENT_MODELS.items()):
-        schema = model.model_json_schema()
-        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$id"] = f"schemas/{kind}.schema.json"
+    for kind, schema in sorted(contract.schemas().items()):
         yield f"schemas/{kind}.schema.json", "schema", schema

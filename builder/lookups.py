@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from builder import models
+from builder import contract
 from builder.shapes import compile_shaper
 from builder.source import Source
 
@@ -32,17 +32,17 @@ class Lookups:
 
 def load_lookups(source: Source, conn: Connection) -> Lookups:
     return Lookups(
-        stops=_summaries(source, conn, "stops", "stop_id", models.StopSummary, "stop"),
-        routes=_summaries(source, conn, "routes", "route_id", models.RouteSummary, "route"),
+        stops=_summaries(source, conn, "stops", "stop_id", "StopSummary", "stop"),
+        routes=_summaries(source, conn, "routes", "route_id", "RouteSummary", "route"),
         agencies=_agencies(source, conn),
         services=load_services(source, conn),
         frequencies=_frequencies(source, conn),
     )
 
 
-def _summaries(source: Source, conn: Connection, table: str, key: str, model: type[models.Document],
+def _summaries(source: Source, conn: Connection, table: str, key: str, model: str,
                kind: str) -> dict[str, Doc]:
-    fields = [f for f in model.model_fields if f != "href" and f in source.columns(table)]
+    fields = [f for f in contract.fields(model).names if f != "href" and f in source.columns(table)]
     stmt = source.select_all(table, key).with_only_columns(*(source.table(table).c[f] for f in fields))
     shape = compile_shaper(table, fields, model, typed=source.typed_columns(table),
                            extra={"href": f"_href({kind!r}, r[{fields.index(key)}])"})
@@ -51,7 +51,7 @@ def _summaries(source: Source, conn: Connection, table: str, key: str, model: ty
 
 def _agencies(source: Source, conn: Connection) -> dict[str | None, Doc]:
     cols = source.columns("agency")
-    shape = compile_shaper("agency", cols, models.Agency, typed=source.typed_columns("agency"))
+    shape = compile_shaper("agency", cols, "Agency", typed=source.typed_columns("agency"))
     rows = [shape(r) for r in source.rows(conn, source.select_all("agency", "agency_id"))]
     out: dict[str | None, Doc] = {a.get("agency_id"): a for a in rows}
     if len(rows) == 1:
@@ -63,7 +63,7 @@ def load_services(source: Source, conn: Connection) -> dict[str, Doc]:
     services: dict[str, Doc] = {}
     if source.has("calendar"):
         cols = source.columns("calendar")
-        shape = compile_shaper("calendar", cols, models.Service, typed=source.typed_columns("calendar"))
+        shape = compile_shaper("calendar", cols, "Service", typed=source.typed_columns("calendar"))
         for row in source.rows(conn, source.select_all("calendar", "service_id")):
             services[row[cols.index("service_id")]] = dict(shape(row), added_dates=[], removed_dates=[])
     if source.has("calendar_dates"):
@@ -87,7 +87,7 @@ def _frequencies(source: Source, conn: Connection) -> dict[str, list[Doc]]:
     if not source.has("frequencies"):
         return out
     cols = source.columns("frequencies")
-    shape = compile_shaper("frequencies", cols, models.Frequency, typed=source.typed_columns("frequencies"),
+    shape = compile_shaper("frequencies", cols, "Frequency", typed=source.typed_columns("frequencies"),
                            skip=frozenset({"trip_id"}))
     tid = cols.index("trip_id")
     for row in source.rows(conn, source.select_all("frequencies", "trip_id")):

@@ -2,9 +2,9 @@
 
 A shaper is compiled once per (table columns, model) into a plain function, so that the per-row work on
 millions of stop times is one dict display and a few `is not None` tests, not a loop over columns.
-The rules come from builder.models: fields without a default are always present, the others only when
-not null; GTFS integer and float fields get numbers even from a database that stores them as text;
-times are zero-padded HH:MM:SS.
+The rules come from builder.models (through builder.contract): fields without a default are always
+present, the others only when not null; GTFS integer and float fields get numbers even from a database
+that stores them as text; times are zero-padded HH:MM:SS.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel
-
+from builder.contract import fields
 from builder.gtfs import TABLES, Kind, column_kind
 from builder.keys import href_for
-from builder.models import always_present
 
 Row = Sequence[Any]
 Shaper = Callable[[Row], dict[str, Any]]
@@ -75,7 +73,7 @@ def _value_expr(kind: Kind, index: int, numeric_column: bool) -> str:
 def compile_shaper(
     table: str,
     columns: Sequence[str],
-    model: type[BaseModel],
+    model: str,
     *,
     typed: frozenset[str] = frozenset(),
     extra: dict[str, str] | None = None,
@@ -87,7 +85,7 @@ def compile_shaper(
     `extra`: key -> Python expression over the row `r`, appended to every dict (e.g. an href, via `_href`).
     `skip`: columns left out of the dict (for example the parent's id in a nested list).
     """
-    always = always_present(model)
+    always = fields(model).always
     required: list[tuple[str, str]] = []
     optional: list[tuple[str, str]] = []
     for i, name in enumerate(columns):

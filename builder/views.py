@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
-from builder import models
 from builder.lookups import Doc, Lookups
 from builder.output import Streamed
 from builder.shapes import compile_shaper, pad_time
@@ -49,11 +48,11 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
 
     A route tree's trips are parked in `spool`: write each tree before asking for the next view."""
     cols = {t: source.columns(t) for t in ("routes", "trips", "stop_times")}
-    route_shape = compile_shaper("routes", cols["routes"], models.Route, typed=source.typed_columns("routes"),
+    route_shape = compile_shaper("routes", cols["routes"], "Route", typed=source.typed_columns("routes"),
                                  extra={"href": f"_href('route', r[{cols['routes'].index('route_id')}])"})
-    trip_shape = compile_shaper("trips", cols["trips"], models.Trip, typed=source.typed_columns("trips"),
+    trip_shape = compile_shaper("trips", cols["trips"], "Trip", typed=source.typed_columns("trips"),
                                 extra={"href": f"_href('trip', r[{cols['trips'].index('trip_id')}])"})
-    st_shape = compile_shaper("stop_times", cols["stop_times"], models.StopTime,
+    st_shape = compile_shaper("stop_times", cols["stop_times"], "StopTime",
                               typed=source.typed_columns("stop_times"), skip=frozenset({"trip_id"}))
     trip_route = cols["trips"].index("route_id")
     trips_stmt = source.select_all("trips", "route_id", "trip_id").where(
@@ -134,7 +133,7 @@ def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems
     """Every stop-trips view, stop by stop (stops within `span`), with its visits in time order."""
     trips = _visit_fields(source, conn)
     cols = source.columns("stops")
-    stop_shape = compile_shaper("stops", cols, models.Stop, typed=source.typed_columns("stops"),
+    stop_shape = compile_shaper("stops", cols, "Stop", typed=source.typed_columns("stops"),
                                 extra={"href": f"_href('stop', r[{cols.index('stop_id')}])"})
     children = _children(source, conn, lk)
     stops_stmt = source.select_all("stops", "stop_id").where(*source.within(source.table("stops").c.stop_id, span))
@@ -178,7 +177,7 @@ def _visit_fields(source: Source, conn: Connection) -> dict[str, TripFields]:
     (routes, services, headsigns) are one shared object each keep it a fraction of a dict per trip."""
     fields = ["trip_id", "route_id", "service_id", "trip_headsign", "direction_id"]
     cols = source.columns("trips")
-    shape = compile_shaper("trips", [f for f in fields if f in cols], models.StopVisit,
+    shape = compile_shaper("trips", [f for f in fields if f in cols], "StopVisit",
                            typed=source.typed_columns("trips"), extra={"href": "_href('trip', r[0])"})
     stmt = source.select_all("trips").with_only_columns(*(source.table("trips").c[f] for f in fields if f in cols))
     shared: dict[Any, Any] = {}
