@@ -30,13 +30,10 @@ from builder.progress import Progress, Silent
 from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
 from builder.spool import Spool
 from builder.views import Problems, route_and_trip_views, stop_views
-from builder.workers import TaskBoard, run_shared
+from builder.workers import MAX_WORKERS, TaskBoard, run_shared
 
 ROUTES_AND_TRIPS, STOPS = "routes-and-trips", "stops"
 PASSES = (ROUTES_AND_TRIPS, STOPS)
-# Each pass is cut into this many id ranges when two workers run: the route pass costs about twice the
-# stop pass, so two whole passes would leave one core idle for half the build.
-RANGES_PER_PASS = 2
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
 
@@ -45,12 +42,15 @@ BATCH = 1000  # documents between progress reports: the hot loop never pays per 
 class BuildSettings:
     db_url: str
     out_dir: Path = Path("output")
-    workers: int = 2  # the two passes run in parallel processes when > 1
+    # processes taking the passes' tasks: this one and workers - 1 forked helpers
+    workers: int = 2
     keep: int | None = None  # after publishing, delete all but the newest `keep` releases
     # content-codings to precompress every document with (builder.compress): sidecars beside each file
     compress: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise BuildError(f"workers must be 1 to {MAX_WORKERS}, got {self.workers}")
         if self.compress != parse_codings(self.compress):
             raise BuildError(f"compress must be a sorted tuple of known codings, got {self.compress!r}")
 
@@ -143,11 +143,12 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
 
 
 def plan_tasks(settings: BuildSettings) -> list[Task]:
-    """Route ranges of even trip counts first (the heavier pass), then stop ranges of even stop counts."""
+    """Route ranges of even trip counts first (the heavier pass), then stop ranges of even stop counts:
+    one of each per worker, so that no process idles while another finishes a whole pass."""
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
-        routes = split_evenly(source.weights(conn, "trips", "route_id"), RANGES_PER_PASS)
-        stops = split_evenly(source.weights(conn, "stops", "stop_id"), RANGES_PER_PASS)
+        routes = split_evenly(source.weights(conn, "trips", "route_id"), settings.workers)
+        stops = split_evenly(source.weights(conn, "stops", "stop_id"), settings.workers)
     source.engine.dispose()
     return [(ROUTES_AND_TRIPS, span) for span in routes] + [(STOPS, span) for span in stops]
 

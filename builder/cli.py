@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from builder.errors import BuildError
+from builder.workers import MAX_WORKERS
 
 DEFAULT_DB = "sqlite:///gtfs.sqlite"
 DB_OPTION = click.option(
@@ -86,8 +87,9 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
 @cli.command("build")
 @DB_OPTION
 @OUT_OPTION
-@click.option("--workers", type=click.IntRange(1, 2), default=2, show_default=True,
-              help="Processes for the route/trip and stop passes.")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=2, show_default=True,
+              help="Processes writing documents: this one and N-1 forked helpers taking id ranges of "
+                   "both passes in turn. 1 uses the least memory, 2 keeps two cores busy.")
 @click.option("--keep", type=click.IntRange(1), default=None,
               help="After publishing, delete all but the newest N releases (the current one always stays).")
 @click.option("--compress", "compress", default="", metavar="CODINGS",

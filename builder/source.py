@@ -39,6 +39,7 @@ from builder.errors import DatabaseError, FeedError
 from builder.gtfs import REQUIRED_FILES, Kind, column_kind
 
 STREAM_ROWS = 1000
+SQLITE_CACHE_KIB = 512
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,19 @@ def open_engine(url: str) -> Engine:
                 and not Path(parsed.database).is_file()):
             raise DatabaseError(f"no database at {parsed.database} (import a feed first: "
                                 f"`transit-snapshot import FEED --db {url}`)")
-        return create_engine(parsed)
+        engine = create_engine(parsed)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DatabaseError(f"cannot use the database URL {url!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _small_page_cache)
+    return engine
+
+
+def _small_page_cache(dbapi_conn: Any, _record: Any) -> None:
+    # The passes walk each table once in index order, so SQLite's default 2 MB page cache per connection
+    # buys nothing the OS page cache does not: measured on hart_tampa, 512 KB gives the same CPU time
+    # and 3 MB less peak memory over the build's two processes.
+    dbapi_conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
 
 class Source:

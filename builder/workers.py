@@ -29,6 +29,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 POLL_SECONDS = 0.2
+MAX_WORKERS = 16  # processes in all, this one included
 _FORK = multiprocessing.get_context("fork")
 
 

@@ -208,3 +208,54 @@ def test_build_whose_database_vanishes_midway_fails_and_keeps_current(
     assert "no database at" in one_clear_line(stderr)
     assert_intact(out, before, previous)
     assert not staging(out)
+
+
+def helpers_of(build: subprocess.Popen[str]) -> list[int]:
+    """The build's forked helper processes (its children)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    if int(fh.read().rsplit(b")", 1)[1].split()[1]) == build.pid:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_build_whose_helper_is_killed_fails_in_one_line_and_keeps_current(
+        big_db: Path, sample_db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    before = published(out, sample_db)
+    previous = os.readlink(out / "current").split("/")[-1]
+    proc = start_build(big_db, out)
+    wait_for(lambda: writing_documents(out) and bool(helpers_of(proc)), proc, "the helper was writing")
+    for pid in helpers_of(proc):
+        os.kill(pid, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 1, stderr
+    assert "worker process died" in one_clear_line(stderr)
+    assert_intact(out, before, previous)
+    assert not staging(out)
+
+
+def test_build_killed_takes_its_helper_with_it(big_db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = start_build(big_db, out)
+    wait_for(lambda: writing_documents(out) and bool(helpers_of(proc)), proc, "the helper was writing")
+    helpers = helpers_of(proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and not _zombie(pid) for pid in helpers):
+        assert time.monotonic() < deadline, "the helper outlived the killed build"
+        time.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True
