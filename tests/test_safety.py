@@ -240,8 +240,9 @@ def test_build_whose_helper_is_killed_fails_in_one_line_and_keeps_current(
     assert not staging(out)
 
 
-def test_build_killed_takes_its_helper_with_it(big_db: Path, tmp_path: Path) -> None:
+def test_build_killed_takes_its_helper_with_it(big_db: Path, sample_db: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    published(out, sample_db)
     proc = start_build(big_db, out)
     wait_for(lambda: writing_documents(out) and bool(helpers_of(proc)), proc, "the helper was writing")
     helpers = helpers_of(proc)
