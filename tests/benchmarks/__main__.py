@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"## {args.command} ({'smoke, ' if args.smoke else ''}{args.runs} runs) on {machine()}\n", flush=True)
     if args.command == "build":
+        if not args.smoke:
+            build_bench.settle(work)
         try:
             run_build(args, work)
         finally:

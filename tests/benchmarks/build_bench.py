@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,11 +59,15 @@ class Result:
 
 
 # Outputs are deleted only when a benchmark ends, never between runs. This disk's ext4 has no journal,
-# and without one ext4 will not reuse an inode deleted in the last seconds: every file created then
-# scans the recently deleted ones first. Measured: floor_build.py spent 4.3 s of system time creating its
-# 17k files right after a 17k-file output was deleted, 0.85 s on a disk left alone; whichever program ran
-# after a deletion paid for it. Room for the outputs is checked before each run.
+# and without one ext4 will not reuse an inode deleted less than 60 s ago (360 s while its inode table
+# block is still dirty): every file created meanwhile first skips over the recently deleted ones
+# (recently_deleted() in fs/ext4/ialloc.c, 24% of a build's samples in `perf record`). Measured:
+# floor_build.py spent 4.3 s of system time creating its 17k files right after a 17k-file output was
+# deleted, 0.85 s on a disk left alone; whichever program ran after a deletion paid for it. So nothing
+# is deleted between runs, and a benchmark starts only once the last one's deletions have aged out.
 OUTPUTS = "outputs"
+REMOVED_STAMP = "outputs-removed-at"
+SETTLE_SECONDS = 65  # after a sync, deleted inodes' blocks are clean: 60 s and a margin
 SPARE_BYTES = 4 << 30
 
 
@@ -80,6 +85,22 @@ def run_once(program: Program, feed: Feed, work: Path, result: Result) -> None:
 
 def remove_outputs(work: Path) -> None:
     shutil.rmtree(work / OUTPUTS, ignore_errors=True)
+    (work / REMOVED_STAMP).write_text(f"{time.time()}\n")
+
+
+def settle(work: Path) -> None:
+    """Wait until the deletions of an earlier benchmark in `work` no longer slow file creation."""
+    if (work / OUTPUTS).exists():  # an interrupted run's leftovers
+        remove_outputs(work)
+    stamp = work / REMOVED_STAMP
+    if not stamp.exists():
+        return
+    subprocess.run(["sync"], check=True)
+    wait = float(stamp.read_text()) + SETTLE_SECONDS - time.time()
+    if wait > 0:
+        print(f"(waiting {wait:.0f} s for the last run's deleted files to age out of ext4's reuse check)",
+              file=sys.stderr, flush=True)
+        time.sleep(wait)
 
 
 def bench_feed(feed: Feed, work: Path, runs: int, naive_runs: int, workers: Sequence[int]) -> dict[str, Result]:
