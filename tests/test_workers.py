@@ -28,43 +28,27 @@ def test_run_shared_without_helpers_runs_here() -> None:
     assert results == [(os.getpid(), 1), (os.getpid(), 4), (os.getpid(), 9)]
 
 
-def _fails_in_helper(parent: int) -> int:
+def _misbehaves_in_helper(job: tuple[int, str]) -> int:
+    """In a helper, does what `job` names; in the build process, a plain slow task."""
+    parent, how = job
     if os.getpid() != parent:
-        raise BuildError("cannot write /x: disk full")
-    time.sleep(0.05)
-    return 1
-
-
-def test_run_shared_reraises_a_helpers_build_error() -> None:
-    parent = os.getpid()
-    with pytest.raises(BuildError, match="disk full"):
-        run_shared(TaskBoard([parent] * 20), _fails_in_helper, helpers=1)
-
-
-def _crashes_in_helper(parent: int) -> int:
-    if os.getpid() != parent:
-        raise KeyError("a bug")
-    time.sleep(0.05)
-    return 1
-
-
-def test_run_shared_reports_a_helpers_crash_with_its_traceback() -> None:
-    parent = os.getpid()
-    with pytest.raises(BuildError, match="(?s)worker process failed.*KeyError: 'a bug'"):
-        run_shared(TaskBoard([parent] * 20), _crashes_in_helper, helpers=1)
-
-
-def _dies_in_helper(parent: int) -> int:
-    if os.getpid() != parent:
+        if how == "error":
+            raise BuildError("cannot write /x: disk full")
+        if how == "crash":
+            raise KeyError("a bug")
         os._exit(9)
     time.sleep(0.05)
     return 1
 
 
-def test_run_shared_fails_when_a_helper_dies() -> None:
-    parent = os.getpid()
-    with pytest.raises(BuildError, match="died"):
-        run_shared(TaskBoard([parent] * 20), _dies_in_helper, helpers=1)
+@pytest.mark.parametrize(("how", "message"), [
+    ("error", "disk full"),  # a BuildError comes back as itself
+    ("crash", "(?s)worker process failed.*KeyError: 'a bug'"),  # anything else, with its traceback
+    ("dies", "worker process died"),  # no word at all: the pipe closes
+])
+def test_run_shared_fails_loudly_when_a_helper_does(how: str, message: str) -> None:
+    with pytest.raises(BuildError, match=message):
+        run_shared(TaskBoard([(os.getpid(), how)] * 20), _misbehaves_in_helper, helpers=1)
 
 
 def _fails_here(parent: int) -> int:
