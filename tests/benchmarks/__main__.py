@@ -7,14 +7,18 @@ run; each table is printed as Markdown with the ratio lines under it (see BENCHM
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.benchmarks import build_bench, import_bench, serve_bench
 from tests.benchmarks.feeds import SMOKE_FEED, prepare, require_shared
+from tests.pg import PostgresServer, postgres_bin
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,8 +35,9 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             build_bench.remove_outputs(work)
     elif args.command == "import":
-        for name in args.feeds:
-            print(import_bench.bench(prepare(name, work), work, args.runs), flush=True)
+        with postgres(args.postgres):
+            for name in args.feeds:
+                print(import_bench.bench(prepare(name, work), work, args.runs), flush=True)
     else:
         run_serve(args, work)
 
@@ -52,6 +57,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=int, default=10, help="serve: wrk duration per server")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--urls", type=int, default=3000, help="serve: how many trip and stop documents")
+    p.add_argument("--postgres", action="store_true",
+                   help=f"import: also into a throwaway PostgreSQL server started from Debian's binaries "
+                        f"(or into ${import_bench.PG_ENV} when set)")
     p.add_argument("--smoke", action="store_true", help=f"a quick pass on {SMOKE_FEED}: 1 run, 1 s of wrk")
     p.add_argument("--work", default="/tmp/transit-snapshot-bench", help="feeds, databases and outputs")
     args = p.parse_args(argv)
@@ -64,6 +72,25 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.rss_feeds = [f for f in args.rss_feeds.split(",") if f]
     args.ours_workers = [int(w) for w in args.ours_workers.split(",")]
     return args
+
+
+@contextmanager
+def postgres(wanted: bool) -> Iterator[None]:
+    """With `wanted` and no database named in the environment, a temporary server for the import."""
+    if not wanted or os.environ.get(import_bench.PG_ENV):
+        yield
+        return
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        raise SystemExit("--postgres needs Debian's postgresql (scripts/setup-system installs it)")
+    server = PostgresServer(bin_dir)
+    server.start()
+    os.environ[import_bench.PG_ENV] = server.new_database()
+    try:
+        yield
+    finally:
+        del os.environ[import_bench.PG_ENV]
+        server.stop()
 
 
 def run_build(args: argparse.Namespace, work: Path) -> None:
@@ -95,8 +122,6 @@ def run_serve(args: argparse.Namespace, work: Path) -> None:
 
 
 def machine() -> str:
-    import os
-
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} CPUs, {mem:.0f} GiB, Python {platform.python_version()}, {platform.platform()}"
 
