@@ -15,6 +15,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Self
 
+from builder.errors import BuildError, io_error
+
 # Above this many bytes of one route's trips in memory, they go to the spool file. Small enough to stay
 # well under the other costs of a pass, large enough that a few hundred trips go in one write.
 SPILL_BYTES = 2 << 20
@@ -31,20 +33,25 @@ class Spool:
 
     def append(self, data: bytes | bytearray) -> int:
         """Writes `data` after what is parked; returns its offset."""
-        if self._fd is None:
-            self._fd = _unnamed_file(self.folder)
         offset, view = self._end, memoryview(data)
-        while view:
-            view = view[os.pwrite(self._fd, view, self._end):]
-            self._end = offset + len(data) - len(view)
+        try:
+            if self._fd is None:
+                self._fd = _unnamed_file(self.folder)
+            while view:
+                view = view[os.pwrite(self._fd, view, self._end):]
+                self._end = offset + len(data) - len(view)
+        except OSError as exc:  # a full disk, in a helper too, is the build's one-line error
+            raise io_error(exc, "cannot write the route spool file in", self.folder) from exc
         return offset
 
     def read(self, offset: int, length: int) -> bytes:
-        if self._fd is None:
-            raise OSError("nothing was spooled")
-        data = os.pread(self._fd, length, offset)
+        try:
+            data = os.pread(self._fd if self._fd is not None else -1, length, offset)
+        except OSError as exc:
+            raise io_error(exc, "cannot read the route spool file in", self.folder) from exc
         if len(data) != length:
-            raise OSError(f"the spool file lost data at {offset} ({len(data)} of {length} bytes)")
+            raise BuildError(f"the route spool file in {self.folder} lost data at {offset} "
+                             f"({len(data)} of {length} bytes)")
         return data
 
     def reset(self) -> None:

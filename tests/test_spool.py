@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from builder import spool as spool_module
+from builder.errors import BuildError
 from builder.output import DocumentWriter, Streamed
 from builder.spool import SortedParking, Spool
 from tests.conftest import SAMPLE_FEED, Builder
@@ -73,3 +74,8 @@ def test_build_spilling_every_route_tree_still_matches_golden(
     monkeypatch.setattr(spool_module, "SPILL_BYTES", 1)  # every trip goes through the spool file
     release = build_feed(SAMPLE_FEED, out=tmp_path / "spilled", workers=workers).release
     assert _tree(release) == _tree(GOLDEN)
+
+
+def test_spool_on_a_vanished_folder_is_a_build_error(tmp_path: Path) -> None:
+    with Spool(tmp_path / "gone") as spool, pytest.raises(BuildError, match="cannot write the route spool"):
+        spool.append(b"x")
