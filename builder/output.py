@@ -145,31 +145,39 @@ class DocumentWriter:
         self.bytes_written = 0
 
     def write(self, path: str, kind: str, id_: str | None, doc: Any) -> None:
+        digest, encodings = hashlib.sha256(), None
         if isinstance(doc, Streamed) and not self.compress:
-            digest, size = self._write_pieces(path, doc.pieces())
-            self.entries.append({"path": path, "kind": kind, "id": id_, "sha256": digest, "bytes": size})
-            return
-        # Sidecars compress whole documents, so with --compress a streamed one is joined first.
-        data = b"".join(doc.pieces()) if isinstance(doc, Streamed) else orjson.dumps(doc, option=DUMP_OPTIONS)
-        self._write_file(path, data)
-        entry: dict[str, Any] = {"path": path, "kind": kind, "id": id_,
-                                 "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-        if self.compress:
-            compressed = sidecars(path, data, self.compress)
-            for _, sidecar_path, sidecar in compressed:
-                self._write_file(sidecar_path, sidecar)
-            entry["encodings"] = encodings_entry(compressed)
+            size = self._write(path, doc.pieces(), digest)
+        else:
+            # Sidecars compress whole documents, so with --compress a streamed one is joined first.
+            data = b"".join(doc.pieces()) if isinstance(doc, Streamed) else orjson.dumps(doc, option=DUMP_OPTIONS)
+            size = self._write(path, [data], digest)
+            if self.compress:
+                encodings = self._write_sidecars(path, data)
+        entry: dict[str, Any] = {"path": path, "kind": kind, "id": id_, "sha256": digest.hexdigest(),
+                                 "bytes": size}
+        if encodings is not None:
+            entry["encodings"] = encodings
         self.entries.append(entry)
 
-    def _write_pieces(self, path: str, pieces: Iterable[bytes]) -> tuple[str, int]:
-        """Writes and hashes a streamed document a batch of pieces at a time; returns (sha256, bytes)."""
-        target, digest, size = f"{self.staging}/{path}", hashlib.sha256(), 0
+    def _write_sidecars(self, path: str, data: bytes) -> dict[str, Any]:
+        compressed = sidecars(path, data, self.compress)
+        for _, sidecar_path, sidecar in compressed:
+            self._write(sidecar_path, [sidecar])
+        return encodings_entry(compressed)
+
+    def _write(self, path: str, pieces: Iterable[bytes], digest: Any = None) -> int:
+        """Writes one file from its pieces, a writev of up to WRITEV_PIECES at a time, feeding `digest`
+        as it goes; returns its size. os.open/os.writev: three system calls for a whole document, where
+        open() adds fstat, ioctl and a buffer object."""
+        target, size = f"{self.staging}/{path}", 0
         try:
             fd = os.open(target, WRITE_FLAGS, 0o644)
             try:
                 batch: list[bytes] = []
                 for piece in pieces:
-                    digest.update(piece)
+                    if digest is not None:
+                        digest.update(piece)
                     batch.append(piece)
                     if len(batch) == WRITEV_PIECES:
                         size += _write_all(fd, batch)
@@ -180,22 +188,7 @@ class DocumentWriter:
         except OSError as exc:
             raise io_error(exc, "cannot write", Path(target)) from exc
         self.bytes_written += size
-        return digest.hexdigest(), size
-
-    def _write_file(self, path: str, data: bytes) -> None:
-        # os.open/os.write: three system calls per file; open() adds fstat, ioctl and a buffer object.
-        target = f"{self.staging}/{path}"
-        try:
-            fd = os.open(target, WRITE_FLAGS, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise io_error(exc, "cannot write", Path(target)) from exc
-        self.bytes_written += len(data)
+        return size
 
 
 def _write_all(fd: int, pieces: list[bytes]) -> int:

@@ -45,8 +45,10 @@ class Spool:
         return offset
 
     def read(self, offset: int, length: int) -> bytes:
+        if self._fd is None:
+            raise BuildError(f"the route spool file in {self.folder} was read before anything was parked")
         try:
-            data = os.pread(self._fd if self._fd is not None else -1, length, offset)
+            data = os.pread(self._fd, length, offset)
         except OSError as exc:
             raise io_error(exc, "cannot read the route spool file in", self.folder) from exc
         if len(data) != length:
