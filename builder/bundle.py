@@ -98,7 +98,11 @@ def verify(path: Path) -> str:
 
 
 def _compare(manifest: dict[str, Any], files: dict[str, tuple[int, str, bytes]]) -> list[str]:
-    problems, expected = [], {e["path"]: e for e in manifest["documents"]}
+    problems, expected = [], {}
+    for entry in manifest["documents"]:
+        expected[entry["path"]] = entry
+        # precompressed sidecars (build --compress) carry their own path, size and sha256
+        expected.update({sidecar["path"]: sidecar for sidecar in (entry.get("encodings") or {}).values()})
     for name, entry in sorted(expected.items()):
         if name not in files:
             problems.append(f"missing: {name}")

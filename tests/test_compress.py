@@ -12,8 +12,9 @@ import brotli
 import pytest
 
 from builder.build import BuildSettings
+from builder.bundle import verify
 from builder.compress import parse_codings
-from builder.errors import BuildError
+from builder.errors import BuildError, VerifyError
 from tests.conftest import SAMPLE_FEED, Builder
 from tests.snapshot_checks import manifest
 
@@ -74,3 +75,16 @@ def test_compress_cli_option_writes_sidecars(tmp_path: Path) -> None:
     bad = subprocess.run([*cli, "build", "--db", db, "--out", str(out), "--compress", "zstd"],
                          check=False, capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown compression zstd" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_compress_release_verifies_and_a_damaged_sidecar_is_named(build_feed: Builder) -> None:
+    release = build_feed(SAMPLE_FEED, compress=("br", "gzip")).release
+    assert verify(release)  # sidecars are listed under their document's entry, not extra files
+    damaged = release / "routes" / "F1.json.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-1])
+    with pytest.raises(VerifyError) as err:
+        verify(release)
+    size = damaged.stat().st_size
+    assert err.value.problems == [
+        f"wrong size: routes/F1.json.gz has {size} bytes, the manifest says {size + 1}",
+        "wrong sha256: routes/F1.json.gz"]
