@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
@@ -17,6 +17,9 @@ from typing import Any
 
 import orjson
 
+from builder.board_context import BoardContext, Window, feed_zone, load_board_context
+from builder.boards import board_views, make_folders
+from builder.clock import zone_named
 from builder.compress import parse_codings
 from builder.diff import BUILD_INFO_IDS, diff_manifests, read_manifest
 from builder.errors import BuildError, io_error
@@ -32,8 +35,9 @@ from builder.spool import Spool
 from builder.views import Problems, route_and_trip_views, stop_views
 from builder.workers import MAX_WORKERS, TaskBoard, run_shared
 
-ROUTES_AND_TRIPS, STOPS = "routes-and-trips", "stops"
+ROUTES_AND_TRIPS, STOPS, DEPARTURES = "routes-and-trips", "stops", "departures"
 PASSES = (ROUTES_AND_TRIPS, STOPS)
+MAX_DEPARTURE_DAYS = 366
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
 
@@ -47,8 +51,13 @@ class BuildSettings:
     keep: int | None = None  # after publishing, delete all but the newest `keep` releases
     # content-codings to precompress every document with (builder.compress): sidecars beside each file
     compress: tuple[str, ...] = ()
+    # departure boards for `departures_days` dates from `departures_from` (None: today in the feed's zone)
+    departures_from: date | None = None
+    departures_days: int = 7
 
     def __post_init__(self) -> None:
+        if not 0 <= self.departures_days <= MAX_DEPARTURE_DAYS:
+            raise BuildError(f"--departures-days must be 0 to {MAX_DEPARTURE_DAYS}, got {self.departures_days}")
         if not 1 <= self.workers <= MAX_WORKERS:
             raise BuildError(f"workers must be 1 to {MAX_WORKERS}, got {self.workers}")
         if self.compress != parse_codings(self.compress):
@@ -73,8 +82,8 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
     with layout.locked():
         with progress.phase("check"):
             _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
-            total = check_database(settings)
-        writer, build_id, is_new = write_release(settings, layout, progress, total, started)
+            total, window = check_database(settings)
+        writer, build_id, is_new = write_release(settings, layout, progress, total, started, window)
         published = is_new or layout.current_build_id() != build_id
         with progress.phase("publish"):
             if published:
@@ -89,16 +98,16 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
 
 
 def write_release(settings: BuildSettings, layout: OutputLayout, progress: Progress, total: int,
-                  started: float) -> tuple[DocumentWriter, str, bool]:
+                  started: float, window: Window) -> tuple[DocumentWriter, str, bool]:
     """Every document into a staging folder, then the staging folder renamed to its build id.
 
     Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run)."""
     staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
     try:
         with progress.phase("documents", total):
-            writer = write_views(settings, staging, progress)
+            writer = write_views(settings, staging, progress, window)
         with progress.phase("indexes"):
-            write_indexes_and_schemas(settings, writer)
+            write_indexes_and_schemas(settings, writer, window)
         manifest = write_manifest(staging, writer)
         build_id = build_id_of(manifest)
         info = build_info(build_id, writer, started, changes_since(layout, manifest))
@@ -117,21 +126,36 @@ def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
         raise io_error(exc, doing, exc.filename or path) from exc
 
 
-def check_database(settings: BuildSettings) -> int:
-    """Refuse a database the documents cannot rely on; returns how many views the passes will write."""
+def check_database(settings: BuildSettings) -> tuple[int, Window]:
+    """Refuse a database the documents cannot rely on; returns how many views the passes will write
+    and the departure boards' window."""
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
         source.check_integrity(conn)
-        total = sum(source.count(conn, t) for t in ("routes", "trips", "stops"))
+        window = departures_window(settings, source, conn)
+        stops = source.count(conn, "stops")
+        total = sum(source.count(conn, t) for t in ("routes", "trips")) + stops * (1 + window.days)
     source.engine.dispose()
-    return total
+    return total, window
 
 
-def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> DocumentWriter:
+def departures_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
+    """The dates boards are written for; by default 7 from today in the feed's timezone."""
+    first = settings.departures_from
+    if first is None:
+        zone = feed_zone(load_lookups(source, conn))
+        first = datetime.now(zone_named(zone)).date()
+    return Window(first, settings.departures_days)
+
+
+def write_views(settings: BuildSettings, staging: Path, progress: Progress, window: Window) -> DocumentWriter:
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
     writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
-    tasks = plan_tasks(settings) if settings.workers > 1 else [(name, EVERYTHING) for name in PASSES]
-    results = run_shared(TaskBoard(tasks), partial(run_pass, settings=settings, staging=staging, tally=tally),
+    boards = board_context(settings, staging, window)
+    tasks = plan_tasks(settings, boards is not None) if settings.workers > 1 else [
+        (name, EVERYTHING) for name in PASSES + ((DEPARTURES,) if boards is not None else ())]
+    results = run_shared(TaskBoard(tasks), partial(run_pass, settings=settings, staging=staging, tally=tally,
+                                                   boards=boards),
                          helpers=settings.workers - 1, waiting=tally.show)
     for entries, found, written in results:
         writer.entries += entries
@@ -142,15 +166,30 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
     return writer
 
 
-def plan_tasks(settings: BuildSettings) -> list[Task]:
+def board_context(settings: BuildSettings, staging: Path, window: Window) -> BoardContext | None:
+    """What the boards pass looks up, read once here so the forked helpers share it (None: no boards)."""
+    if not window.days:
+        return None
+    source = Source(open_engine(settings.db_url))
+    with source.connect() as conn:
+        context = load_board_context(source, conn, load_lookups(source, conn), window)
+    source.engine.dispose()
+    make_folders(staging, context)
+    return context
+
+
+def plan_tasks(settings: BuildSettings, boards: bool = False) -> list[Task]:
     """Route ranges of even trip counts first (the heavier pass), then stop ranges of even stop counts:
-    one of each per worker, so that no process idles while another finishes a whole pass."""
+    one of each per worker, so that no process idles while another finishes a whole pass; then the
+    boards' stop ranges of even visit counts, two per worker, as they are the heaviest work of all."""
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
         routes = split_evenly(source.weights(conn, "trips", "route_id"), settings.workers)
         stops = split_evenly(source.weights(conn, "stops", "stop_id"), settings.workers)
+        visits = split_evenly(source.weights(conn, "stop_times", "stop_id"), 2 * settings.workers) if boards else []
     source.engine.dispose()
-    return [(ROUTES_AND_TRIPS, span) for span in routes] + [(STOPS, span) for span in stops]
+    return ([(ROUTES_AND_TRIPS, span) for span in routes] + [(STOPS, span) for span in stops]
+            + [(DEPARTURES, span) for span in visits])
 
 
 def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
@@ -184,10 +223,13 @@ class Tally:
         self._progress.advance(self._count.value)
 
 
-def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
-             tally: Tally) -> tuple[list[dict[str, Any]], list[str], int]:
+def run_pass(task: Task, *, settings: BuildSettings, staging: Path, tally: Tally,
+             boards: BoardContext | None = None) -> tuple[list[dict[str, Any]], list[str], int]:
     """One pass over one id range: its own engine (engines do not cross processes), lookups and writes."""
     name, span = task
+    if name == DEPARTURES:
+        assert boards is not None
+        return run_board_pass(span, settings=settings, staging=staging, tally=tally, boards=boards)
     source = Source(open_engine(settings.db_url))
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with Spool(staging) as spool, source.connect() as conn:
@@ -205,10 +247,26 @@ def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
     return writer.entries, list(problems), writer.bytes_written
 
 
-def write_indexes_and_schemas(settings: BuildSettings, writer: DocumentWriter) -> None:
+def run_board_pass(span: KeyRange, *, settings: BuildSettings, staging: Path, tally: Tally,
+                   boards: BoardContext) -> tuple[list[dict[str, Any]], list[str], int]:
+    """The departure boards of one stop range (builder.boards)."""
+    source = Source(open_engine(settings.db_url))
+    writer = DocumentWriter(staging, settings.compress)
+    with source.connect() as conn:
+        for path, kind, id_, doc in board_views(source, conn, boards, span):
+            writer.write(path, kind, id_, doc)
+            if len(writer.entries) % BATCH == 0:
+                tally.add(BATCH)
+    source.engine.dispose()
+    tally.add(len(writer.entries) % BATCH)
+    release_memory()
+    return writer.entries, [], writer.bytes_written
+
+
+def write_indexes_and_schemas(settings: BuildSettings, writer: DocumentWriter, window: Window) -> None:
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
-        for path, kind, doc in index_documents(source, conn, load_lookups(source, conn)):
+        for path, kind, doc in index_documents(source, conn, load_lookups(source, conn), window.describe()):
             writer.write(path, kind, None, doc)
     source.engine.dispose()
     for path, kind, doc in schema_documents():

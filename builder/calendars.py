@@ -56,3 +56,16 @@ def resolve_services(services: Mapping[str, Mapping[str, Any]]) -> dict[str, set
     """service_id -> the dates it runs, for every service of calendar.txt and calendar_dates.txt
     (builder.lookups.load_services gives them in the Service model's shape)."""
     return {service_id: service_dates(service) for service_id, service in services.items()}
+
+
+def services_document(services: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """services.json: every service with the dates it runs (sorted; [] for one that never runs), and the
+    first and last date any of them runs (null for a feed where none does)."""
+    resolved = resolve_services(services)
+    every = set().union(*resolved.values()) if resolved else set()
+    return {
+        "start_date": format_date(min(every)) if every else None,
+        "end_date": format_date(max(every)) if every else None,
+        "services": {sid: {"service_id": sid, "dates": [format_date(d) for d in sorted(dates)]}
+                     for sid, dates in sorted(resolved.items())},
+    }

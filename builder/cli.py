@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -95,11 +96,15 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
 @click.option("--compress", "compress", default="", metavar="CODINGS",
               help="Also write precompressed sidecars beside each document, listed in the manifest: "
                    "gzip, br, or gzip,br.")
+@click.option("--departures-from", "departures_from", default=None, metavar="YYYYMMDD",
+              help="First date of the departure boards' window. [default: today in the feed's timezone]")
+@click.option("--departures-days", "departures_days", default="7", metavar="N", show_default=True,
+              help="Dates in the window: a board per stop per date; 0 writes none.")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Log each phase with its timing (on stderr).")
 @reports_errors
-def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: str, quiet: bool,
-                  verbose: bool) -> None:
+def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: str,
+                  departures_from: str | None, departures_days: str, quiet: bool, verbose: bool) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
@@ -111,6 +116,7 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
     transit-snapshot build --db sqlite:///gtfs.sqlite --out output
     transit-snapshot build --out /srv/snapshot --keep 5 --quiet      # nightly, from cron
     transit-snapshot build --out output --compress gzip,br   # routes/B41.json.gz and .br too
+    transit-snapshot build --departures-from 20260328 --departures-days 3   # boards for 3 dates
     """
     from builder.build import BuildSettings, build
     from builder.compress import parse_codings
@@ -118,7 +124,8 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
 
     progress = reporter(quiet=quiet, verbose=verbose, terminal=sys.stderr.isatty())
     settings = BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep,
-                             compress=parse_codings(compress))
+                             compress=parse_codings(compress), departures_from=_date_option(departures_from),
+                             departures_days=_days_option(departures_days))
     result = build(settings, progress)
     if quiet:
         return
@@ -127,6 +134,24 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
     removed = f"; removed {len(result.removed)} old releases" if result.removed else ""
     click.echo(f"build {result.build_id} {state}: {docs}; {result.bytes_written / 1e6:.1f} MB "
                f"in {result.seconds:.1f} s -> {out_dir / 'current'}{removed}")
+
+
+def _date_option(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        if len(value) != 8 or not value.isdigit():
+            raise ValueError
+        return datetime.strptime(value, "%Y%m%d").date()
+    except ValueError:
+        raise BuildError(f"--departures-from must be a date YYYYMMDD, got {value!r}") from None
+
+
+def _days_option(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise BuildError(f"--departures-days must be a whole number of days, got {value!r}") from None
 
 
 @cli.command("rollback")

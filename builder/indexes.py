@@ -8,20 +8,24 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from builder import contract
+from builder.calendars import services_document
 from builder.lookups import Doc, Lookups
 from builder.shapes import compile_shaper
 from builder.source import Source
 
-ROUTES_INDEX, STOPS_INDEX, FEED = "routes.json", "stops.json", "feed.json"
+ROUTES_INDEX, STOPS_INDEX, FEED, SERVICES = "routes.json", "stops.json", "feed.json", "services.json"
 
 
-def index_documents(source: Source, conn: Connection, lk: Lookups) -> Iterator[tuple[str, str, Doc]]:
+def index_documents(source: Source, conn: Connection, lk: Lookups,
+                    departures: Doc) -> Iterator[tuple[str, str, Doc]]:
+    """The indexes, services.json and feed.json (`departures`: the boards' window, for feed.json)."""
     yield ROUTES_INDEX, "routes", {"routes": [lk.routes[k] for k in sorted(lk.routes)]}
     yield STOPS_INDEX, "stops", {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
-    yield FEED, "feed", feed_document(source, conn, lk)
+    yield SERVICES, "services", services_document(lk.services)
+    yield FEED, "feed", feed_document(source, conn, lk, departures)
 
 
-def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
+def feed_document(source: Source, conn: Connection, lk: Lookups, departures: Doc) -> Doc:
     agencies = sorted({id(a): a for a in lk.agencies.values()}.values(), key=lambda a: a["agency_id"] or "")
     counts = {t: source.count(conn, t) for t in ("routes", "stops", "trips", "stop_times")}
     return {
@@ -29,7 +33,8 @@ def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
         "agencies": agencies,
         "counts": {"agencies": len(agencies), **counts},
         "service_period": service_period(source, conn),
-        "links": {"routes": ROUTES_INDEX, "stops": STOPS_INDEX},
+        "links": {"routes": ROUTES_INDEX, "stops": STOPS_INDEX, "services": SERVICES},
+        "departures": departures,
     }
 
 
