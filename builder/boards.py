@@ -25,7 +25,7 @@ from sqlalchemy import Connection, null, select
 
 from builder.board_context import BoardContext, TripInfo
 from builder.calendars import format_date
-from builder.clock import EPOCH_ORDINAL, ZoneClock, gtfs_time, parse_gtfs_time
+from builder.clock import EPOCH_ORDINAL, ZoneClock, gtfs_time, parse_gtfs_time, time_json
 from builder.keys import key_for
 from builder.output import DUMP_OPTIONS, Assembled
 from builder.source import EVERYTHING, KeyRange, Source
@@ -181,8 +181,8 @@ class _Collector:
         if lo == hi:
             return
         estimated, pickup, drop_off, tail = fixed
-        middle_a = b',"arrival_time":' + _time_json(arr) + b',"departure":'
-        middle_b = b"".join((b',"departure_time":', _time_json(dep), b',"direction_id":', info[2],
+        middle_a = b',"arrival_time":' + time_json(arr) + b',"departure":'
+        middle_b = b"".join((b',"departure_time":', time_json(dep), b',"direction_id":', info[2],
                              b',"drop_off_type":', drop_off, b',"estimated":', estimated, b',"frequency":', freq,
                              b',"href":', info[3], b',"pickup_type":', pickup, b',"route_id":', info[4],
                              b',"service_date":"'))
@@ -197,6 +197,3 @@ class _Collector:
                     b"null" if dep is None else iso(ref + dep), middle_b, dates[i], tail))))
                 self.routes[day].add(info[1])
 
-
-def _time_json(seconds: int | None) -> bytes:
-    return b"null" if seconds is None else b'"' + gtfs_time(seconds).encode() + b'"'

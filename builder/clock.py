@@ -48,11 +48,30 @@ def parse_gtfs_time(text: str | None) -> int | None:
     """`25:30:00` or `5:30:00` -> seconds; None or empty -> None."""
     if text is None:
         return None
-    text = text.strip()
-    if not text:
-        return None
-    h, m, s = text.split(":")
-    return int(h) * HOUR + int(m) * 60 + int(s)
+    found = _PARSED.get(text)
+    if found is None:
+        stripped = text.strip()
+        if not stripped:
+            return None
+        h, m, s = stripped.split(":")
+        found = _PARSED[text] = int(h) * HOUR + int(m) * 60 + int(s)
+    return found
+
+
+def time_json(seconds: int | None) -> bytes:
+    """A GTFS time as JSON: `"25:30:00"`, or `null`."""
+    if seconds is None:
+        return b"null"
+    found = _TIME_JSON.get(seconds)
+    if found is None:
+        found = _TIME_JSON[seconds] = b'"' + gtfs_time(seconds).encode() + b'"'
+    return found
+
+
+# A feed's times are a few thousand distinct strings, repeated over millions of stop times: parsed and
+# formatted once each (bounded by the seconds of two days and a little more, under 10 MB at worst).
+_PARSED: dict[str, int] = {}
+_TIME_JSON: dict[int, bytes] = {}
 
 
 def offset_text(offset: int) -> str:
@@ -70,7 +89,8 @@ class ZoneClock:
         self.zone = zone_named(name)
         self._hours: dict[int, int | None] = {}  # hour of the epoch -> offset (None: changes within it)
         self._iso: dict[int, bytes] = {}
-        self._dates: dict[int, str] = {}
+        self._dates: dict[int, bytes] = {}
+        self._offsets: dict[int, bytes] = {}
 
     def offset(self, instant: int) -> int:
         hour = instant // HOUR
@@ -100,14 +120,19 @@ class ZoneClock:
             if len(self._iso) >= CACHE_LIMIT:
                 self._iso.clear()
             offset = self.offset(instant)
-            local = instant + offset
-            day, seconds = divmod(local, DAY)
-            found = self._iso[instant] = (
-                f'"{self._date(day)}T{gtfs_time(seconds)}{offset_text(offset)}"'.encode())
+            day, seconds = divmod(instant + offset, DAY)
+            found = self._iso[instant] = b"".join((self._date(day), time_json(seconds)[1:-1], self._offset(offset)))
         return found
 
-    def _date(self, day: int) -> str:
+    def _date(self, day: int) -> bytes:
+        """`"2026-03-08T` for a day since the epoch."""
         text = self._dates.get(day)
         if text is None:
-            text = self._dates[day] = date.fromordinal(day + EPOCH_ORDINAL).isoformat()
+            text = self._dates[day] = f'"{date.fromordinal(day + EPOCH_ORDINAL).isoformat()}T'.encode()
+        return text
+
+    def _offset(self, offset: int) -> bytes:
+        text = self._offsets.get(offset)
+        if text is None:
+            text = self._offsets[offset] = f'{offset_text(offset)}"'.encode()
         return text
