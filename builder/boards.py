@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, null, select
 
-from builder.board_context import BoardContext, TripInfo
+from builder.board_context import BoardContext, TripInfo, small_json
 from builder.calendars import format_date
 from builder.clock import EPOCH_ORDINAL, ZoneClock, gtfs_time, parse_gtfs_time, time_json
 from builder.keys import key_for
@@ -144,7 +144,7 @@ class _Collector:
         found = self._members.get(stop_id)
         if found is None:
             zone = self.ctx.zones.get(stop_id, self.ctx.feed_zone)
-            found = self._members[stop_id] = (self.ctx.clock(zone), orjson.dumps(stop_id))
+            found = self._members[stop_id] = (self.ctx.clock(zone), small_json(stop_id))
         return found
 
     def _visit(self, row: Sequence[Any], info: TripInfo, clock: ZoneClock, stop_json: bytes) -> None:

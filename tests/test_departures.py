@@ -3,6 +3,8 @@ each also checked by the independent departures oracle."""
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 import sys
 from datetime import date
@@ -11,8 +13,11 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
-from builder.build import BuildResult
+from builder.build import BuildResult, BuildSettings, build
+from builder.importer import import_feed
 from tests.conftest import DEPARTURES_ORACLE, Builder
 from tests.departure_feeds import DST_FEED, RULES_FEED
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest
@@ -159,3 +164,47 @@ def test_departures_days_zero_writes_no_boards(build_feed: Builder, tmp_path: Pa
     assert not [e for e in manifest(result.release) if e["kind"] == "departures"]
     assert not (result.release / "departures").exists()
     assert orjson.loads((result.release / "feed.json").read_bytes())["departures"]["days"] == 0
+
+
+ODD_TEXT = st.text(alphabet='aZ09 "\\/é東+#,\'<>&\u2028', min_size=1, max_size=6).map(str.strip).filter(bool)
+
+
+def _csv(header: list[str], rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *rows])
+    return out.getvalue()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a build per example: no slow shrinking
+@given(trip=ODD_TEXT, route=ODD_TEXT, stop=ODD_TEXT, headsign=st.one_of(st.just(""), ODD_TEXT),
+       direction=st.sampled_from(["", "0", "1"]), pickup=st.sampled_from(["", "0", "1", "3"]),
+       times=st.sampled_from([("08:00:00", "08:00:30"), ("25:59:59", ""), ("", "00:00:00")]))
+def test_departures_spliced_json_is_what_orjson_writes(tmp_path_factory: pytest.TempPathFactory, trip: str,
+                                                       route: str, stop: str, headsign: str, direction: str,
+                                                       pickup: str, times: tuple[str, str]) -> None:
+    """Boards are assembled from pre-serialized pieces: byte for byte what orjson writes for the parsed
+    document (sorted keys), whatever the ids and headsigns hold."""
+    folder = tmp_path_factory.mktemp("odd")
+    files = dict(DST_FEED, **{
+        "stops.txt": _csv(["stop_id", "stop_name", "stop_lat", "stop_lon"], [[stop, headsign, "40.7", "-74.0"],
+                                                                              [stop + "x", "", "40.7", "-74.0"]]),
+        "routes.txt": _csv(["route_id", "agency_id", "route_short_name", "route_type"], [[route, "A", "1", "3"]]),
+        "trips.txt": _csv(["route_id", "service_id", "trip_id", "trip_headsign", "direction_id"],
+                          [[route, "D", trip, headsign, direction]]),
+        "stop_times.txt": _csv(["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence",
+                                "pickup_type"], [[trip, *times, stop, "1", pickup],
+                                                 [trip, "27:00:00", "27:00:00", stop + "x", "2", ""]])})
+    db = folder / "gtfs.sqlite"
+    import_feed(write_feed(folder / "feed", files), db_url=f"sqlite:///{db}")
+    result = build(BuildSettings(db_url=f"sqlite:///{db}", out_dir=folder / "out", departures_from=date(2026, 3, 8),
+                                 departures_days=2))
+    found = [e for e in manifest(result.release) if e["kind"] == "departures" and e["id"].endswith("/" + stop)]
+    departures = []
+    for entry in found:
+        raw = (result.release / entry["path"]).read_bytes()
+        assert raw == orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS)
+        departures += orjson.loads(raw)["departures"]
+    # once or twice: the daily service's 00:00:00 of 2026-03-08 is at 23:00 the day before (spring forward)
+    assert departures and {(d["trip_id"], d["route_id"], d["stop_id"], d["trip_headsign"] or "")
+                           for d in departures} == {(trip, route, stop, headsign)}
