@@ -198,14 +198,6 @@ def folders() -> list[str]:
     return sorted({k.place.folder for k in KINDS if k.place.folder is not None})
 
 
-def media_type_of(path: str) -> str:
-    """The media type a file of the snapshot is served with, from its extension (manifest.json included)."""
-    for extension, media_type in MEDIA_TYPES.items():
-        if path.endswith(extension):
-            return media_type
-    raise ValueError(f"{path!r} has no extension the snapshot uses ({', '.join(MEDIA_TYPES)})")
-
-
 def _check_registry() -> None:
     for k in KINDS:
         if k.made_by not in PASS_BY_NAME:
