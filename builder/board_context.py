@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, null, select
 
-from builder.calendars import format_date, resolve_services
+from builder.calendars import Window, format_date, resolve_services
 from builder.clock import DAY, ZoneClock, local_midnight, parse_gtfs_time, reference_instant
 from builder.estimates import Estimates, load_estimates
-from builder.keys import href_for
+from builder.kinds import href
 from builder.lookups import Lookups
 from builder.source import Source
 
@@ -31,21 +31,6 @@ def small_json(value: Any) -> bytes:
     """orjson.dumps(value) in a bytes object of its own size: orjson 3.13 leaves a small result in its
     4 KB output buffer, which 58k trips' pieces would turn into 235 MB (measured on mta_bus_brooklyn)."""
     return bytes(memoryview(orjson.dumps(value)))
-
-
-@dataclass(frozen=True)
-class Window:
-    """The dates departure boards are written for: `days` dates from `first`."""
-
-    first: date
-    days: int
-
-    def dates(self) -> list[date]:
-        return [self.first + timedelta(days=i) for i in range(self.days)]
-
-    def describe(self) -> dict[str, Any]:
-        """feed.json's `departures`."""
-        return {"from": format_date(self.first), "days": self.days, "href": "departures/{date}/{stop_key}.json"}
 
 
 # (reference instants, sorted; the matching service dates as JSON bytes without quotes)
@@ -139,7 +124,7 @@ def _trips(source: Source, conn: Connection, lk: Lookups, context: BoardContext,
         direction = None if direction in (None, "") else int(direction)
         tail = (b',"trip_headsign":' + orjson.dumps(None if headsign is None else str(headsign))
                 + b',"trip_id":' + orjson.dumps(tid) + b"}")
-        out[tid] = (table, rid, piece(direction), small_json(href_for("trip", tid)), piece(rid),
+        out[tid] = (table, rid, piece(direction), small_json(href("trip", tid)), piece(rid),
                     piece(sid, b'","service_id":', b',"stop_id":'), tail)
     return out
 

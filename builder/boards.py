@@ -17,38 +17,37 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, null, select
 
-from builder.board_context import BoardContext, TripInfo, small_json
+from builder.board_context import BoardContext, TripInfo, load_board_context, small_json
 from builder.calendars import format_date
 from builder.clock import EPOCH_ORDINAL, ZoneClock, gtfs_time, parse_gtfs_time, time_json
-from builder.keys import key_for
 from builder.output import DUMP_OPTIONS, Assembled
-from builder.source import EVERYTHING, KeyRange, Source
+from builder.passkit import Made, PassInput
+from builder.source import KeyRange, Source
 
 KIND = "departures"
-FOLDER = "departures"
 VISIT_COLUMNS = ("stop_id", "trip_id", "stop_sequence", "arrival_time", "departure_time", "pickup_type",
                  "drop_off_type")
-Board = tuple[str, str, str, Assembled]  # (path, kind, id, document)
 Departure = tuple[int, str, int, bytes]  # sort key (instant, trip_id, stop_sequence), then the JSON
 
 
-def board_path(day: str, stop_id: str) -> str:
-    return f"{FOLDER}/{day}/{key_for(stop_id)}.json"
+def prepare(inp: PassInput) -> BoardContext | None:
+    """Run once before the helpers fork (builder.kinds): None when the window has no dates."""
+    return load_board_context(inp.source, inp.conn, inp.lookups, inp.window) if inp.window.days else None
 
 
-def make_folders(staging: Path, ctx: BoardContext) -> None:
-    for day in ctx.window.dates():
-        (staging / FOLDER / format_date(day)).mkdir(parents=True, exist_ok=True)
+def boards(inp: PassInput) -> Iterator[Made]:
+    """Every board of every stop within the task's span, stop by stop, date by date."""
+    ctx: BoardContext | None = inp.prepared
+    if ctx is not None:
+        yield from _boards(inp.source, inp.conn, ctx, inp.span)
 
 
-def board_views(source: Source, conn: Connection, ctx: BoardContext, span: KeyRange = EVERYTHING) -> Iterator[Board]:
-    """Every board of every stop within `span`, stop by stop, date by date."""
+def _boards(source: Source, conn: Connection, ctx: BoardContext, span: KeyRange) -> Iterator[Made]:
     t = source.table("stops")
     stops = [r[0] for r in source.rows(conn, select(t.c.stop_id).where(*source.within(t.c.stop_id, span))
                                        .order_by(source.by_id(t.c.stop_id)))]
@@ -97,7 +96,7 @@ def _visits_by_station(source: Source, span: KeyRange) -> Any:
             .where(parent.is_not(None), *source.within(parent, span)).order_by(source.by_id(parent)))
 
 
-def _stop_boards(ctx: BoardContext, sid: str, visits: list[Sequence[Any]]) -> Iterator[Board]:
+def _stop_boards(ctx: BoardContext, sid: str, visits: list[Sequence[Any]]) -> Iterator[Made]:
     days = ctx.window.dates()
     zone = ctx.zones.get(sid, ctx.feed_zone)
     boards: list[list[Departure]] = [[] for _ in days]
@@ -113,7 +112,7 @@ def _stop_boards(ctx: BoardContext, sid: str, visits: list[Sequence[Any]]) -> It
                          b",".join([d[3] for d in departures]),
                          b'],"routes":' + orjson.dumps(summaries, option=DUMP_OPTIONS) + b',"stop":' + stop,
                          tail_zone])
-        yield board_path(text, sid), KIND, f"{text}/{sid}", doc
+        yield KIND, f"{text}/{sid}", doc
 
 
 def _sort_key(departure: Departure) -> tuple[int, str, int]:

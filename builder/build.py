@@ -7,7 +7,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -15,31 +15,28 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from builder.board_context import BoardContext, Window, feed_zone, load_board_context
-from builder.boards import board_views, make_folders
+from builder import manifest
+from builder.board_context import feed_zone
+from builder.calendars import Window
 from builder.clock import zone_named
 from builder.compress import parse_codings
-from builder.diff import BUILD_INFO_IDS, diff_manifests, read_manifest
+from builder.diff import BUILD_INFO_IDS, diff_manifests
 from builder.errors import BuildError, io_error
 from builder.history import keep_newest, record_publish
-from builder.indexes import index_documents, schema_documents
-from builder.keys import href_for
+from builder.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, PerDate, kind
 from builder.lookups import load_lookups
+from builder.manifest import Entry, Manifest
 from builder.memory import keep_large_blocks_returnable, release_memory
-from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
+from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
+from builder.passkit import Made, PassInput, Problems
 from builder.progress import Progress, Silent
 from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
 from builder.spool import Spool
-from builder.views import Problems, route_and_trip_views, stop_views
 from builder.workers import MAX_WORKERS, TaskBoard, run_shared
 
-ROUTES_AND_TRIPS, STOPS, DEPARTURES = "routes-and-trips", "stops", "departures"
-PASSES = (ROUTES_AND_TRIPS, STOPS)
-MAX_DEPARTURE_DAYS = 366
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+MAX_DEPARTURE_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,7 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
             keep = settings.keep
             removed: list[str] = [] if keep is None else _io(
                 lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
-    kinds = Counter(e["kind"] for e in writer.entries)
+    kinds = Counter(e.kind for e in writer.entries)
     return BuildResult(build_id, published, dict(kinds), writer.bytes_written,
                        time.monotonic() - started, layout.release(build_id), removed=removed)
 
@@ -107,10 +104,10 @@ def write_release(settings: BuildSettings, layout: OutputLayout, progress: Progr
         with progress.phase("documents", total):
             writer = write_views(settings, staging, progress, window)
         with progress.phase("indexes"):
-            write_indexes_and_schemas(settings, writer, window)
-        manifest = write_manifest(staging, writer)
-        build_id = build_id_of(manifest)
-        info = build_info(build_id, writer, started, changes_since(layout, manifest))
+            write_single_passes(settings, writer, window)
+        listed = write_manifest(staging, writer)
+        build_id = build_id_of(listed)
+        info = build_info(build_id, writer, started, changes_since(layout, listed))
         with progress.phase("sync"):
             return writer, build_id, finish_release(layout, staging, build_id, info)
     except OSError as exc:
@@ -127,35 +124,35 @@ def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
 
 
 def check_database(settings: BuildSettings) -> tuple[int, Window]:
-    """Refuse a database the documents cannot rely on; returns how many views the passes will write
-    and the departure boards' window."""
+    """Refuse a database the documents cannot rely on; returns how many documents the split passes will
+    write (one per id of each kind they make, as the registry declares, per date for dated kinds) and
+    the window of dates that dated documents are written for."""
+    split = {p.name for p in SPLIT_PASSES}
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
         source.check_integrity(conn)
-        window = departures_window(settings, source, conn)
-        stops = source.count(conn, "stops")
-        total = sum(source.count(conn, t) for t in ("routes", "trips")) + stops * (1 + window.days)
+        window = dates_window(settings, source, conn)
+        total = sum(source.count(conn, k.ids.table) * (window.days if isinstance(k.place, PerDate) else 1)
+                    for k in KINDS if k.made_by in split and k.ids is not None)
     source.engine.dispose()
     return total, window
 
 
-def departures_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
-    """The dates boards are written for; by default 7 from today in the feed's timezone."""
+def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
+    """The dates departure boards are written for; by default 7 from today in the feed's timezone."""
     first = settings.departures_from
     if first is None:
-        zone = feed_zone(load_lookups(source, conn))
-        first = datetime.now(zone_named(zone)).date()
+        first = datetime.now(zone_named(feed_zone(load_lookups(source, conn)))).date()
     return Window(first, settings.departures_days)
 
 
 def write_views(settings: BuildSettings, staging: Path, progress: Progress, window: Window) -> DocumentWriter:
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
     writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
-    boards = board_context(settings, staging, window)
-    tasks = plan_tasks(settings, boards is not None) if settings.workers > 1 else [
-        (name, EVERYTHING) for name in PASSES + ((DEPARTURES,) if boards is not None else ())]
+    prepared = prepare_passes(settings, staging, window)
+    tasks = plan_tasks(settings) if settings.workers > 1 else [(p.name, EVERYTHING) for p in SPLIT_PASSES]
     results = run_shared(TaskBoard(tasks), partial(run_pass, settings=settings, staging=staging, tally=tally,
-                                                   boards=boards),
+                                                   window=window, prepared=prepared),
                          helpers=settings.workers - 1, waiting=tally.show)
     for entries, found, written in results:
         writer.entries += entries
@@ -166,30 +163,35 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress, wind
     return writer
 
 
-def board_context(settings: BuildSettings, staging: Path, window: Window) -> BoardContext | None:
-    """What the boards pass looks up, read once here so the forked helpers share it (None: no boards)."""
-    if not window.days:
-        return None
+def prepare_passes(settings: BuildSettings, staging: Path, window: Window) -> dict[str, Any]:
+    """What split passes look up, read once here so that the forked helpers share it instead of each
+    task reading it again (pass name -> what its `prepare` returned)."""
+    prepared: dict[str, Any] = {}
+    if not any(p.prepare for p in SPLIT_PASSES):
+        return prepared
     source = Source(open_engine(settings.db_url))
-    with source.connect() as conn:
-        context = load_board_context(source, conn, load_lookups(source, conn), window)
+    with Spool(staging) as spool, source.connect() as conn:
+        inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=window)
+        for pass_ in SPLIT_PASSES:
+            if pass_.prepare:
+                prepared[pass_.name] = pass_.prepared(inp)
     source.engine.dispose()
-    make_folders(staging, context)
-    return context
+    return prepared
 
 
-def plan_tasks(settings: BuildSettings, boards: bool = False) -> list[Task]:
-    """Route ranges of even trip counts first (the heavier pass), then stop ranges of even stop counts:
-    one of each per worker, so that no process idles while another finishes a whole pass; then the
-    boards' stop ranges of even visit counts, two per worker, as they are the heaviest work of all."""
+def plan_tasks(settings: BuildSettings) -> list[Task]:
+    """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
+    per worker (the route pass by trips per route, the stop pass by stops), so that no process idles
+    while another finishes a whole pass."""
+    tasks: list[Task] = []
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
-        routes = split_evenly(source.weights(conn, "trips", "route_id"), settings.workers)
-        stops = split_evenly(source.weights(conn, "stops", "stop_id"), settings.workers)
-        visits = split_evenly(source.weights(conn, "stop_times", "stop_id"), 2 * settings.workers) if boards else []
+        for pass_ in SPLIT_PASSES:
+            assert pass_.split_by is not None
+            weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
+            tasks += [(pass_.name, span) for span in split_evenly(weights, settings.workers)]
     source.engine.dispose()
-    return ([(ROUTES_AND_TRIPS, span) for span in routes] + [(STOPS, span) for span in stops]
-            + [(DEPARTURES, span) for span in visits])
+    return tasks
 
 
 def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
@@ -223,23 +225,17 @@ class Tally:
         self._progress.advance(self._count.value)
 
 
-def run_pass(task: Task, *, settings: BuildSettings, staging: Path, tally: Tally,
-             boards: BoardContext | None = None) -> tuple[list[dict[str, Any]], list[str], int]:
-    """One pass over one id range: its own engine (engines do not cross processes), lookups and writes."""
+def run_pass(task: Task, *, settings: BuildSettings, staging: Path, tally: Tally, window: Window,
+             prepared: dict[str, Any]) -> tuple[list[Entry], list[str], int]:
+    """One split pass over one id range: its own engine (engines do not cross processes), lookups, writes."""
     name, span = task
-    if name == DEPARTURES:
-        assert boards is not None
-        return run_board_pass(span, settings=settings, staging=staging, tally=tally, boards=boards)
     source = Source(open_engine(settings.db_url))
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
-        views = (route_and_trip_views(source, conn, lookups, problems, span, spool=spool)
-                 if name == ROUTES_AND_TRIPS else stop_views(source, conn, lookups, problems, span))
-        for kind, id_, doc in views:
-            writer.write(href_for(kind, id_), kind, id_, doc)
-            if len(writer.entries) % BATCH == 0:
-                tally.add(BATCH)
+        inp = PassInput(source, conn, lookups, problems, spool, span, window=window, prepared=prepared.get(name))
+        made = PASS_BY_NAME[name].make()(inp)
+        write_made(PASS_BY_NAME[name], made, writer, tally)
     source.engine.dispose()
     tally.add(len(writer.entries) % BATCH)
     del lookups
@@ -247,48 +243,48 @@ def run_pass(task: Task, *, settings: BuildSettings, staging: Path, tally: Tally
     return writer.entries, list(problems), writer.bytes_written
 
 
-def run_board_pass(span: KeyRange, *, settings: BuildSettings, staging: Path, tally: Tally,
-                   boards: BoardContext) -> tuple[list[dict[str, Any]], list[str], int]:
-    """The departure boards of one stop range (builder.boards)."""
-    source = Source(open_engine(settings.db_url))
-    writer = DocumentWriter(staging, settings.compress)
-    with source.connect() as conn:
-        for path, kind, id_, doc in board_views(source, conn, boards, span):
-            writer.write(path, kind, id_, doc)
-            if len(writer.entries) % BATCH == 0:
-                tally.add(BATCH)
-    source.engine.dispose()
-    tally.add(len(writer.entries) % BATCH)
-    release_memory()
-    return writer.entries, [], writer.bytes_written
+def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally: Tally | None = None) -> None:
+    """Write what a pass yields, each document where its kind's registry entry places it."""
+    kinds = {name: kind(name) for name in pass_.kinds}
+    for kind_name, id_, doc in made:
+        document_kind = kinds.get(kind_name)
+        if document_kind is None:
+            raise BuildError(f"pass {pass_.name} made a {kind_name!r} document; builder.kinds declares "
+                             f"it makes {', '.join(pass_.kinds)}")
+        writer.write(document_kind, id_, doc)
+        if tally is not None and len(writer.entries) % BATCH == 0:
+            tally.add(BATCH)
 
 
-def write_indexes_and_schemas(settings: BuildSettings, writer: DocumentWriter, window: Window) -> None:
+def write_single_passes(settings: BuildSettings, writer: DocumentWriter, window: Window) -> None:
+    """The passes the registry runs as one task each, in the build process, after the split passes."""
     source = Source(open_engine(settings.db_url))
-    with source.connect() as conn:
-        for path, kind, doc in index_documents(source, conn, load_lookups(source, conn), window.describe()):
-            writer.write(path, kind, None, doc)
+    problems = Problems()
+    with Spool(writer.staging) as spool, source.connect() as conn:
+        inp = PassInput(source, conn, load_lookups(source, conn), problems, spool, window=window)
+        for pass_ in SINGLE_PASSES:
+            write_made(pass_, pass_.make()(inp), writer)
     source.engine.dispose()
-    for path, kind, doc in schema_documents():
-        writer.write(path, kind, None, doc)
+    if problems:
+        raise unreliable(problems)
 
 
 def write_manifest(staging: Path, writer: DocumentWriter) -> bytes:
-    manifest = manifest_bytes(writer.entries)
-    (staging / "manifest.json").write_bytes(manifest)
-    return manifest
+    data = Manifest.of(writer.entries).to_bytes()
+    (staging / manifest.MANIFEST).write_bytes(data)
+    return data
 
 
-def changes_since(layout: OutputLayout, manifest: bytes) -> dict[str, Any] | None:
+def changes_since(layout: OutputLayout, new: bytes) -> dict[str, Any] | None:
     """What this release changes against the one it replaces (None for the first release)."""
     previous = layout.current_build_id()
     if previous is None:
         return None
     try:
-        old = read_manifest(layout.release(previous))
-    except BuildError:
+        old = manifest.read(layout.release(previous))
+    except manifest.ManifestError:
         return None  # a damaged previous release must not stop the one that replaces it
-    changes = diff_manifests(old, orjson.loads(manifest)["documents"])
+    changes = diff_manifests(old, manifest.parse(new, "of the new release"))
     return {"against": previous, **changes.as_dict(limit=BUILD_INFO_IDS)}
 
 
@@ -299,7 +295,7 @@ def build_info(build_id: str, writer: DocumentWriter, started: float,
         "build_id": build_id,
         "built_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "seconds": round(time.monotonic() - started, 3),
-        "documents": dict(sorted(Counter(e["kind"] for e in writer.entries).items())),
+        "documents": dict(sorted(Counter(e.kind for e in writer.entries).items())),
         "bytes": writer.bytes_written,
         "host": os.uname().nodename,
         "changes": changes,

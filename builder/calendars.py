@@ -9,6 +9,7 @@ resolution here, so they cannot disagree about a holiday.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -69,3 +70,18 @@ def services_document(services: Mapping[str, Mapping[str, Any]]) -> dict[str, An
         "services": {sid: {"service_id": sid, "dates": [format_date(d) for d in sorted(dates)]}
                      for sid, dates in sorted(resolved.items())},
     }
+
+
+@dataclass(frozen=True)
+class Window:
+    """The dates dated documents (departure boards) are written for: `days` dates from `first`."""
+
+    first: date
+    days: int
+
+    def dates(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range(self.days)]
+
+    def describe(self) -> dict[str, Any]:
+        """feed.json's `departures`."""
+        return {"from": format_date(self.first), "days": self.days, "href": "departures/{date}/{stop_key}.json"}

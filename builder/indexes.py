@@ -1,31 +1,31 @@
-"""The small documents: the route and stop indexes, feed.json, and the JSON Schemas of every kind."""
+"""The small documents: the index pass (the route and stop indexes, feed.json) and the schema pass (the
+JSON Schema of every kind with a model). Both are declared in builder.kinds and run in the build process."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from builder import contract
 from builder.calendars import services_document
+from builder.kinds import kind
 from builder.lookups import Doc, Lookups
-from builder.shapes import compile_shaper
+from builder.passkit import Made, PassInput
+from builder.rows import compile_shaper
 from builder.source import Source
 
-ROUTES_INDEX, STOPS_INDEX, FEED, SERVICES = "routes.json", "stops.json", "feed.json", "services.json"
 
-
-def index_documents(source: Source, conn: Connection, lk: Lookups,
-                    departures: Doc) -> Iterator[tuple[str, str, Doc]]:
-    """The indexes, services.json and feed.json (`departures`: the boards' window, for feed.json)."""
-    yield ROUTES_INDEX, "routes", {"routes": [lk.routes[k] for k in sorted(lk.routes)]}
-    yield STOPS_INDEX, "stops", {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
-    yield SERVICES, "services", services_document(lk.services)
-    yield FEED, "feed", feed_document(source, conn, lk, departures)
+def indexes(inp: PassInput) -> Iterator[Made]:
+    lk = inp.lookups
+    yield "routes", None, {"routes": [lk.routes[k] for k in sorted(lk.routes)]}
+    yield "stops", None, {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
+    yield "services", None, services_document(lk.services)
+    yield "feed", None, feed_document(inp.source, inp.conn, lk, inp.window.describe())
 
 
 def feed_document(source: Source, conn: Connection, lk: Lookups, departures: Doc) -> Doc:
+    """feed.json; `departures` is the boards' window (from, days, the href template)."""
     agencies = sorted({id(a): a for a in lk.agencies.values()}.values(), key=lambda a: a["agency_id"] or "")
     counts = {t: source.count(conn, t) for t in ("routes", "stops", "trips", "stop_times")}
     return {
@@ -33,7 +33,8 @@ def feed_document(source: Source, conn: Connection, lk: Lookups, departures: Doc
         "agencies": agencies,
         "counts": {"agencies": len(agencies), **counts},
         "service_period": service_period(source, conn),
-        "links": {"routes": ROUTES_INDEX, "stops": STOPS_INDEX, "services": SERVICES},
+        "links": {"routes": kind("routes").path(None), "stops": kind("stops").path(None),
+                  "services": kind("services").path(None)},
         "departures": departures,
     }
 
@@ -65,6 +66,7 @@ def service_period(source: Source, conn: Connection) -> Doc:
     return {"start_date": min(starts, default=None), "end_date": max(ends, default=None)}
 
 
-def schema_documents() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for kind, schema in sorted(contract.schemas().items()):
-        yield f"schemas/{kind}.schema.json", "schema", schema
+def schemas(inp: PassInput) -> Iterator[Made]:
+    """schemas/<kind>.schema.json for every kind builder.models gives a model (the manifest's too)."""
+    for name, schema in sorted(contract.schemas().items()):
+        yield "schema", name, schema

@@ -152,8 +152,8 @@ def test_services_json_lists_every_service(rules: BuildResult) -> None:
 
 def test_departures_documents_fit_models_and_pass_the_oracle(rules: BuildResult, tmp_path: Path) -> None:
     entries = manifest(rules.release)
-    boards = [e for e in entries if e["kind"] == "departures"]
-    assert len(boards) == 2 * 10 and {e["path"].split("/")[1] for e in boards} == {"20260406", "20260407"}
+    boards = [e for e in entries if e.kind == "departures"]
+    assert len(boards) == 2 * 10 and {e.path.split("/")[1] for e in boards} == {"20260406", "20260407"}
     check_against_models(rules.release, entries)
     check_hashes_and_hrefs(rules.release)
     _oracle(tmp_path / "rules.zip", rules)
@@ -161,8 +161,8 @@ def test_departures_documents_fit_models_and_pass_the_oracle(rules: BuildResult,
 
 def test_departures_days_zero_writes_no_boards(build_feed: Builder, tmp_path: Path) -> None:
     result = build_feed(write_feed(tmp_path / "rules", RULES_FEED), window=(date(2026, 4, 6), 0))
-    assert not [e for e in manifest(result.release) if e["kind"] == "departures"]
-    assert not (result.release / "departures").exists()
+    assert not [e for e in manifest(result.release) if e.kind == "departures"]
+    assert not [p for p in (result.release / "departures").rglob("*") if p.is_file()]
     assert orjson.loads((result.release / "feed.json").read_bytes())["departures"]["days"] == 0
 
 
@@ -199,10 +199,10 @@ def test_departures_spliced_json_is_what_orjson_writes(tmp_path_factory: pytest.
     import_feed(write_feed(folder / "feed", files), db_url=f"sqlite:///{db}")
     result = build(BuildSettings(db_url=f"sqlite:///{db}", out_dir=folder / "out", departures_from=date(2026, 3, 8),
                                  departures_days=2))
-    found = [e for e in manifest(result.release) if e["kind"] == "departures" and e["id"].endswith("/" + stop)]
+    found = [e for e in manifest(result.release) if e.kind == "departures" and (e.id or "").endswith("/" + stop)]
     departures = []
     for entry in found:
-        raw = (result.release / entry["path"]).read_bytes()
+        raw = (result.release / entry.path).read_bytes()
         assert raw == orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS)
         departures += orjson.loads(raw)["departures"]
     # once or twice: the daily service's 00:00:00 of 2026-03-08 is at 23:00 the day before (spring forward)
