@@ -33,6 +33,7 @@ KIND = "departures"
 VISIT_COLUMNS = ("stop_id", "trip_id", "stop_sequence", "arrival_time", "departure_time", "pickup_type",
                  "drop_off_type")
 Departure = tuple[int, str, int, bytes]  # sort key (instant, trip_id, stop_sequence), then the JSON
+SORT_KEY = itemgetter(0, 1, 2)
 
 
 def prepare(inp: PassInput) -> BoardContext | None:
@@ -105,7 +106,7 @@ def _stop_boards(ctx: BoardContext, sid: str, visits: list[Sequence[Any]]) -> It
     stop = orjson.dumps(ctx.lookups.stops[sid], option=DUMP_OPTIONS)
     tail_zone = b',"timezone":' + orjson.dumps(zone) + b"}"
     for day, departures, used in zip(days, boards, routes):
-        departures.sort(key=_sort_key)
+        departures.sort(key=SORT_KEY)
         text = format_date(day)
         summaries = {rid: ctx.lookups.routes[rid] for rid in used if rid in ctx.lookups.routes}
         doc = Assembled([b'{"date":"' + text.encode() + b'","departures":[',
@@ -113,10 +114,6 @@ def _stop_boards(ctx: BoardContext, sid: str, visits: list[Sequence[Any]]) -> It
                          b'],"routes":' + orjson.dumps(summaries, option=DUMP_OPTIONS) + b',"stop":' + stop,
                          tail_zone])
         yield KIND, f"{text}/{sid}", doc
-
-
-def _sort_key(departure: Departure) -> tuple[int, str, int]:
-    return departure[0], departure[1], departure[2]
 
 
 class _Collector:

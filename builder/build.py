@@ -150,7 +150,9 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress, wind
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
     writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
     prepared = prepare_passes(settings, staging, window)
-    tasks = plan_tasks(settings) if settings.workers > 1 else [(p.name, EVERYTHING) for p in SPLIT_PASSES]
+    # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
+    passes = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
+    tasks = plan_tasks(settings, passes) if settings.workers > 1 else [(p.name, EVERYTHING) for p in passes]
     results = run_shared(TaskBoard(tasks), partial(run_pass, settings=settings, staging=staging, tally=tally,
                                                    window=window, prepared=prepared),
                          helpers=settings.workers - 1, waiting=tally.show)
@@ -179,14 +181,14 @@ def prepare_passes(settings: BuildSettings, staging: Path, window: Window) -> di
     return prepared
 
 
-def plan_tasks(settings: BuildSettings) -> list[Task]:
+def plan_tasks(settings: BuildSettings, passes: Iterable[Pass] = SPLIT_PASSES) -> list[Task]:
     """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
-    per worker (the route pass by trips per route, the stop pass by stops), so that no process idles
-    while another finishes a whole pass."""
+    per worker (the route pass by trips per route, the stop pass by stops, the boards by visits), so
+    that no process idles while another finishes a whole pass."""
     tasks: list[Task] = []
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
-        for pass_ in SPLIT_PASSES:
+        for pass_ in passes:
             assert pass_.split_by is not None
             weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
             tasks += [(pass_.name, span) for span in split_evenly(weights, settings.workers)]
