@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from builder.build import BuildResult, BuildSettings, build
 from builder.importer import import_feed
 from tests.conftest import DEPARTURES_ORACLE, Builder
-from tests.departure_feeds import DST_FEED, RULES_FEED
+from tests.departure_feeds import DST_FEED, OWN_ZONE_PLATFORM_FEED, RULES_FEED
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest
 from tests.test_import_support import write_feed
 
@@ -208,3 +208,13 @@ def test_departures_spliced_json_is_what_orjson_writes(tmp_path_factory: pytest.
     # once or twice: the daily service's 00:00:00 of 2026-03-08 is at 23:00 the day before (spring forward)
     assert departures and {(d["trip_id"], d["route_id"], d["stop_id"], d["trip_headsign"] or "")
                            for d in departures} == {(trip, route, stop, headsign)}
+
+
+def test_departures_platform_with_its_own_zone_in_a_station_without_one(build_feed: Builder, tmp_path: Path) -> None:
+    result = build_feed(write_feed(tmp_path / "zones", OWN_ZONE_PLATFORM_FEED), window=(date(2026, 6, 1), 2))
+    platform, station = _board(result, "20260602", "X"), _board(result, "20260602", "A")
+    assert platform["timezone"] == "America/Chicago" and station["timezone"] == "America/New_York"
+    # 01:30 New York time on 2026-06-02 is 00:30 in Chicago: the platform's and the station's board of the 2nd
+    assert _times(platform) == _times(station) == [("early", "20260602", "2026-06-02T00:30:00-05:00")]
+    # 01:30 of 2026-06-01 is 00:30 of the 1st in Chicago and 01:30 in New York: on the 1st's boards too
+    assert _times(_board(result, "20260601", "A")) == [("early", "20260601", "2026-06-01T00:30:00-05:00")]
