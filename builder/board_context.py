@@ -165,7 +165,7 @@ def _latest_time(source: Source, conn: Connection) -> int:
     """The latest arrival or departure of any stop time, in seconds (one scan, no sort)."""
     st, latest = source.table("stop_times"), 0
     for c in (st.c.arrival_time, st.c.departure_time):
-        stmt = select(c).where(c.is_not(None)).order_by(func.length(c).desc(), c.desc()).limit(1)
+        stmt = select(c).where(c.is_not(None)).order_by(func.length(c).desc(), source.by_id(c).desc()).limit(1)
         value = conn.execute(stmt).scalar()
         latest = max(latest, parse_gtfs_time(None if value is None else str(value)) or 0)
     return latest
