@@ -19,7 +19,6 @@ HOUR = 3600
 DAY = 86400
 NOON = 12 * HOUR
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-CACHE_LIMIT = 200_000  # formatted instants kept per zone before the cache starts over (a few MB)
 
 
 def zone_named(name: str) -> ZoneInfo:
@@ -68,10 +67,19 @@ def time_json(seconds: int | None) -> bytes:
     return found
 
 
+def clock_bytes(seconds: int) -> bytes:
+    """`HH:MM:SS` of a second of the day (0 to 86399)."""
+    found = _CLOCK.get(seconds)
+    if found is None:
+        found = _CLOCK[seconds] = gtfs_time(seconds).encode()
+    return found
+
+
 # A feed's times are a few thousand distinct strings, repeated over millions of stop times: parsed and
 # formatted once each (bounded by the seconds of two days and a little more, under 10 MB at worst).
 _PARSED: dict[str, int] = {}
 _TIME_JSON: dict[int, bytes] = {}
+_CLOCK: dict[int, bytes] = {}
 
 
 def offset_text(offset: int) -> str:
@@ -82,13 +90,14 @@ def offset_text(offset: int) -> str:
 
 
 class ZoneClock:
-    """One zone's UTC offsets and ISO strings, cached: the hot path is dictionary lookups."""
+    """One zone's UTC offsets, cached per hour, and ISO strings made of cached pieces (the date, the time
+    of day, the offset): the hot path is a few dictionary lookups and one join per instant."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.zone = zone_named(name)
         self._hours: dict[int, int | None] = {}  # hour of the epoch -> offset (None: changes within it)
-        self._iso: dict[int, bytes] = {}
+        self._last: tuple[int, bytes] = (-1 << 62, b"")  # a departure's arrival is mostly its departure
         self._dates: dict[int, bytes] = {}
         self._offsets: dict[int, bytes] = {}
 
@@ -115,14 +124,13 @@ class ZoneClock:
 
     def iso(self, instant: int) -> bytes:
         """`"2026-03-08T03:30:00-04:00"` as JSON (quotes included), the string datetime.isoformat gives."""
-        found = self._iso.get(instant)
-        if found is None:
-            if len(self._iso) >= CACHE_LIMIT:
-                self._iso.clear()
+        last, text = self._last
+        if instant != last:
             offset = self.offset(instant)
             day, seconds = divmod(instant + offset, DAY)
-            found = self._iso[instant] = b"".join((self._date(day), time_json(seconds)[1:-1], self._offset(offset)))
-        return found
+            text = b"".join((self._date(day), clock_bytes(seconds), self._offset(offset)))
+            self._last = instant, text
+        return text
 
     def _date(self, day: int) -> bytes:
         """`"2026-03-08T` for a day since the epoch."""
