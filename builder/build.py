@@ -26,8 +26,9 @@ from builder.keys import href_for
 from builder.lookups import load_lookups
 from builder.memory import keep_large_blocks_returnable, release_memory
 from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
+from builder.pinning import Pin, PinnedDatabase, pin_database
 from builder.progress import Progress, Silent
-from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
+from builder.source import EVERYTHING, KeyRange, unreliable
 from builder.spool import Spool
 from builder.views import Problems, route_and_trip_views, stop_views
 from builder.workers import MAX_WORKERS, TaskBoard, run_shared
@@ -71,10 +72,11 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
     keep_large_blocks_returnable()
     layout = OutputLayout(settings.out_dir)
     with layout.locked():
-        with progress.phase("check"):
-            _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
-            total = check_database(settings)
-        writer, build_id, is_new = write_release(settings, layout, progress, total, started)
+        _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
+        with pin_database(settings.db_url, layout.new_scratch) as pin:  # every task reads this one state
+            with progress.phase("check"):
+                total = check_database(pin.database)
+            writer, build_id, is_new = write_release(settings, pin, layout, progress, total, started)
         published = is_new or layout.current_build_id() != build_id
         with progress.phase("publish"):
             if published:
@@ -88,17 +90,19 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
                        time.monotonic() - started, layout.release(build_id), removed=removed)
 
 
-def write_release(settings: BuildSettings, layout: OutputLayout, progress: Progress, total: int,
+def write_release(settings: BuildSettings, pin: Pin, layout: OutputLayout, progress: Progress, total: int,
                   started: float) -> tuple[DocumentWriter, str, bool]:
     """Every document into a staging folder, then the staging folder renamed to its build id.
 
-    Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run)."""
+    Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run). The last
+    document read, the pinned state is checked: a change the pin could not keep out publishes nothing."""
     staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
     try:
         with progress.phase("documents", total):
-            writer = write_views(settings, staging, progress)
+            writer = write_views(settings, pin.database, staging, progress)
         with progress.phase("indexes"):
-            write_indexes_and_schemas(settings, writer)
+            write_indexes_and_schemas(pin.database, writer)
+        pin.ensure_unchanged()
         manifest = write_manifest(staging, writer)
         build_id = build_id_of(manifest)
         info = build_info(build_id, writer, started, changes_since(layout, manifest))
@@ -117,9 +121,9 @@ def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
         raise io_error(exc, doing, exc.filename or path) from exc
 
 
-def check_database(settings: BuildSettings) -> int:
+def check_database(database: PinnedDatabase) -> int:
     """Refuse a database the documents cannot rely on; returns how many views the passes will write."""
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     with source.connect() as conn:
         source.check_integrity(conn)
         total = sum(source.count(conn, t) for t in ("routes", "trips", "stops"))
@@ -127,12 +131,13 @@ def check_database(settings: BuildSettings) -> int:
     return total
 
 
-def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> DocumentWriter:
+def write_views(settings: BuildSettings, database: PinnedDatabase, staging: Path,
+                progress: Progress) -> DocumentWriter:
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
     writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
-    tasks = plan_tasks(settings) if settings.workers > 1 else [(name, EVERYTHING) for name in PASSES]
-    results = run_shared(TaskBoard(tasks), partial(run_pass, settings=settings, staging=staging, tally=tally),
-                         helpers=settings.workers - 1, waiting=tally.show)
+    tasks = plan_tasks(database, settings.workers) if settings.workers > 1 else [(n, EVERYTHING) for n in PASSES]
+    work = partial(run_pass, database=database, compress=settings.compress, staging=staging, tally=tally)
+    results = run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show)
     for entries, found, written in results:
         writer.entries += entries
         writer.bytes_written += written
@@ -142,13 +147,13 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
     return writer
 
 
-def plan_tasks(settings: BuildSettings) -> list[Task]:
+def plan_tasks(database: PinnedDatabase, workers: int) -> list[Task]:
     """Route ranges of even trip counts first (the heavier pass), then stop ranges of even stop counts:
     one of each per worker, so that no process idles while another finishes a whole pass."""
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     with source.connect() as conn:
-        routes = split_evenly(source.weights(conn, "trips", "route_id"), settings.workers)
-        stops = split_evenly(source.weights(conn, "stops", "stop_id"), settings.workers)
+        routes = split_evenly(source.weights(conn, "trips", "route_id"), workers)
+        stops = split_evenly(source.weights(conn, "stops", "stop_id"), workers)
     source.engine.dispose()
     return [(ROUTES_AND_TRIPS, span) for span in routes] + [(STOPS, span) for span in stops]
 
@@ -184,12 +189,12 @@ class Tally:
         self._progress.advance(self._count.value)
 
 
-def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
+def run_pass(task: Task, *, database: PinnedDatabase, compress: tuple[str, ...], staging: Path,
              tally: Tally) -> tuple[list[dict[str, Any]], list[str], int]:
     """One pass over one id range: its own engine (engines do not cross processes), lookups and writes."""
     name, span = task
-    source = Source(open_engine(settings.db_url))
-    writer, problems = DocumentWriter(staging, settings.compress), Problems()
+    source = database.source()
+    writer, problems = DocumentWriter(staging, compress), Problems()
     with Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
         views = (route_and_trip_views(source, conn, lookups, problems, span, spool=spool)
@@ -205,8 +210,8 @@ def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
     return writer.entries, list(problems), writer.bytes_written
 
 
-def write_indexes_and_schemas(settings: BuildSettings, writer: DocumentWriter) -> None:
-    source = Source(open_engine(settings.db_url))
+def write_indexes_and_schemas(database: PinnedDatabase, writer: DocumentWriter) -> None:
+    source = database.source()
     with source.connect() as conn:
         for path, kind, doc in index_documents(source, conn, load_lookups(source, conn)):
             writer.write(path, kind, None, doc)
