@@ -229,19 +229,18 @@ def test_build_whose_sqlite_file_is_written_in_place_exits_6_and_keeps_current(
 # --- PostgreSQL: one exported snapshot; an import replacing the tables waits for the build -----------
 
 
-def in_transaction(url: str, proc: subprocess.Popen[str]) -> Callable[[], bool]:
+def import_began(url: str, proc: subprocess.Popen[str]) -> bool:
     """Whether the import process has begun its transaction (or already ended)."""
     engine = sa.create_engine(url)
-
-    def check() -> bool:
+    try:
         with engine.connect() as conn:
             found = conn.exec_driver_sql(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                "'test-import' AND xact_start IS NOT NULL"
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = 'test-import' AND xact_start IS NOT NULL"
             ).scalar_one()
-        return bool(found) or proc.poll() is not None
-
-    return check
+    finally:
+        engine.dispose()
+    return bool(found) or proc.poll() is not None
 
 
 def rewrite_rows(url: str) -> None:
@@ -264,7 +263,7 @@ def test_build_of_postgresql_publishes_the_state_it_started_from_whatever_the_im
     def strike() -> None:
         imports.append(start_import(OTHER, pg_url))
         deadline = time.monotonic() + 60
-        while not in_transaction(pg_url, imports[0])():
+        while not import_began(pg_url, imports[0]):
             assert time.monotonic() < deadline, "the import never began"
             time.sleep(0.05)
         rewrite_rows(pg_url)
@@ -293,3 +292,55 @@ def test_build_and_import_as_concurrent_processes_on_postgresql(
     assert_wholly(synthetic, out)
     built(pg_url, out)
     assert_wholly(FEED, out)
+
+
+def test_build_of_postgresql_stops_with_6_when_a_session_waits_to_drop_a_table(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A third-party DROP queued behind the build's locks would make every later task of the build wait
+    for it, and so for the build itself: the build stops at once instead, and the DROP goes through."""
+    out = tmp_path / "out"
+    assert import_cli(FEED, pg_url).returncode == 0
+    built(pg_url, out)
+    before = hashes(out / "current")
+    engine = sa.create_engine(pg_url)
+    waiting: list[subprocess.Popen[str]] = []
+
+    def strike() -> None:
+        drop = "with sa.create_engine(sys.argv[1]).begin() as c: c.exec_driver_sql('DROP TABLE stops')"
+        command = [sys.executable, "-c", f"import sqlalchemy as sa, sys\n{drop}", pg_url]
+        waiting.append(subprocess.Popen(command, text=True, stderr=subprocess.PIPE))
+        deadline = time.monotonic() + 60
+        with engine.connect() as conn:
+            while not conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted").scalar_one():
+                assert time.monotonic() < deadline, "the DROP never queued"
+                time.sleep(0.05)
+
+    try:
+        with pytest.raises(DatabaseChangedError, match="waiting to replace its tables"):
+            build(BuildSettings(db_url=pg_url, out_dir=out, workers=2), StrikeAt("documents-written", strike))
+    finally:
+        engine.dispose()
+    assert waiting[0].wait(timeout=60) == 0, waiting[0].communicate()[1]  # the build let it through
+    assert hashes(out / "current") == before and not staging(out)
+
+
+def test_postgres_fingerprint_moves_with_any_change_of_rows_or_tables(pg_url: str) -> None:
+    """The backstop where no snapshot can be exported: updates, deletes and a new import all show."""
+    from builder.pinning import _postgres_fingerprint
+
+    assert import_cli(FEED, pg_url).returncode == 0
+    seen = [_postgres_fingerprint(pg_url)]
+    assert _postgres_fingerprint(pg_url) == seen[0]  # reading changes nothing
+    engine = sa.create_engine(pg_url)
+    for change in (
+        "UPDATE stops SET stop_name = 'x' WHERE stop_id = (SELECT min(stop_id) FROM stops)",
+        "DELETE FROM stop_times WHERE stop_sequence = 1",
+    ):
+        with engine.begin() as conn:
+            conn.exec_driver_sql(change)
+        seen.append(_postgres_fingerprint(pg_url))
+    engine.dispose()
+    assert import_cli(FEED, pg_url).returncode == 0  # the same feed again: new tables, same rows
+    seen.append(_postgres_fingerprint(pg_url))
+    assert len({repr(s) for s in seen}) == len(seen)
