@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, event
+from sqlalchemy import URL, Connection, event, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from builder import gtfs
@@ -80,7 +80,9 @@ class Pin:
         """Called once the last document is read: what changes later cannot reach this release."""
         if self._fingerprint() != self._at_start:
             how = {"file": "the file was written in place", "snapshot": "the build's session ended"}
-            raise DatabaseChangedError(CHANGED.format(how.get(self.database.how, "its fingerprint differs")))
+            raise DatabaseChangedError(
+                CHANGED.format(how.get(self.database.how, "it was replaced or written"))
+            )
 
 
 @contextmanager
@@ -90,7 +92,7 @@ def pin_database(url: str, scratch: Callable[[], Path]) -> Iterator[Pin]:
     with ExitStack() as stack:
         path = _sqlite_path(url)
         if path is not None and path.is_file():
-            yield _pin_sqlite(path, scratch, stack)
+            yield _pin_sqlite(url, path, scratch, stack)
         elif _is_postgres(url):
             yield _pin_postgres(url, stack)
         else:
@@ -105,13 +107,16 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _is_postgres(url: str) -> bool:
-    return url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+    try:
+        return make_url(url).get_backend_name() == "postgresql"
+    except SQLAlchemyError:
+        return False
 
 
 # --- SQLite --------------------------------------------------------------------------------------------
 
 
-def _pin_sqlite(path: Path, scratch: Callable[[], Path], stack: ExitStack) -> Pin:
+def _pin_sqlite(url: str, path: Path, scratch: Callable[[], Path], stack: ExitStack) -> Pin:
     link = _link(path, scratch, stack)
     read = link or path
     try:
@@ -119,7 +124,10 @@ def _pin_sqlite(path: Path, scratch: Callable[[], Path], stack: ExitStack) -> Pi
     except sqlite3.Error as exc:
         raise DatabaseError(f"cannot read the database {path}: {exc}") from exc
     stack.callback(watcher.close)
-    database = PinnedDatabase(f"sqlite:///{read}", "file" if link else "fingerprint")
+    if link is None:
+        database = PinnedDatabase(url, "fingerprint")
+    else:  # rendered, so that `?`, `#` and `%` in the output folder's path are escaped
+        database = PinnedDatabase(URL.create("sqlite", database=str(link)).render_as_string(), "file")
     # The watcher stays open until the end: PRAGMA data_version moves with every commit made by another
     # connection, WAL ones included, and no task closing is ever the last connection, which in WAL mode
     # would checkpoint and delete the -wal file, changing the fingerprint by itself.
@@ -155,16 +163,16 @@ def _link(path: Path, scratch: Callable[[], Path], stack: ExitStack) -> Path | N
 
 
 def _file_fingerprint(path: Path, watcher: sqlite3.Connection, shown: Path) -> tuple[Any, ...]:
+    try:  # first: the watcher's first read of a WAL database creates its -wal file
+        versions = [watcher.execute(f"PRAGMA {p}").fetchone()[0] for p in ("data_version", "schema_version")]
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot read the database {shown}: {exc}") from exc
     try:
         st = os.stat(path)
         wal = Path(f"{path}-wal")
         wal_state = (wal.stat().st_size, wal.stat().st_mtime_ns) if wal.exists() else None
     except FileNotFoundError:
         return ("gone",)
-    try:
-        versions = [watcher.execute(f"PRAGMA {p}").fetchone()[0] for p in ("data_version", "schema_version")]
-    except sqlite3.Error as exc:
-        raise DatabaseError(f"cannot read the database {shown}: {exc}") from exc
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, wal_state, *versions
 
 

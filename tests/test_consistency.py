@@ -137,6 +137,8 @@ def test_build_of_sqlite_in_wal_mode_publishes_nothing_when_an_import_lands(tmp_
     before = hashes(out / "current")
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+    unchanged = build(BuildSettings(db_url=url, out_dir=out, workers=2))  # no change, no false alarm
+    assert not unchanged.published and db.read_bytes()[18] == 2  # still in WAL mode
     strike = StrikeAt("documents-written", lambda: import_cli(OTHER, url))
     with pytest.raises(DatabaseChangedError, match="changed during the build"):
         build(BuildSettings(db_url=url, out_dir=out, workers=2), strike)
@@ -153,7 +155,7 @@ def test_build_with_output_on_another_filesystem_publishes_nothing_when_an_impor
     if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
         pytest.skip("no tmpfs at /dev/shm on another filesystem than the temporary folder")
     url = f"sqlite:///{tmp_path / 'gtfs.sqlite'}"
-    out = Path(os.environ.get("TMPDIR_SHM", shm)) / f"transit-snapshot-test-{os.getpid()}-{time.time_ns()}"
+    out = shm / f"transit-snapshot-test-{os.getpid()}-{time.time_ns()}"
     try:
         assert import_cli(FEED, url).returncode == 0
         built(url, out)
