@@ -65,7 +65,8 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
     """Load a GTFS feed (.zip or folder) into the database, replacing what it held.
 
     All or nothing: if the feed is refused, the database is left exactly as it was, and every problem
-    found (up to 50) is listed with its file and line.
+    found (up to 50) is listed with its file and line. A build running meanwhile still publishes the
+    state it started from; on PostgreSQL the import waits for it to finish before replacing the tables.
 
     \b
     transit-snapshot import ../shared/feeds/caltrain.zip --db sqlite:///caltrain.sqlite

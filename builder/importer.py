@@ -36,10 +36,10 @@ from builder.feedfiles import Feed, open_feed
 from builder.import_checks import check_feed
 from builder.import_load import FileLoad, load_file, rescan
 from builder.import_values import Issues, Value, plural
+from builder.pinning import LOCK_NOT_AVAILABLE, sqlstate
 
 IMPORT_TABLE = "_transit_snapshot_import"
 _SQLITE_MAGIC = b"SQLite format 3\0"
-_LOCK_NOT_AVAILABLE = "55P03"
 _BUILD_POLL_SECONDS = 0.2
 
 
@@ -128,7 +128,7 @@ def _wait_for_builds(conn: sa.Connection) -> None:
                 conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
             return
         except sa.exc.OperationalError as err:
-            if getattr(err.orig, "pgcode", None) != _LOCK_NOT_AVAILABLE:
+            if sqlstate(err) != LOCK_NOT_AVAILABLE:
                 raise
             time.sleep(_BUILD_POLL_SECONDS)
 

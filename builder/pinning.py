@@ -44,6 +44,7 @@ from builder.source import Source, open_engine
 SQLITE_HEADER = 100
 WAL_FORMAT = 2  # header bytes 18 and 19: 1 for a rollback journal, 2 for WAL
 PIN_ATTEMPTS = 5  # PostgreSQL: tables dropped or created while the build took its locks; try again
+LOCK_NOT_AVAILABLE = "55P03"
 SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
 CHANGED = (
     "the database changed during the build ({}); nothing was published: the next run publishes the new state"
@@ -203,7 +204,7 @@ def _export_snapshot(conn: Connection) -> tuple[str, tuple[str, ...]]:
             snapshot = str(_sql(conn, "SELECT pg_export_snapshot()").scalar_one())
         except DBAPIError as exc:
             conn.rollback()
-            if getattr(exc.orig, "pgcode", None) == "42P01":  # undefined_table: dropped as we locked it
+            if sqlstate(exc) == "42P01":  # undefined_table: dropped as we locked it
                 continue
             raise
         if _gtfs_tables(conn) == tables and SNAPSHOT_ID.fullmatch(snapshot):
@@ -224,11 +225,17 @@ def _import_snapshot(snapshot: str, tables: tuple[str, ...], conn: Connection) -
     try:
         _sql(conn, f"LOCK TABLE {_quoted(conn, tables)} IN ACCESS SHARE MODE NOWAIT")
     except DBAPIError as exc:
-        if getattr(exc.orig, "pgcode", None) != "55P03":  # lock_not_available
+        if sqlstate(exc) != LOCK_NOT_AVAILABLE:
             raise
         raise DatabaseChangedError(
             CHANGED.format("another session is waiting to replace its tables")
         ) from exc
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    """The PostgreSQL error code, from psycopg 3 (`sqlstate`) or psycopg2 (`pgcode`)."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return str(code) if code else None
 
 
 def _begin_repeatable_read(conn: Connection) -> None:
