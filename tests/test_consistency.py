@@ -346,3 +346,30 @@ def test_postgres_fingerprint_moves_with_any_change_of_rows_or_tables(pg_url: st
     assert import_cli(FEED, pg_url).returncode == 0  # the same feed again: new tables, same rows
     seen.append(_postgres_fingerprint(pg_url))
     assert len({repr(s) for s in seen}) == len(seen)
+
+
+def test_build_of_postgresql_started_during_an_import_waits_and_publishes_its_feed(
+    synthetic: Path, pg_url: str, tmp_path: Path
+) -> None:
+    """An import under way holds the tables it replaces: a build waits for its commit, then reads it whole."""
+    out = tmp_path / "out"
+    assert import_cli(FEED, pg_url).returncode == 0
+    importing = start_import(synthetic, pg_url)
+    engine = sa.create_engine(pg_url)
+    held = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+        "WHERE a.application_name = 'test-import' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+    )
+    try:
+        deadline = time.monotonic() + 60
+        with engine.connect() as conn:
+            while not conn.exec_driver_sql(held).scalar_one():
+                conn.rollback()  # pg_stat_activity is read once per transaction
+                assert importing.poll() is None, "the import ended before the build started"
+                assert time.monotonic() < deadline, "the import never took the tables"
+                time.sleep(0.02)
+        built(pg_url, out)
+    finally:
+        engine.dispose()
+    assert importing.wait(timeout=300) == 0, importing.communicate()[1]
+    assert_wholly(synthetic, out)
