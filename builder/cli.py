@@ -65,7 +65,8 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
     """Load a GTFS feed (.zip or folder) into the database, replacing what it held.
 
     All or nothing: if the feed is refused, the database is left exactly as it was, and every problem
-    found (up to 50) is listed with its file and line.
+    found (up to 50) is listed with its file and line. A build running meanwhile still publishes the
+    state it started from; on PostgreSQL the import waits for it to finish before replacing the tables.
 
     \b
     transit-snapshot import ../shared/feeds/caltrain.zip --db sqlite:///caltrain.sqlite
@@ -105,7 +106,10 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
     rename; readers never see a half-written snapshot. An unchanged database publishes nothing new.
     On a terminal a progress bar shows each phase; the last line is always a summary (unless --quiet).
-    Exit status 0 for published and unchanged, 75 when another build holds the lock (see the README).
+    Every process of the build reads the database as it was when the build started, whatever an import
+    does meanwhile. Exit status 0 for published and unchanged, 6 when the database changed during the
+    build in a way it could not keep out (nothing published; the next run publishes the new state), 75
+    when another build holds the lock (see the README).
 
     \b
     transit-snapshot build --db sqlite:///gtfs.sqlite --out output
