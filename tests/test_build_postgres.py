@@ -10,12 +10,16 @@ from builder.build import BuildSettings, build
 from builder.importer import import_feed
 from builder.source import Source, open_engine
 from tests.conftest import FEEDS, SAMPLE_FEED
+from tests.pg import URL_SCHEMES
 from tests.quirks import QUIRK_FEED
 from tests.test_import_support import write_feed
 
 # Real feeds with ids holding spaces, non-ASCII letters, `@` and `#`, and dangling parent stations.
 FEEDS_TO_COMPARE = [SAMPLE_FEED, *(FEEDS / f"{name}.zip" for name in ("caltrain", "saopaulo", "berlin",
                                                                       "portoalegre"))]
+
+# Every test on each of the README's URL forms: psycopg 3 (postgresql://, postgresql+psycopg://) and psycopg2.
+pytestmark = pytest.mark.parametrize("pg_url", URL_SCHEMES, indirect=True)
 
 
 def _built(feed: Path, db_url: str, out: Path, workers: int) -> tuple[str, bytes]:
