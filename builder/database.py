@@ -207,9 +207,9 @@ def _copy_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[obj
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if hasattr(cursor, "copy"):  # psycopg 3
-            return _csv_batches(rows, lambda data: _copy_psycopg(cursor, statement, data))
+            return _csv_batches(rows, lambda buffer: _copy_psycopg(cursor, statement, buffer.getvalue()))
         if hasattr(cursor, "copy_expert"):  # psycopg2
-            return _csv_batches(rows, lambda data: cursor.copy_expert(statement, io.StringIO(data)))
+            return _csv_batches(rows, lambda buffer: cursor.copy_expert(statement, buffer))
     finally:
         cursor.close()
     return _insert_rows(conn, table, rows)  # another driver (pg8000...): plain INSERTs
@@ -220,13 +220,14 @@ def _copy_psycopg(cursor: Any, statement: str, data: str) -> None:
         copy.write(data)
 
 
-def _csv_batches(rows: Iterable[Sequence[object]], send: Callable[[str], object]) -> int:
+def _csv_batches(rows: Iterable[Sequence[object]], send: Callable[[io.StringIO], object]) -> int:
     """Rows as CSV text for COPY, handed to `send` one batch at a time; returns how many rows."""
     total = 0
     for batch in _batches(rows):
         buffer = io.StringIO()
         csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC).writerows(batch)
-        send(buffer.getvalue())
+        buffer.seek(0)
+        send(buffer)
         total += len(batch)
     return total
 
