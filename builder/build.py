@@ -29,8 +29,9 @@ from builder.manifest import Entry, Manifest
 from builder.memory import keep_large_blocks_returnable, release_memory
 from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
 from builder.passkit import Made, PassInput, Problems
+from builder.pinning import Pin, PinnedDatabase, pin_database
 from builder.progress import Progress, Silent
-from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
+from builder.source import EVERYTHING, KeyRange, Source, unreliable
 from builder.spool import Spool
 from builder.workers import MAX_WORKERS, TaskBoard, run_shared
 
@@ -77,10 +78,11 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
     keep_large_blocks_returnable()
     layout = OutputLayout(settings.out_dir)
     with layout.locked():
-        with progress.phase("check"):
-            _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
-            total, window = check_database(settings)
-        writer, build_id, is_new = write_release(settings, layout, progress, total, started, window)
+        _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
+        with pin_database(settings.db_url, layout.new_scratch) as pin:  # every task reads this one state
+            with progress.phase("check"):
+                total, window = check_database(settings, pin.database)
+            writer, build_id, is_new = write_release(settings, pin, layout, progress, total, started, window)
         published = is_new or layout.current_build_id() != build_id
         with progress.phase("publish"):
             if published:
@@ -94,17 +96,19 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
                        time.monotonic() - started, layout.release(build_id), removed=removed)
 
 
-def write_release(settings: BuildSettings, layout: OutputLayout, progress: Progress, total: int,
+def write_release(settings: BuildSettings, pin: Pin, layout: OutputLayout, progress: Progress, total: int,
                   started: float, window: Window) -> tuple[DocumentWriter, str, bool]:
     """Every document into a staging folder, then the staging folder renamed to its build id.
 
-    Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run)."""
+    Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run). The last
+    document read, the pinned state is checked: a change the pin could not keep out publishes nothing."""
     staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
     try:
         with progress.phase("documents", total):
-            writer = write_views(settings, staging, progress, window)
+            writer = write_views(settings, pin.database, staging, progress, window)
         with progress.phase("indexes"):
-            write_single_passes(settings, writer, window)
+            write_single_passes(settings, pin.database, writer, window)
+        pin.ensure_unchanged()
         listed = write_manifest(staging, writer)
         build_id = build_id_of(listed)
         info = build_info(build_id, writer, started, changes_since(layout, listed))
@@ -123,12 +127,12 @@ def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
         raise io_error(exc, doing, exc.filename or path) from exc
 
 
-def check_database(settings: BuildSettings) -> tuple[int, Window]:
+def check_database(settings: BuildSettings, database: PinnedDatabase) -> tuple[int, Window]:
     """Refuse a database the documents cannot rely on; returns how many documents the split passes will
     write (one per id of each kind they make, as the registry declares, per date for dated kinds) and
     the window of dates that dated documents are written for."""
     split = {p.name for p in SPLIT_PASSES}
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     with source.connect() as conn:
         source.check_integrity(conn)
         window = dates_window(settings, source, conn)
@@ -146,16 +150,18 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
     return Window(first, settings.departures_days)
 
 
-def write_views(settings: BuildSettings, staging: Path, progress: Progress, window: Window) -> DocumentWriter:
+def write_views(settings: BuildSettings, database: PinnedDatabase, staging: Path, progress: Progress,
+                window: Window) -> DocumentWriter:
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
     writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
-    prepared = prepare_passes(settings, staging, window)
+    prepared = prepare_passes(database, staging, window)
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     passes = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
-    tasks = plan_tasks(settings, passes) if settings.workers > 1 else [(p.name, EVERYTHING) for p in passes]
-    results = run_shared(TaskBoard(tasks), partial(run_pass, settings=settings, staging=staging, tally=tally,
-                                                   window=window, prepared=prepared),
-                         helpers=settings.workers - 1, waiting=tally.show)
+    tasks = (plan_tasks(settings, database, passes) if settings.workers > 1
+             else [(p.name, EVERYTHING) for p in passes])
+    work = partial(run_pass, settings=settings, database=database, staging=staging, tally=tally, window=window,
+                   prepared=prepared)
+    results = run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show)
     for entries, found, written in results:
         writer.entries += entries
         writer.bytes_written += written
@@ -165,13 +171,13 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress, wind
     return writer
 
 
-def prepare_passes(settings: BuildSettings, staging: Path, window: Window) -> dict[str, Any]:
+def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> dict[str, Any]:
     """What split passes look up, read once here so that the forked helpers share it instead of each
     task reading it again (pass name -> what its `prepare` returned)."""
     prepared: dict[str, Any] = {}
     if not any(p.prepare for p in SPLIT_PASSES):
         return prepared
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     with Spool(staging) as spool, source.connect() as conn:
         inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=window)
         for pass_ in SPLIT_PASSES:
@@ -181,12 +187,13 @@ def prepare_passes(settings: BuildSettings, staging: Path, window: Window) -> di
     return prepared
 
 
-def plan_tasks(settings: BuildSettings, passes: Iterable[Pass] = SPLIT_PASSES) -> list[Task]:
+def plan_tasks(settings: BuildSettings, database: PinnedDatabase,
+               passes: Iterable[Pass] = SPLIT_PASSES) -> list[Task]:
     """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
     per worker (the route pass by trips per route, the stop pass by stops, the boards by visits), so
     that no process idles while another finishes a whole pass."""
     tasks: list[Task] = []
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     with source.connect() as conn:
         for pass_ in passes:
             assert pass_.split_by is not None
@@ -227,11 +234,11 @@ class Tally:
         self._progress.advance(self._count.value)
 
 
-def run_pass(task: Task, *, settings: BuildSettings, staging: Path, tally: Tally, window: Window,
-             prepared: dict[str, Any]) -> tuple[list[Entry], list[str], int]:
+def run_pass(task: Task, *, settings: BuildSettings, database: PinnedDatabase, staging: Path, tally: Tally,
+             window: Window, prepared: dict[str, Any]) -> tuple[list[Entry], list[str], int]:
     """One split pass over one id range: its own engine (engines do not cross processes), lookups, writes."""
     name, span = task
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
@@ -258,9 +265,10 @@ def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally:
             tally.add(BATCH)
 
 
-def write_single_passes(settings: BuildSettings, writer: DocumentWriter, window: Window) -> None:
+def write_single_passes(settings: BuildSettings, database: PinnedDatabase, writer: DocumentWriter,
+                        window: Window) -> None:
     """The passes the registry runs as one task each, in the build process, after the split passes."""
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     problems = Problems()
     with Spool(writer.staging) as spool, source.connect() as conn:
         inp = PassInput(source, conn, load_lookups(source, conn), problems, spool, window=window)

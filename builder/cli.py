@@ -12,11 +12,12 @@ from typing import Any, TypeVar
 import click
 
 from builder.errors import BuildError
+from builder.options import PORTS, Codings, DatabaseURL, Host, HttpURL, S3Location
 from builder.workers import MAX_WORKERS
 
 DEFAULT_DB = "sqlite:///gtfs.sqlite"
 DB_OPTION = click.option(
-    "--db", "db_url", envvar="TRANSIT_SNAPSHOT_DB", default=DEFAULT_DB, show_default=True,
+    "--db", "db_url", type=DatabaseURL(), envvar="TRANSIT_SNAPSHOT_DB", default=DEFAULT_DB, show_default=True,
     help="SQLAlchemy URL of the GTFS database (env TRANSIT_SNAPSHOT_DB), e.g. sqlite:///gtfs.sqlite or "
          "postgresql://user@localhost/gtfs.")
 OUT_OPTION = click.option(
@@ -66,7 +67,8 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
     """Load a GTFS feed (.zip or folder) into the database, replacing what it held.
 
     All or nothing: if the feed is refused, the database is left exactly as it was, and every problem
-    found (up to 50) is listed with its file and line.
+    found (up to 50) is listed with its file and line. A build running meanwhile still publishes the
+    state it started from; on PostgreSQL the import waits for it to finish before replacing the tables.
 
     \b
     transit-snapshot import ../shared/feeds/caltrain.zip --db sqlite:///caltrain.sqlite
@@ -93,7 +95,7 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
                    "both passes in turn. 1 uses the least memory, 2 keeps two cores busy.")
 @click.option("--keep", type=click.IntRange(1), default=None,
               help="After publishing, delete all but the newest N releases (the current one always stays).")
-@click.option("--compress", "compress", default="", metavar="CODINGS",
+@click.option("--compress", "compress", type=Codings(), default="", metavar="CODINGS",
               help="Also write precompressed sidecars beside each document, listed in the manifest: "
                    "gzip, br, or gzip,br.")
 @click.option("--departures-from", "departures_from", default=None, metavar="YYYYMMDD",
@@ -103,14 +105,17 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Log each phase with its timing (on stderr).")
 @reports_errors
-def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: str,
+def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: tuple[str, ...],
                   departures_from: str | None, departures_days: str, quiet: bool, verbose: bool) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
     rename; readers never see a half-written snapshot. An unchanged database publishes nothing new.
     On a terminal a progress bar shows each phase; the last line is always a summary (unless --quiet).
-    Exit status 0 for published and unchanged, 75 when another build holds the lock (see the README).
+    Every process of the build reads the database as it was when the build started, whatever an import
+    does meanwhile. Exit status 0 for published and unchanged, 6 when the database changed during the
+    build in a way it could not keep out (nothing published; the next run publishes the new state), 75
+    when another build holds the lock (see the README).
 
     \b
     transit-snapshot build --db sqlite:///gtfs.sqlite --out output
@@ -119,12 +124,11 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
     transit-snapshot build --departures-from 20260328 --departures-days 3   # boards for 3 dates
     """
     from builder.build import BuildSettings, build
-    from builder.compress import parse_codings
     from builder.progress import reporter
 
     progress = reporter(quiet=quiet, verbose=verbose, terminal=sys.stderr.isatty())
     settings = BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep,
-                             compress=parse_codings(compress), departures_from=_date_option(departures_from),
+                             compress=compress, departures_from=_date_option(departures_from),
                              departures_days=_days_option(departures_days))
     result = build(settings, progress)
     if quiet:
@@ -245,9 +249,10 @@ def verify_command(path: Path) -> None:
 
 @cli.command("serve")
 @OUT_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--max-age", type=int, default=60, show_default=True,
+@click.option("--host", type=Host(), default="127.0.0.1", show_default=True,
+              help="Address to listen on: 127.0.0.1 for this machine only, 0.0.0.0 for every interface.")
+@click.option("--port", type=PORTS, default=8000, show_default=True)
+@click.option("--max-age", type=click.IntRange(0), default=60, show_default=True,
               help="Cache-Control max-age for documents under their stable URLs.")
 @reports_errors
 def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
@@ -268,9 +273,9 @@ def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
 
 @cli.command("publish")
 @OUT_OPTION
-@click.option("--to", "to", required=True, metavar="s3://BUCKET/PREFIX",
+@click.option("--to", "to", type=S3Location(), required=True, metavar="s3://BUCKET/PREFIX",
               help="Where the snapshot goes: a bucket, and a folder (prefix) in it.")
-@click.option("--endpoint-url", default=None, envvar="AWS_ENDPOINT_URL",
+@click.option("--endpoint-url", type=HttpURL(), default=None, envvar="AWS_ENDPOINT_URL",
               help="An S3-compatible store other than AWS (MinIO, R2, GCS interop), e.g. http://127.0.0.1:9000.")
 @click.option("--max-age", type=click.IntRange(0), default=60, show_default=True,
               help="Cache-Control max-age set on every object (a CDN revalidates after it).")

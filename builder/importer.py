@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import secrets
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -35,9 +36,11 @@ from builder.feedfiles import Feed, open_feed
 from builder.import_checks import check_feed
 from builder.import_load import FileLoad, load_file, rescan
 from builder.import_values import Issues, Value, plural
+from builder.pinning import LOCK_NOT_AVAILABLE, sqlstate
 
 IMPORT_TABLE = "_transit_snapshot_import"
 _SQLITE_MAGIC = b"SQLite format 3\0"
+_BUILD_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ def import_into(engine: sa.Engine, source: Path, options: ImportOptions = Import
     only if the whole feed is accepted."""
     source = Path(source)
     with _plain_errors(source), open_feed(source) as feed, engine.begin() as conn:
+        _wait_for_builds(conn)
         _drop_gtfs_tables(conn)
         return _load_and_check(conn, feed, options)
 
@@ -104,6 +108,29 @@ def _plain_errors(source: Path) -> Iterator[None]:
         raise DatabaseError(f"import of {source} failed in the database: {err}") from err
     except OSError as err:
         raise DatabaseError(f"import of {source} failed writing the database: {err}") from err
+
+
+def _wait_for_builds(conn: sa.Connection) -> None:
+    """PostgreSQL: take the GTFS tables once no build reads them, without queueing for them.
+
+    A build holds ACCESS SHARE locks on them for its whole run (builder.pinning). A DROP waiting in the
+    lock queue would put every later lock request of that build behind it, and the build would wait for
+    itself; so the import asks with NOWAIT, and asks again until the build is done."""
+    if conn.dialect.name != "postgresql":
+        return
+    present = [t for t in [*gtfs.TABLES, IMPORT_TABLE] if sa.inspect(conn).has_table(t)]
+    if not present:
+        return
+    names = ", ".join(conn.dialect.identifier_preparer.quote(t) for t in present)
+    while True:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            return
+        except sa.exc.OperationalError as err:
+            if sqlstate(err) != LOCK_NOT_AVAILABLE:
+                raise
+            time.sleep(_BUILD_POLL_SECONDS)
 
 
 def _drop_gtfs_tables(conn: sa.Connection) -> None:
