@@ -1,6 +1,7 @@
 """A GTFS feed as publishers ship it: a zip (its files at the top or in one sub-folder) or a folder.
 
-Files are streamed, never read whole: stop_times.txt of a large city is hundreds of megabytes.
+Files are streamed, never read whole: stop_times.txt of a large city is hundreds of megabytes. Each file
+is held to the feed's ImportLimits while it is read (see builder/import_limits.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 import posixpath
 import zipfile
 import zlib
@@ -20,6 +22,15 @@ from typing import IO, TYPE_CHECKING
 
 from builder import gtfs
 from builder.errors import FeedError
+from builder.import_limits import (
+    CHUNK,
+    DEFAULT_LIMITS,
+    BoundedStream,
+    ImportLimits,
+    check_columns,
+    field_error,
+    field_limit,
+)
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -52,6 +63,7 @@ class Feed:
     members: dict[str, str]
     warnings: tuple[str, ...]
     archive: zipfile.ZipFile | None = None
+    limits: ImportLimits = DEFAULT_LIMITS
 
     def open_binary(self, name: str) -> IO[bytes]:
         where = self.members[name]
@@ -61,6 +73,25 @@ class Feed:
             return open(where, "rb")
         except READ_ERRORS as err:
             raise FeedError(f"cannot read {name} from {self.source}: {err}") from err
+
+    def open_bounded(self, name: str) -> BoundedStream:
+        """The file's bytes, refused as they are read as soon as they pass the feed's limits."""
+        compressed = self.archive.getinfo(self.members[name]).compress_size if self.archive else None
+        return BoundedStream(self.open_binary(name), name, self.limits, compressed)
+
+    def check_sizes(self) -> None:
+        """Refuse the feed by the declared sizes of the GTFS files it would read, before reading any."""
+        for name in sorted(_KNOWN_FILES & self.members.keys()):
+            where = self.members[name]
+            if self.archive is not None:
+                info = self.archive.getinfo(where)
+                self.limits.check_declared(name, info.file_size, info.compress_size)
+            else:
+                try:
+                    size = os.stat(where).st_size
+                except OSError as err:
+                    raise FeedError(f"cannot read {name} from {self.source}: {err}") from err
+                self.limits.check_declared(name, size, None)
 
     def sha256(self) -> str:
         """Digest of the zip file, or of a folder's GTFS files (names and contents) in name order."""
@@ -85,10 +116,13 @@ def _hash_stream(digest: hashlib._Hash, raw: IO[bytes]) -> None:
 
 
 @contextmanager
-def open_feed(source: Path) -> Iterator[Feed]:
-    """The feed at `source`; FeedError when it is neither a readable zip nor a folder."""
+def open_feed(source: Path, limits: ImportLimits = DEFAULT_LIMITS) -> Iterator[Feed]:
+    """The feed at `source`; FeedError when it is neither a readable zip nor a folder, or when a GTFS
+    file's declared size passes the limits."""
     if source.is_dir():
-        yield _folder_feed(source)
+        feed = _folder_feed(source, limits)
+        feed.check_sizes()
+        yield feed
         return
     if not source.is_file():
         raise FeedError(f"{source}: no such zip file or folder")
@@ -98,16 +132,18 @@ def open_feed(source: Path) -> Iterator[Feed]:
         raise FeedError(f"{source} is not a readable zip file nor a folder: {err}") from err
     with archive:
         members, warnings = _zip_members(archive.namelist())
-        yield Feed(source, members, tuple(warnings), archive)
+        feed = Feed(source, members, tuple(warnings), archive, limits)
+        feed.check_sizes()
+        yield feed
 
 
-def _folder_feed(folder: Path) -> Feed:
+def _folder_feed(folder: Path, limits: ImportLimits) -> Feed:
     members = {
         p.name: str(p)
         for p in sorted(folder.iterdir())
         if p.suffix == ".txt" and p.is_file() and not _is_junk(p.name)
     }
-    return Feed(folder, members, ())
+    return Feed(folder, members, (), None, limits)
 
 
 def _is_junk(path: str) -> bool:
@@ -143,24 +179,50 @@ def _zip_members(names: list[str]) -> tuple[dict[str, str], list[str]]:
 
 @dataclass(frozen=True)
 class CsvFile:
-    """One GTFS file being read: its cleaned header, and a reader standing on the first data row."""
+    """One GTFS file being read: its cleaned header, and a reader standing on the first data row.
+
+    Read the rows by iterating the CsvFile (or through import_values.converted_rows): each row taken is
+    stored in `last_row[0]`, which is how the stream below tells a record quoted over many lines from
+    many records (see BoundedStream). Iterating `reader` itself would look like one endless record.
+    """
 
     name: str
     encoding: str
     header: list[str]
     header_line: int
     reader: Reader
+    last_row: list[object]
+    limits: ImportLimits
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for row in self.reader:
+            self.last_row[0] = row
+            yield row
 
 
 @contextmanager
 def open_csv(feed: Feed, name: str, encoding: str) -> Iterator[CsvFile | None]:
-    """The file as CSV rows (None when it has no header); decoding errors surface while reading."""
+    """The file as CSV rows (None when it has no header); decoding errors surface while reading, and
+    LimitError as soon as the file passes one of the feed's limits."""
     errors = "transit_snapshot_c1" if encoding == CP1252 else "strict"
-    with feed.open_binary(name) as raw:
-        text = io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
+    with feed.open_bounded(name) as stream, field_limit(feed.limits.max_field_chars):
+        text = io.TextIOWrapper(stream, encoding=encoding, errors=errors, newline="")
+        text._CHUNK_SIZE = CHUNK  # type: ignore[attr-defined]  # (8 KB by default) fewer calls into Python
         reader = csv.reader(text)
-        header = clean_header(next((row for row in reader if row), []))
-        yield CsvFile(name, encoding, header, reader.line_num, reader) if header else None
+        raw = _header_row(name, reader, feed.limits)
+        stream.last_row[0] = raw
+        check_columns(name, reader.line_num, len(raw), feed.limits)
+        header = clean_header(raw)
+        yield CsvFile(name, encoding, header, reader.line_num, reader, stream.last_row, feed.limits) if header else None
+
+
+def _header_row(name: str, reader: Reader, limits: ImportLimits) -> list[str]:
+    try:
+        return next((row for row in reader if row), [])
+    except csv.Error as err:
+        raise field_error(name, reader.line_num, err, limits) or FeedError(
+            f"{name}:{reader.line_num}: {err}"
+        ) from err
 
 
 def clean_header(raw: list[str]) -> list[str]:
