@@ -72,6 +72,8 @@ def limit_options(func: F) -> F:
         click.option("--max-ratio", type=click.FloatRange(1), default=default.max_ratio, show_default=True,
                      help="Highest compression ratio of a zip entry larger than "
                           f"{default.ratio_floor_bytes >> 20} MB."),
+        click.option("--max-zip-entries", type=click.IntRange(1), default=default.max_zip_entries,
+                     show_default=True, help="Most files and folders listed in a zip."),
     ]
     for option in reversed(options):
         func = option(func)

@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import posixpath
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -40,6 +41,11 @@ CP1252 = "cp1252"
 # Left by macOS Finder and Windows Explorer when they zip a folder; never part of a feed.
 _JUNK_NAMES = frozenset({"desktop.ini", "thumbs.db"})
 _KNOWN_FILES = frozenset(t.file_name for t in gtfs.TABLES.values())
+# A zip's end records: (signature, disks, entries here, entries, directory size, offset, comment length);
+# zip64's locator (signature, disk, offset of its end record, disks) and end record (..., entries, size, ...).
+_END = struct.Struct("<4s4H2LH")
+_END64_LOCATOR = struct.Struct("<4sLQL")
+_END64 = struct.Struct("<4sQ2H2L4Q")
 # Errors a damaged or unsupported zip member raises only once it is read, not when the zip is opened.
 READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError)
 
@@ -127,14 +133,36 @@ def open_feed(source: Path, limits: ImportLimits = DEFAULT_LIMITS) -> Iterator[F
     if not source.is_file():
         raise FeedError(f"{source}: no such zip file or folder")
     try:
+        directory = _zip_directory(source)
+        if directory is not None:
+            limits.check_zip_directory(*directory)
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
+    except (zipfile.BadZipFile, OSError, EOFError, struct.error) as err:
         raise FeedError(f"{source} is not a readable zip file nor a folder: {err}") from err
     with archive:
         members, warnings = _zip_members(archive.namelist())
         feed = Feed(source, members, tuple(warnings), archive, limits)
         feed.check_sizes()
         yield feed
+
+
+def _zip_directory(path: Path) -> tuple[int, int] | None:
+    """(entries, bytes) of the zip's directory as its end record says; None when it has none (zipfile
+    then says what is wrong)."""
+    with open(path, "rb") as raw:
+        size = raw.seek(0, os.SEEK_END)
+        raw.seek(max(size - (_END.size + 0xFFFF), 0))  # the end record, then a comment of up to 64 KB
+        tail = raw.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + _END.size > len(tail):
+            return None
+        entries, directory = _END.unpack_from(tail, at)[4:6]
+        if (entries == 0xFFFF or directory == 0xFFFFFFFF) and at >= _END64_LOCATOR.size:
+            signature, _, offset, _ = _END64_LOCATOR.unpack_from(tail, at - _END64_LOCATOR.size)
+            if signature == b"PK\x06\x07":  # zip64: the true counts are in a record of their own
+                raw.seek(offset)
+                entries, directory = _END64.unpack(raw.read(_END64.size))[7:9]
+        return entries, directory
 
 
 def _folder_feed(folder: Path, limits: ImportLimits) -> Feed:

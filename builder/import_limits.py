@@ -21,6 +21,7 @@ from typing import IO
 from builder.errors import FeedError
 
 CHUNK = 64 << 10  # what TextIOWrapper asks for at a time: a record is bounded to within two of these
+ZIP_ENTRY_BYTES = 512  # room in a zip's directory for one entry with its name (46 bytes and the name)
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,12 @@ class ImportLimits:
     max_file_bytes: int = 4 << 30  # one file, decompressed
     max_ratio: float = 200.0  # decompressed / compressed size of a zip entry ...
     ratio_floor_bytes: int = 16 << 20  # ... once it is larger than this: small files of repeated ids are harmless
+    max_zip_entries: int = 10_000  # files and folders listed in a zip (a feed has a few dozen)
 
     def __post_init__(self) -> None:
-        for name in ("max_line_bytes", "max_field_chars", "max_columns", "max_file_bytes", "ratio_floor_bytes"):
+        names = ("max_line_bytes", "max_field_chars", "max_columns", "max_file_bytes", "ratio_floor_bytes",
+                 "max_zip_entries")
+        for name in names:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.max_ratio < 1:
@@ -50,6 +54,17 @@ class ImportLimits:
             raise LimitError(
                 f"{name}: compressed {size / max(compressed, 1):,.0f}:1, more than {self.max_ratio:,.0f}:1 "
                 "(--max-ratio)"
+            )
+
+    def check_zip_directory(self, entries: int, directory_bytes: int) -> None:
+        """Refuse a zip by its directory, which zipfile reads whole into memory (some 550 bytes an entry)
+        before anything else: the count it declares, and its size, which bounds the real count."""
+        if entries > self.max_zip_entries:
+            raise LimitError(f"the zip lists {entries:,} entries, more than {self.max_zip_entries:,} (--max-zip-entries)")
+        if directory_bytes > self.max_zip_entries * ZIP_ENTRY_BYTES:
+            raise LimitError(
+                f"the zip's directory takes {directory_bytes:,} bytes, more than {self.max_zip_entries:,} entries "
+                f"need (--max-zip-entries)"
             )
 
     def ratio_exceeded(self, size: int, compressed: int) -> bool:

@@ -91,3 +91,17 @@ def _header(name: str, crc: int, compressed: int, size: int) -> tuple[tuple[obje
     version = 45 if zip64 else 20
     # (signature, version, flags, method: deflate, time, date (1 Jan 2024), crc, sizes, name length)
     return (b"", version, 0, 8, 0, (44 << 9) | (1 << 5) | 1, crc, *sizes, len(name.encode())), extra
+
+
+def write_listing(path: Path, entries: int, declared: int | None = None) -> Path:
+    """A zip whose directory lists `entries` empty files (`declared` of them, says its end record), in
+    milliseconds: one local file, listed over and over."""
+    name = b"x.txt"
+    with open(path, "wb") as out:
+        out.write(_LOCAL.pack(b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0) + name)
+        start = out.tell()
+        entry = _CENTRAL.pack(b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0, 0, 0, 0, 0, 0) + name
+        out.write(entry * entries)
+        count = entries if declared is None else declared
+        out.write(_END.pack(b"PK\x05\x06", 0, 0, count, count, len(entry) * entries, start, 0))
+    return path

@@ -21,7 +21,7 @@ from builder.feedfiles import open_csv, open_feed
 from builder.import_limits import ImportLimits
 from builder.importer import import_feed
 from tests.conftest import FEEDS, needs_feeds
-from tests.hostile import GB, MB, Repeated, write_zip
+from tests.hostile import GB, MB, Repeated, write_listing, write_zip
 from tests.test_import_support import MINIMAL, feed_files, rows, sha256, write_feed
 
 CLI = str(Path(sys.executable).parent / "transit-snapshot")
@@ -162,6 +162,15 @@ def test_import_refuses_a_billion_blank_lines_at_an_ordinary_ratio(published: Pu
         r"stop_times\.txt: lines 2 to \S+ are blank, more than 1,048,576 bytes in a row \(--max-line-bytes\)")
 
 
+def test_import_refuses_a_zip_listing_too_many_entries(published: Published, tmp_path: Path) -> None:
+    # zipfile reads a zip's whole directory into memory first, some 550 bytes an entry.
+    refused_in_bounds(published, write_listing(tmp_path / "many.zip", 60_000),
+                      r"the zip lists 60,000 entries, more than 10,000 \(--max-zip-entries\)")
+    refused_in_bounds(published, write_listing(tmp_path / "lying.zip", 200_000, declared=6),
+                      r"the zip's directory takes 10,200,000 bytes, more than 10,000 entries need "
+                      r"\(--max-zip-entries\)")
+
+
 def test_import_limits_are_options_of_the_cli(published: Published, tmp_path: Path) -> None:
     stops = STOPS_HEADER + b"S1," + b"x" * 5000 + b",48.85,2.35\n"
     feed = hostile_zip(tmp_path, stops=stops)
@@ -174,7 +183,7 @@ def test_import_limits_are_options_of_the_cli(published: Published, tmp_path: Pa
 
 
 @pytest.mark.parametrize("option", ["--max-line-bytes", "--max-field-chars", "--max-columns",
-                                    "--max-file-bytes", "--max-ratio"])
+                                    "--max-file-bytes", "--max-ratio", "--max-zip-entries"])
 def test_import_limit_options_refuse_a_bad_value_in_one_line(option: str, tmp_path: Path) -> None:
     result = subprocess.run([CLI, "import", "feed.zip", option, "0"], capture_output=True, text=True,
                             cwd=tmp_path, check=False)
