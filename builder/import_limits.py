@@ -132,6 +132,11 @@ class BoundedStream(io.BufferedIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
     def read1(self, size: int = -1) -> bytes:
         piece = self._raw.read(CHUNK if size < 0 else min(size, CHUNK))
         if piece:

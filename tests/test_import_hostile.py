@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from builder.build import BuildSettings, build
 from builder.errors import FeedError
 from builder.feedfiles import open_csv, open_feed
-from builder.import_limits import ImportLimits
+from builder.import_limits import ImportLimits, LimitError
 from builder.importer import import_feed
 from tests.conftest import FEEDS, needs_feeds
 from tests.hostile import GB, MB, Repeated, write_listing, write_zip
@@ -211,6 +212,16 @@ def test_import_feed_limits_a_folder_line_by_line(db: Path) -> None:
                         r"stops\.txt: line 3 is longer than 2,000 bytes \(--max-line-bytes\)")
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_import_feed_names_the_long_line_chunks_away(db: Path, newline: str) -> None:
+    # 3,000 lines of about 40 bytes: the long one is read in the third 64 KB chunk of the file.
+    lines = ["stop_id,stop_name,stop_lat,stop_lon", *(f"S{i},Stop number {i:06},48.85,2.35" for i in range(2, 4000))]
+    lines[2999] = "S3000," + "x" * 150 + ",48.85,2.35"
+    feed = write_feed(db.parent / "folder", feed_files(stops=newline.join(lines) + newline), as_zip=False)
+    _refused_by_library(feed, db, ImportLimits(max_line_bytes=100),
+                        r"stops\.txt: line 3,000 is longer than 100 bytes \(--max-line-bytes\)")
+
+
 def test_import_feed_limits_a_quoted_record_over_many_lines(db: Path) -> None:
     # Each line is short, but the quotes make one record of them all (of 80,000 fields): it is bounded
     # like a line, to within a chunk or two of reading.
@@ -269,3 +280,21 @@ def test_every_real_feed_passes_the_default_limits() -> None:
             with open_csv(feed, name, "utf-8-sig") as csv_file:
                 assert csv_file is not None
                 assert sum(1 for _ in csv_file) > 0
+
+
+def test_import_feed_into_postgresql_refuses_a_gigabyte_line_and_keeps_the_tables(
+    pg_url: str, tmp_path: Path
+) -> None:
+    import_feed(write_feed(tmp_path / "earlier", MINIMAL), db_url=pg_url)
+    engine = sa.create_engine(pg_url)
+    query = "SELECT stop_id, stop_name FROM stops ORDER BY 1"
+    try:
+        with engine.connect() as conn:
+            before = [tuple(r) for r in conn.exec_driver_sql(query)]
+        stops = Repeated(STOPS_HEADER + b"S1,", b"x" * MB, 1024, b",48.85,2.35\n", padding=10 * MB)
+        with pytest.raises(LimitError, match=r"stops\.txt: line 2 is longer than 1,048,576 bytes"):
+            import_feed(hostile_zip(tmp_path, stops=stops), db_url=pg_url)
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.exec_driver_sql(query)] == before == [("S1", "One"), ("S2", "Two")]
+    finally:
+        engine.dispose()
