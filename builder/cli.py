@@ -62,7 +62,8 @@ def limit_options(func: F) -> F:
     default = ImportLimits()
     options = [
         click.option("--max-line-bytes", type=click.IntRange(1), default=default.max_line_bytes,
-                     show_default=True, help="Longest line (or record quoted over lines, or run of blank lines)."),
+                     show_default=True,
+                     help="Longest line (or record quoted over lines, or run of blank lines)."),
         click.option("--max-field-chars", type=click.IntRange(1), default=default.max_field_chars,
                      show_default=True, help="Longest value."),
         click.option("--max-columns", type=click.IntRange(1), default=default.max_columns, show_default=True,

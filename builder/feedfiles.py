@@ -241,7 +241,10 @@ def open_csv(feed: Feed, name: str, encoding: str) -> Iterator[CsvFile | None]:
         stream.last_row[0] = raw
         check_columns(name, reader.line_num, len(raw), feed.limits)
         header = clean_header(raw)
-        yield CsvFile(name, encoding, header, reader.line_num, reader, stream.last_row, feed.limits) if header else None
+        if not header:
+            yield None
+            return
+        yield CsvFile(name, encoding, header, reader.line_num, reader, stream.last_row, feed.limits)
 
 
 def _header_row(name: str, reader: Reader, limits: ImportLimits) -> list[str]:

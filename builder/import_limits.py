@@ -26,19 +26,27 @@ ZIP_ENTRY_BYTES = 512  # room in a zip's directory for one entry with its name (
 
 @dataclass(frozen=True)
 class ImportLimits:
-    """The most one file of a feed may hold; each is an option of `transit-snapshot import` of the same name."""
+    """The most one file of a feed may hold; each is an option of `transit-snapshot import`, same name."""
 
     max_line_bytes: int = 1 << 20  # a line, a record quoted over several lines, or a run of blank lines
     max_field_chars: int = 131_072  # one value (Python's csv default, which earlier versions applied)
     max_columns: int = 1_000  # fields of the header or of a row
     max_file_bytes: int = 4 << 30  # one file, decompressed
     max_ratio: float = 200.0  # decompressed / compressed size of a zip entry ...
-    ratio_floor_bytes: int = 16 << 20  # ... once it is larger than this: small files of repeated ids are harmless
+    ratio_floor_bytes: int = (
+        16 << 20
+    )  # ... once it is larger than this: small files of repeated ids are harmless
     max_zip_entries: int = 10_000  # files and folders listed in a zip (a feed has a few dozen)
 
     def __post_init__(self) -> None:
-        names = ("max_line_bytes", "max_field_chars", "max_columns", "max_file_bytes", "ratio_floor_bytes",
-                 "max_zip_entries")
+        names = (
+            "max_line_bytes",
+            "max_field_chars",
+            "max_columns",
+            "max_file_bytes",
+            "ratio_floor_bytes",
+            "max_zip_entries",
+        )
         for name in names:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
@@ -60,11 +68,13 @@ class ImportLimits:
         """Refuse a zip by its directory, which zipfile reads whole into memory (some 550 bytes an entry)
         before anything else: the count it declares, and its size, which bounds the real count."""
         if entries > self.max_zip_entries:
-            raise LimitError(f"the zip lists {entries:,} entries, more than {self.max_zip_entries:,} (--max-zip-entries)")
+            raise LimitError(
+                f"the zip lists {entries:,} entries, more than {self.max_zip_entries:,} (--max-zip-entries)"
+            )
         if directory_bytes > self.max_zip_entries * ZIP_ENTRY_BYTES:
             raise LimitError(
-                f"the zip's directory takes {directory_bytes:,} bytes, more than {self.max_zip_entries:,} entries "
-                f"need (--max-zip-entries)"
+                f"the zip's directory takes {directory_bytes:,} bytes, "
+                f"more than {self.max_zip_entries:,} entries need (--max-zip-entries)"
             )
 
     def ratio_exceeded(self, size: int, compressed: int) -> bool:
@@ -211,12 +221,13 @@ class BoundedStream(io.BufferedIOBase):
 
     def _too_long(self, line: int) -> LimitError:
         return LimitError(
-            f"{self.name}: line {line:,} is longer than {self._limits.max_line_bytes:,} bytes (--max-line-bytes)"
+            f"{self.name}: line {line:,} is longer than {self._limits.max_line_bytes:,} bytes "
+            "(--max-line-bytes)"
         )
 
 
 def _breaks(data: bytes, after_cr: bool) -> int:
-    """Line breaks in `data`: \\n, \\r\\n and \\r each end one line (a \\n right after an earlier \\r does not)."""
+    """Line breaks in `data`: \\n, \\r\\n and \\r each end one line (not a \\n right after an earlier \\r)."""
     count = data.count(b"\n")
     if b"\r" in data:
         count += data.count(b"\r") - data.count(b"\r\n")

@@ -72,8 +72,27 @@ def write_zip(path: Path, files: Mapping[str, str | bytes | Repeated]) -> Path:
         start = out.tell()
         for name, header, extra, offset in central:
             _, version, flags, method, time, date, crc, csize, fsize, name_len = header
-            out.write(_CENTRAL.pack(b"PK\x01\x02", version, version, flags, method, time, date, crc, csize,
-                                    fsize, name_len, len(extra), 0, 0, 0, 0, offset))
+            out.write(
+                _CENTRAL.pack(
+                    b"PK\x01\x02",
+                    version,
+                    version,
+                    flags,
+                    method,
+                    time,
+                    date,
+                    crc,
+                    csize,
+                    fsize,
+                    name_len,
+                    len(extra),
+                    0,
+                    0,
+                    0,
+                    0,
+                    offset,
+                )
+            )
             out.write(name.encode() + extra)
         size = out.tell() - start
         out.write(_END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), size, start, 0))

@@ -89,8 +89,12 @@ def run_import(feed: Path, db: Path, *options: str) -> Run:
     """`transit-snapshot import` in a child process, with its exit status, time and peak RSS."""
     command = [CLI, "import", str(feed), "--db", f"sqlite:///{db}", *options]
     start = time.monotonic()
-    measured = subprocess.run([sys.executable, "-c", _MEASURE, str(_ADDRESS_SPACE), str(_DEADLINE), *command],
-                              capture_output=True, text=True, check=True)
+    measured = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(_ADDRESS_SPACE), str(_DEADLINE), *command],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     seconds = time.monotonic() - start
     status, rss_kb = measured.stdout.split()
     return Run(int(status), measured.stderr, seconds, int(rss_kb) / 1024)
@@ -117,13 +121,18 @@ def hostile_zip(tmp_path: Path, **changes: bytes | Repeated) -> Path:
 def test_import_refuses_a_zip_bomb_by_its_declared_size(published: Published, tmp_path: Path) -> None:
     feed = hostile_zip(tmp_path, stop_times=Repeated(ST_HEADER, b"\0" * MB, 10 * 1024))  # 10 GB of zeros
     refused_in_bounds(
-        published, feed, r"stop_times\.txt: 10,737,418,298 bytes uncompressed, more than 4,294,967,296 "
-                         r"\(--max-file-bytes\)")
+        published,
+        feed,
+        r"stop_times\.txt: 10,737,418,298 bytes uncompressed, more than 4,294,967,296 "
+        r"\(--max-file-bytes\)",
+    )
 
 
 def test_import_refuses_a_zip_bomb_by_its_ratio(published: Published, tmp_path: Path) -> None:
     feed = hostile_zip(tmp_path, stop_times=Repeated(ST_HEADER, b"\0" * MB, 2 * 1024))  # 2 GB in 2 MB
-    refused_in_bounds(published, feed, r"stop_times\.txt: compressed [\d,]+:1, more than 200:1 \(--max-ratio\)")
+    refused_in_bounds(
+        published, feed, r"stop_times\.txt: compressed [\d,]+:1, more than 200:1 \(--max-ratio\)"
+    )
 
 
 def test_import_refuses_a_zip_bomb_whose_header_lies(published: Published, tmp_path: Path) -> None:
@@ -136,8 +145,10 @@ def test_import_refuses_a_line_of_a_gigabyte(published: Published, tmp_path: Pat
     # Junk after the deflate stream makes it look compressed 90:1, so that the line itself is what is refused.
     stops = Repeated(STOPS_HEADER + b"S1,", b"x" * MB, 1024, b",48.85,2.35\n", padding=10 * MB)
     refused_in_bounds(
-        published, hostile_zip(tmp_path, stops=stops),
-        r"stops\.txt: line 2 is longer than 1,048,576 bytes \(--max-line-bytes\)")
+        published,
+        hostile_zip(tmp_path, stops=stops),
+        r"stops\.txt: line 2 is longer than 1,048,576 bytes \(--max-line-bytes\)",
+    )
 
 
 def test_import_refuses_a_million_columns(published: Published, tmp_path: Path) -> None:
@@ -145,49 +156,92 @@ def test_import_refuses_a_million_columns(published: Published, tmp_path: Path) 
     feed = hostile_zip(tmp_path, stops=Repeated(STOPS_HEADER[:-1] + b"," + header, b"", 0))
     refused_in_bounds(published, feed, r"stops\.txt: line 1 is longer than 1,048,576 bytes")
     refused_in_bounds(
-        published, feed, r"stops\.txt: line 1 has 1,000,004 fields, more than 1,000 \(--max-columns\)",
-        "--max-line-bytes", "16000000")
+        published,
+        feed,
+        r"stops\.txt: line 1 has 1,000,004 fields, more than 1,000 \(--max-columns\)",
+        "--max-line-bytes",
+        "16000000",
+    )
 
 
 def test_import_refuses_a_billion_blank_lines_by_their_ratio(published: Published, tmp_path: Path) -> None:
     blank = Repeated(ST_HEADER, b"\n" * MB, 954)  # 1,000,341,504 lines
-    refused_in_bounds(published, hostile_zip(tmp_path, stop_times=blank), r"stop_times\.txt: .*\(--max-ratio\)")
+    refused_in_bounds(
+        published, hostile_zip(tmp_path, stop_times=blank), r"stop_times\.txt: .*\(--max-ratio\)"
+    )
 
 
-def test_import_refuses_a_billion_blank_lines_at_an_ordinary_ratio(published: Published, tmp_path: Path) -> None:
+def test_import_refuses_a_billion_blank_lines_at_an_ordinary_ratio(
+    published: Published, tmp_path: Path
+) -> None:
     # Junk after the deflate stream makes the entry look compressed 100:1; the blank lines must still not
     # be read one by one for minutes.
     blank = Repeated(ST_HEADER, b"\r\n" * (MB // 2), 1908, padding=20 * MB)
     refused_in_bounds(
-        published, hostile_zip(tmp_path, stop_times=blank),
-        r"stop_times\.txt: lines 2 to \S+ are blank, more than 1,048,576 bytes in a row \(--max-line-bytes\)")
+        published,
+        hostile_zip(tmp_path, stop_times=blank),
+        r"stop_times\.txt: lines 2 to \S+ are blank, more than 1,048,576 bytes in a row \(--max-line-bytes\)",
+    )
 
 
 def test_import_refuses_a_zip_listing_too_many_entries(published: Published, tmp_path: Path) -> None:
     # zipfile reads a zip's whole directory into memory first, some 550 bytes an entry.
-    refused_in_bounds(published, write_listing(tmp_path / "many.zip", 60_000),
-                      r"the zip lists 60,000 entries, more than 10,000 \(--max-zip-entries\)")
-    refused_in_bounds(published, write_listing(tmp_path / "lying.zip", 200_000, declared=6),
-                      r"the zip's directory takes 10,200,000 bytes, more than 10,000 entries need "
-                      r"\(--max-zip-entries\)")
+    refused_in_bounds(
+        published,
+        write_listing(tmp_path / "many.zip", 60_000),
+        r"the zip lists 60,000 entries, more than 10,000 \(--max-zip-entries\)",
+    )
+    refused_in_bounds(
+        published,
+        write_listing(tmp_path / "lying.zip", 200_000, declared=6),
+        r"the zip's directory takes 10,200,000 bytes, more than 10,000 entries need "
+        r"\(--max-zip-entries\)",
+    )
 
 
 def test_import_limits_are_options_of_the_cli(published: Published, tmp_path: Path) -> None:
     stops = STOPS_HEADER + b"S1," + b"x" * 5000 + b",48.85,2.35\n"
     feed = hostile_zip(tmp_path, stops=stops)
-    refused_in_bounds(published, feed, r"stops\.txt: line 2 is longer than 4,000 bytes \(--max-line-bytes\)",
-                      "--max-line-bytes", "4000")
-    refused_in_bounds(published, feed, r"stops\.txt: line 2 has a field longer than 1,000 characters "
-                                       r"\(--max-field-chars\)", "--max-field-chars", "1000")
-    refused_in_bounds(published, feed, r"stops\.txt: 5,\d\d\d bytes uncompressed, more than 5,000 "
-                                       r"\(--max-file-bytes\)", "--max-file-bytes", "5000")
+    refused_in_bounds(
+        published,
+        feed,
+        r"stops\.txt: line 2 is longer than 4,000 bytes \(--max-line-bytes\)",
+        "--max-line-bytes",
+        "4000",
+    )
+    refused_in_bounds(
+        published,
+        feed,
+        r"stops\.txt: line 2 has a field longer than 1,000 characters "
+        r"\(--max-field-chars\)",
+        "--max-field-chars",
+        "1000",
+    )
+    refused_in_bounds(
+        published,
+        feed,
+        r"stops\.txt: 5,\d\d\d bytes uncompressed, more than 5,000 "
+        r"\(--max-file-bytes\)",
+        "--max-file-bytes",
+        "5000",
+    )
 
 
-@pytest.mark.parametrize("option", ["--max-line-bytes", "--max-field-chars", "--max-columns",
-                                    "--max-file-bytes", "--max-ratio", "--max-zip-entries"])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--max-line-bytes",
+        "--max-field-chars",
+        "--max-columns",
+        "--max-file-bytes",
+        "--max-ratio",
+        "--max-zip-entries",
+    ],
+)
 def test_import_limit_options_refuse_a_bad_value_in_one_line(option: str, tmp_path: Path) -> None:
-    result = subprocess.run([CLI, "import", "feed.zip", option, "0"], capture_output=True, text=True,
-                            cwd=tmp_path, check=False)
+    result = subprocess.run(
+        [CLI, "import", "feed.zip", option, "0"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
     assert result.returncode == 2 and option in result.stderr and "Traceback" not in result.stderr
 
 
@@ -208,30 +262,51 @@ def db(tmp_path: Path) -> Path:
 def test_import_feed_limits_a_folder_line_by_line(db: Path) -> None:
     stops = "stop_id,stop_name,stop_lat,stop_lon\nS1,One,48.85,2.35\nS2," + "x" * 3000 + ",48.86,2.36\n"
     feed = write_feed(db.parent / "folder", feed_files(stops=stops), as_zip=False)
-    _refused_by_library(feed, db, ImportLimits(max_line_bytes=2000),
-                        r"stops\.txt: line 3 is longer than 2,000 bytes \(--max-line-bytes\)")
+    _refused_by_library(
+        feed,
+        db,
+        ImportLimits(max_line_bytes=2000),
+        r"stops\.txt: line 3 is longer than 2,000 bytes \(--max-line-bytes\)",
+    )
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
 def test_import_feed_names_the_long_line_chunks_away(db: Path, newline: str) -> None:
     # 3,000 lines of about 40 bytes: the long one is read in the third 64 KB chunk of the file.
-    lines = ["stop_id,stop_name,stop_lat,stop_lon", *(f"S{i},Stop number {i:06},48.85,2.35" for i in range(2, 4000))]
+    lines = [
+        "stop_id,stop_name,stop_lat,stop_lon",
+        *(f"S{i},Stop number {i:06},48.85,2.35" for i in range(2, 4000)),
+    ]
     lines[2999] = "S3000," + "x" * 150 + ",48.85,2.35"
     feed = write_feed(db.parent / "folder", feed_files(stops=newline.join(lines) + newline), as_zip=False)
-    _refused_by_library(feed, db, ImportLimits(max_line_bytes=100),
-                        r"stops\.txt: line 3,000 is longer than 100 bytes \(--max-line-bytes\)")
+    _refused_by_library(
+        feed,
+        db,
+        ImportLimits(max_line_bytes=100),
+        r"stops\.txt: line 3,000 is longer than 100 bytes \(--max-line-bytes\)",
+    )
 
 
 def test_import_feed_limits_a_quoted_record_over_many_lines(db: Path) -> None:
     # Each line is short, but the quotes make one record of them all (of 80,000 fields): it is bounded
     # like a line, to within a chunk or two of reading.
-    stops = 'stop_id,stop_name,stop_lat,stop_lon\nS1,One,48.85,2.35\nS2,"' + '\n","' * 80_000 + '",48.86,2.36\n'
+    stops = (
+        'stop_id,stop_name,stop_lat,stop_lon\nS1,One,48.85,2.35\nS2,"' + '\n","' * 80_000 + '",48.86,2.36\n'
+    )
     feed = write_feed(db.parent / "folder", feed_files(stops=stops), as_zip=False)
-    _refused_by_library(feed, db, ImportLimits(max_line_bytes=2000, max_columns=100_000),
-                        r"stops\.txt: line [\d,]+ is still inside one record after more than 2,000 bytes "
-                        r"\(a quote left open\?\) \(--max-line-bytes\)")
+    _refused_by_library(
+        feed,
+        db,
+        ImportLimits(max_line_bytes=2000, max_columns=100_000),
+        r"stops\.txt: line [\d,]+ is still inside one record after more than 2,000 bytes "
+        r"\(a quote left open\?\) \(--max-line-bytes\)",
+    )
     # A value with line breaks is no record of its own: 500 KB of them are read as one value.
-    stops = 'stop_id,stop_name,stop_lat,stop_lon\nS1,One,48.85,2.35\nS2,"Two' + "\n" * 500_000 + 'Deux",48.86,2.36\n'
+    stops = (
+        'stop_id,stop_name,stop_lat,stop_lon\nS1,One,48.85,2.35\nS2,"Two'
+        + "\n" * 500_000
+        + 'Deux",48.86,2.36\n'
+    )
     feed = write_feed(db.parent / "within", feed_files(stops=stops), as_zip=False)
     import_feed(feed, db_url=f"sqlite:///{db}", limits=ImportLimits(max_field_chars=600_000))
     assert rows(db, "SELECT stop_id, length(stop_name) FROM stops") == [("S1", 3), ("S2", 500_007)]
@@ -240,8 +315,12 @@ def test_import_feed_limits_a_quoted_record_over_many_lines(db: Path) -> None:
 def test_import_feed_limits_the_fields_of_a_data_row(db: Path) -> None:
     stops = "stop_id,stop_name,stop_lat,stop_lon\nS1,One,48.85,2.35\nS2,Two,48.86,2.36" + ",x" * 30 + "\n"
     feed = write_feed(db.parent / "feed", feed_files(stops=stops))
-    _refused_by_library(feed, db, ImportLimits(max_columns=20),
-                        r"stops\.txt: line 3 has 34 fields, more than 20 \(--max-columns\)")
+    _refused_by_library(
+        feed,
+        db,
+        ImportLimits(max_columns=20),
+        r"stops\.txt: line 3 has 34 fields, more than 20 \(--max-columns\)",
+    )
 
 
 def test_import_feed_counts_the_bytes_of_a_file_that_grows_while_read(tmp_path: Path) -> None:
