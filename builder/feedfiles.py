@@ -28,6 +28,7 @@ from builder.import_limits import (
     DEFAULT_LIMITS,
     BoundedStream,
     ImportLimits,
+    LimitError,
     check_columns,
     field_error,
     field_limit,
@@ -46,6 +47,7 @@ _KNOWN_FILES = frozenset(t.file_name for t in gtfs.TABLES.values())
 _END = struct.Struct("<4s4H2LH")
 _END64_LOCATOR = struct.Struct("<4sLQL")
 _END64 = struct.Struct("<4sQ2H2L4Q")
+_METHODS = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "deflate64"}
 # Errors a damaged or unsupported zip member raises only once it is read, not when the zip is opened.
 READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError)
 
@@ -91,6 +93,7 @@ class Feed:
             where = self.members[name]
             if self.archive is not None:
                 info = self.archive.getinfo(where)
+                _check_method(name, info.compress_type)
                 self.limits.check_declared(name, info.file_size, info.compress_size)
             else:
                 try:
@@ -114,6 +117,14 @@ class Feed:
         except OSError as err:
             raise FeedError(f"cannot read {self.source}: {err}") from err
         return digest.hexdigest()
+
+
+def _check_method(name: str, method: int) -> None:
+    # zipfile hands a bzip2 or LZMA decompressor each 4 KB read whole, and 4 KB of bzip2 can make
+    # gigabytes at once; deflate is given a bound. Feeds are deflated (or stored), other methods refused.
+    if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        kind = _METHODS.get(method, f"method {method}")
+        raise LimitError(f"{name}: compressed with {kind}; only deflate and stored zip entries are read")
 
 
 def _hash_stream(digest: hashlib._Hash, raw: IO[bytes]) -> None:

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,6 +197,16 @@ def test_import_refuses_a_zip_listing_too_many_entries(published: Published, tmp
         write_listing(tmp_path / "lying.zip", 200_000, declared=6),
         r"the zip's directory takes 10,200,000 bytes, more than 10,000 entries need "
         r"\(--max-zip-entries\)",
+    )
+
+
+def test_import_refuses_a_zip_entry_compressed_with_bzip2(published: Published, tmp_path: Path) -> None:
+    # zipfile gives bzip2 each 4 KB whole: 177 bytes of it make 200 MB of zeros in one call.
+    feed = write_feed(tmp_path / "bzip2", MINIMAL)
+    with zipfile.ZipFile(feed, "a", zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("shapes.txt", "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence\n")
+    refused_in_bounds(
+        published, feed, r"shapes\.txt: compressed with bzip2; only deflate and stored zip entries are read"
     )
 
 
