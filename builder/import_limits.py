@@ -33,9 +33,8 @@ class ImportLimits:
     max_columns: int = 1_000  # fields of the header or of a row
     max_file_bytes: int = 4 << 30  # one file, decompressed
     max_ratio: float = 200.0  # decompressed / compressed size of a zip entry ...
-    ratio_floor_bytes: int = (
-        16 << 20
-    )  # ... once it is larger than this: small files of repeated ids are harmless
+    # ... once it is larger than this: small files of repeated ids are harmless
+    ratio_floor_bytes: int = 16 << 20
     max_zip_entries: int = 10_000  # files and folders listed in a zip (a feed has a few dozen)
 
     def __post_init__(self) -> None:
