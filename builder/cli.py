@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from builder.errors import BuildError
-from builder.options import PORTS, Codings, DatabaseURL, Host, HttpURL, S3Location
+from builder.options import PORTS, Codings, DatabaseURL, Host, HttpURL, Ratio, S3Location
 from builder.workers import MAX_WORKERS
 
 DEFAULT_DB = "sqlite:///gtfs.sqlite"
@@ -56,26 +56,57 @@ def cli() -> None:
     """
 
 
+def limit_options(func: F) -> F:
+    """`import`'s bounds on what one file of a feed may hold (builder.import_limits.ImportLimits)."""
+    from builder.import_limits import ImportLimits
+
+    default = ImportLimits()
+    options = [
+        click.option("--max-line-bytes", type=click.IntRange(1), default=default.max_line_bytes,
+                     show_default=True,
+                     help="Longest line (or record quoted over lines, or run of blank lines)."),
+        click.option("--max-field-chars", type=click.IntRange(1), default=default.max_field_chars,
+                     show_default=True, help="Longest value."),
+        click.option("--max-columns", type=click.IntRange(1), default=default.max_columns, show_default=True,
+                     help="Most fields in a header or a row."),
+        click.option("--max-file-bytes", type=click.IntRange(1), default=default.max_file_bytes,
+                     show_default=True, help="Largest file, decompressed."),
+        click.option("--max-ratio", type=Ratio(1), default=default.max_ratio, show_default=True,
+                     help="Highest compression ratio of a zip entry larger than "
+                          f"{default.ratio_floor_bytes >> 20} MB."),
+        click.option("--max-zip-entries", type=click.IntRange(1), default=default.max_zip_entries,
+                     show_default=True, help="Most files and folders listed in a zip."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @cli.command("import")
 @click.argument("feed", type=click.Path(path_type=Path))
 @DB_OPTION
 @click.option("--skip-invalid", is_flag=True,
               help="Drop invalid rows (and what depends on them), report how many, and go on.")
+@limit_options
 @reports_errors
-def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
+def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -> None:
     """Load a GTFS feed (.zip or folder) into the database, replacing what it held.
 
     All or nothing: if the feed is refused, the database is left exactly as it was, and every problem
-    found (up to 50) is listed with its file and line. A build running meanwhile still publishes the
-    state it started from; on PostgreSQL the import waits for it to finish before replacing the tables.
+    found (up to 50) is listed with its file and line. A file past one of the --max-* limits is refused
+    as soon as it passes it (exit status 3), so a hostile feed costs seconds and little memory. A build
+    running meanwhile still publishes the state it started from; on PostgreSQL the import waits for it to
+    finish before replacing the tables.
 
     \b
     transit-snapshot import ../shared/feeds/caltrain.zip --db sqlite:///caltrain.sqlite
     transit-snapshot import gtfs/ --db postgresql://localhost/gtfs --skip-invalid
+    transit-snapshot import huge.zip --max-file-bytes 17179869184 --max-line-bytes 4194304
     """
+    from builder.import_limits import ImportLimits
     from builder.importer import import_feed
 
-    report = import_feed(feed, db_url=db_url, skip_invalid=skip_invalid)
+    report = import_feed(feed, db_url=db_url, skip_invalid=skip_invalid, limits=ImportLimits(**limits))
     for warning in report.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     rows = ", ".join(f"{n:,} {table}" for table, n in sorted(report.rows.items()))

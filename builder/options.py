@@ -3,6 +3,7 @@ value is Click's one usage error (exit status 2) naming the option, before any w
 
 from __future__ import annotations
 
+import math
 import socket
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -106,3 +107,14 @@ class Host(_Text):
         except (socket.gaierror, UnicodeError) as exc:
             self.fail(f"{value!r} cannot be resolved: {exc}", param, ctx)
         return str(value)
+
+
+class Ratio(click.FloatRange):
+    """A finite number within bounds: FloatRange alone lets `nan` (which compares false both ways) and
+    `inf` through, and a limit of nan would switch the check off."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number

@@ -77,10 +77,21 @@ def int_values(kind: click.IntRange) -> list[str]:
     return values
 
 
+def float_values(kind: click.FloatRange) -> list[str]:
+    values = ["abc", "nan", "inf"]
+    if kind.min is not None:
+        values.append(repr(kind.min - 0.5 if not kind.min_open else kind.min))
+    if kind.max is not None:
+        values.append(repr(kind.max + 0.5 if not kind.max_open else kind.max))
+    return values
+
+
 def bad_values(command: str, param: click.Parameter) -> list[str]:
     kind = param.type
     if isinstance(kind, click.IntRange):
         values = int_values(kind)
+    elif isinstance(kind, click.FloatRange):
+        values = float_values(kind)
     elif isinstance(kind, click.Path):
         values = path_values(param, kind)
     elif isinstance(kind, click.Choice):
@@ -89,7 +100,7 @@ def bad_values(command: str, param: click.Parameter) -> list[str]:
         values = BAD_VALUES[type(kind)]
     else:
         pytest.fail(f"{command} {param.name}: no bad values known for its type {kind!r}; give it a specific "
-                    "click type (an IntRange, a Path, a Choice or one of builder.options) and list its "
+                    "click type (an IntRange, a FloatRange, a Path, a Choice or one of builder.options) and list its "
                     "bad values in BAD_VALUES")
     return values + EXTRA_BAD_VALUES.get((command, str(param.name)), [])
 
