@@ -17,7 +17,7 @@ from typing import Any
 
 from builder import manifest
 from builder.board_context import feed_zone
-from builder.calendars import Window
+from builder.calendars import MAX_WINDOW_DAYS, Window
 from builder.clock import zone_named
 from builder.compress import parse_codings
 from builder.diff import BUILD_INFO_IDS, diff_manifests
@@ -37,7 +37,6 @@ from builder.workers import MAX_WORKERS, TaskBoard, run_shared
 
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
-MAX_DEPARTURE_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -54,8 +53,8 @@ class BuildSettings:
     departures_days: int = 7
 
     def __post_init__(self) -> None:
-        if not 0 <= self.departures_days <= MAX_DEPARTURE_DAYS:
-            raise BuildError(f"--departures-days must be 0 to {MAX_DEPARTURE_DAYS}, got {self.departures_days}")
+        if not 0 <= self.departures_days <= MAX_WINDOW_DAYS:
+            raise BuildError(f"--departures-days must be 0 to {MAX_WINDOW_DAYS}, got {self.departures_days}")
         if not 1 <= self.workers <= MAX_WORKERS:
             raise BuildError(f"workers must be 1 to {MAX_WORKERS}, got {self.workers}")
         if self.compress != parse_codings(self.compress):

@@ -15,6 +15,7 @@ from typing import Any
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ONE_WEEK = timedelta(days=7)
+MAX_WINDOW_DAYS = 366  # a year of departure boards at most: a typo must not fill a disk
 
 
 def parse_date(value: str) -> date:

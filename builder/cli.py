@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from builder.calendars import MAX_WINDOW_DAYS
 from builder.errors import BuildError
-from builder.options import PORTS, Codings, DatabaseURL, Host, HttpURL, S3Location
+from builder.options import PORTS, Codings, DatabaseURL, Host, HttpURL, Ratio, S3Location, ServiceDate
 from builder.workers import MAX_WORKERS
 
 DEFAULT_DB = "sqlite:///gtfs.sqlite"
@@ -57,26 +58,57 @@ def cli() -> None:
     """
 
 
+def limit_options(func: F) -> F:
+    """`import`'s bounds on what one file of a feed may hold (builder.import_limits.ImportLimits)."""
+    from builder.import_limits import ImportLimits
+
+    default = ImportLimits()
+    options = [
+        click.option("--max-line-bytes", type=click.IntRange(1), default=default.max_line_bytes,
+                     show_default=True,
+                     help="Longest line (or record quoted over lines, or run of blank lines)."),
+        click.option("--max-field-chars", type=click.IntRange(1), default=default.max_field_chars,
+                     show_default=True, help="Longest value."),
+        click.option("--max-columns", type=click.IntRange(1), default=default.max_columns, show_default=True,
+                     help="Most fields in a header or a row."),
+        click.option("--max-file-bytes", type=click.IntRange(1), default=default.max_file_bytes,
+                     show_default=True, help="Largest file, decompressed."),
+        click.option("--max-ratio", type=Ratio(1), default=default.max_ratio, show_default=True,
+                     help="Highest compression ratio of a zip entry larger than "
+                          f"{default.ratio_floor_bytes >> 20} MB."),
+        click.option("--max-zip-entries", type=click.IntRange(1), default=default.max_zip_entries,
+                     show_default=True, help="Most files and folders listed in a zip."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @cli.command("import")
 @click.argument("feed", type=click.Path(path_type=Path))
 @DB_OPTION
 @click.option("--skip-invalid", is_flag=True,
               help="Drop invalid rows (and what depends on them), report how many, and go on.")
+@limit_options
 @reports_errors
-def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
+def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -> None:
     """Load a GTFS feed (.zip or folder) into the database, replacing what it held.
 
     All or nothing: if the feed is refused, the database is left exactly as it was, and every problem
-    found (up to 50) is listed with its file and line. A build running meanwhile still publishes the
-    state it started from; on PostgreSQL the import waits for it to finish before replacing the tables.
+    found (up to 50) is listed with its file and line. A file past one of the --max-* limits is refused
+    as soon as it passes it (exit status 3), so a hostile feed costs seconds and little memory. A build
+    running meanwhile still publishes the state it started from; on PostgreSQL the import waits for it to
+    finish before replacing the tables.
 
     \b
     transit-snapshot import ../shared/feeds/caltrain.zip --db sqlite:///caltrain.sqlite
     transit-snapshot import gtfs/ --db postgresql://localhost/gtfs --skip-invalid
+    transit-snapshot import huge.zip --max-file-bytes 17179869184 --max-line-bytes 4194304
     """
+    from builder.import_limits import ImportLimits
     from builder.importer import import_feed
 
-    report = import_feed(feed, db_url=db_url, skip_invalid=skip_invalid)
+    report = import_feed(feed, db_url=db_url, skip_invalid=skip_invalid, limits=ImportLimits(**limits))
     for warning in report.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     rows = ", ".join(f"{n:,} {table}" for table, n in sorted(report.rows.items()))
@@ -98,15 +130,16 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
 @click.option("--compress", "compress", type=Codings(), default="", metavar="CODINGS",
               help="Also write precompressed sidecars beside each document, listed in the manifest: "
                    "gzip, br, or gzip,br.")
-@click.option("--departures-from", "departures_from", default=None, metavar="YYYYMMDD",
+@click.option("--departures-from", "departures_from", type=ServiceDate(), default=None,
               help="First date of the departure boards' window. [default: today in the feed's timezone]")
-@click.option("--departures-days", "departures_days", default="7", metavar="N", show_default=True,
+@click.option("--departures-days", "departures_days", type=click.IntRange(0, MAX_WINDOW_DAYS), default=7,
+              show_default=True,
               help="Dates in the window: a board per stop per date; 0 writes none.")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Log each phase with its timing (on stderr).")
 @reports_errors
 def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: tuple[str, ...],
-                  departures_from: str | None, departures_days: str, quiet: bool, verbose: bool) -> None:
+                  departures_from: date | None, departures_days: int, quiet: bool, verbose: bool) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
@@ -128,8 +161,7 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
 
     progress = reporter(quiet=quiet, verbose=verbose, terminal=sys.stderr.isatty())
     settings = BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep,
-                             compress=compress, departures_from=_date_option(departures_from),
-                             departures_days=_days_option(departures_days))
+                             compress=compress, departures_from=departures_from, departures_days=departures_days)
     result = build(settings, progress)
     if quiet:
         return
@@ -138,24 +170,6 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
     removed = f"; removed {len(result.removed)} old releases" if result.removed else ""
     click.echo(f"build {result.build_id} {state}: {docs}; {result.bytes_written / 1e6:.1f} MB "
                f"in {result.seconds:.1f} s -> {out_dir / 'current'}{removed}")
-
-
-def _date_option(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        if len(value) != 8 or not value.isdigit():
-            raise ValueError
-        return datetime.strptime(value, "%Y%m%d").date()
-    except ValueError:
-        raise BuildError(f"--departures-from must be a date YYYYMMDD, got {value!r}") from None
-
-
-def _days_option(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise BuildError(f"--departures-days must be a whole number of days, got {value!r}") from None
 
 
 @cli.command("rollback")

@@ -34,6 +34,7 @@ from builder.database import create_engine_for, create_indexes, sqlite_file
 from builder.errors import BuildError, DatabaseError, FeedError
 from builder.feedfiles import Feed, open_feed
 from builder.import_checks import check_feed
+from builder.import_limits import DEFAULT_LIMITS, ImportLimits, LimitError
 from builder.import_load import FileLoad, load_file, rescan
 from builder.import_values import Issues, Value, plural
 from builder.pinning import LOCK_NOT_AVAILABLE, sqlstate
@@ -47,6 +48,7 @@ _BUILD_POLL_SECONDS = 0.2
 class ImportOptions:
     skip_invalid: bool = False  # drop invalid rows (and count them) instead of refusing the feed
     max_problems: int = 50  # problem lines listed in a refusal; all are counted
+    limits: ImportLimits = DEFAULT_LIMITS  # the most a file may hold: past it the feed is refused at once
 
     def __post_init__(self) -> None:
         if self.max_problems < 1:
@@ -65,14 +67,20 @@ class ImportReport:
 
 
 def import_feed(
-    source: Path, *, db_url: str, skip_invalid: bool = False, max_problems: int = 50
+    source: Path,
+    *,
+    db_url: str,
+    skip_invalid: bool = False,
+    max_problems: int = 50,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ImportReport:
     """Import the feed at `source` into the database at `db_url`, replacing its GTFS tables.
 
-    Raises FeedError listing the feed's problems, or DatabaseError; the database is then unchanged.
+    Raises FeedError listing the feed's problems (LimitError when a file passes `limits`), or
+    DatabaseError; the database is then unchanged.
     """
     source = Path(source)
-    options = ImportOptions(skip_invalid, max_problems)
+    options = ImportOptions(skip_invalid, max_problems, limits)
     try:
         target = sqlite_file(db_url)
     except ArgumentError as err:
@@ -83,7 +91,7 @@ def import_feed(
             return import_into(engine, source, options)
         finally:
             engine.dispose()
-    with _plain_errors(source), open_feed(source) as feed:
+    with _plain_errors(source), open_feed(source, options.limits) as feed:
         return _import_to_sqlite_file(feed, target, options)
 
 
@@ -91,7 +99,7 @@ def import_into(engine: sa.Engine, source: Path, options: ImportOptions = Import
     """Replace the GTFS tables of `engine`'s database with the feed's, in one transaction that commits
     only if the whole feed is accepted."""
     source = Path(source)
-    with _plain_errors(source), open_feed(source) as feed, engine.begin() as conn:
+    with _plain_errors(source), open_feed(source, options.limits) as feed, engine.begin() as conn:
         _wait_for_builds(conn)
         _drop_gtfs_tables(conn)
         return _load_and_check(conn, feed, options)
@@ -102,6 +110,8 @@ def _plain_errors(source: Path) -> Iterator[None]:
     """Errors the feed has not already explained become DatabaseError: the message is what users read."""
     try:
         yield
+    except LimitError as err:
+        raise LimitError(f"import of {source} refused: {err}") from err
     except BuildError:
         raise
     except SQLAlchemyError as err:

@@ -35,6 +35,7 @@ BAD_VALUES: dict[type[click.ParamType], list[str]] = {
         "postgresql://nobody@127.0.0.1:1/nothing", "sqlite:///{missing}/gtfs.sqlite", "sqlite:///{file}",
     ],
     options.Codings: ["zip", "gzip,zip", "gzip;br"],
+    options.ServiceDate: ["2026-03-28", "20260231", "2026032", "tomorrow"],
     options.S3Location: ["http://bucket/prefix", "s3://", "bucket/prefix", "s3:///prefix"],
     options.HttpURL: ["not a url", "ftp://127.0.0.1:9000", "http://127.0.0.1:99999", "http://"],
     options.Host: ["no.such.host.invalid", "256.256.256.256"],
@@ -77,10 +78,21 @@ def int_values(kind: click.IntRange) -> list[str]:
     return values
 
 
+def float_values(kind: click.FloatRange) -> list[str]:
+    values = ["abc", "nan", "inf"]
+    if kind.min is not None:
+        values.append(repr(kind.min - 0.5 if not kind.min_open else kind.min))
+    if kind.max is not None:
+        values.append(repr(kind.max + 0.5 if not kind.max_open else kind.max))
+    return values
+
+
 def bad_values(command: str, param: click.Parameter) -> list[str]:
     kind = param.type
     if isinstance(kind, click.IntRange):
         values = int_values(kind)
+    elif isinstance(kind, click.FloatRange):
+        values = float_values(kind)
     elif isinstance(kind, click.Path):
         values = path_values(param, kind)
     elif isinstance(kind, click.Choice):
@@ -89,7 +101,7 @@ def bad_values(command: str, param: click.Parameter) -> list[str]:
         values = BAD_VALUES[type(kind)]
     else:
         pytest.fail(f"{command} {param.name}: no bad values known for its type {kind!r}; give it a specific "
-                    "click type (an IntRange, a Path, a Choice or one of builder.options) and list its "
+                    "click type (an IntRange, a FloatRange, a Path, a Choice or one of builder.options) and list its "
                     "bad values in BAD_VALUES")
     return values + EXTRA_BAD_VALUES.get((command, str(param.name)), [])
 
