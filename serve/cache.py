@@ -53,21 +53,26 @@ class ByteCache(Generic[K, V]):
         self._protected: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._window_bytes = self._probation_bytes = self._protected_bytes = 0
         self._sketch = FrequencySketch.for_entries(budget // TYPICAL_ENTRY_BYTES)
+        self.hits = self.misses = 0
 
     def get(self, key: K) -> V | None:
         """The cached value, or None; either way the request counts towards `key`'s frequency."""
         self._sketch.increment(key)
         entry = self._protected.get(key)
         if entry is not None:
+            self.hits += 1
             self._protected.move_to_end(key)
             return entry[0]
         entry = self._window.get(key)
         if entry is not None:
+            self.hits += 1
             self._window.move_to_end(key)
             return entry[0]
         entry = self._probation.pop(key, None)
         if entry is None:
+            self.misses += 1
             return None
+        self.hits += 1
         self._probation_bytes -= entry[1]
         self._protect(key, entry)
         return entry[0]
@@ -84,6 +89,16 @@ class ByteCache(Generic[K, V]):
             self._window_bytes -= entry[1]
             self._admit(candidate, entry)
         return key in self
+
+    def stats(self) -> dict[str, int]:
+        """What /healthz reports: whether the budget suits the working set shows in the hit count."""
+        return {
+            "entries": len(self),
+            "bytes": self.total_bytes,
+            "budget": self.budget,
+            "hits": self.hits,
+            "misses": self.misses,
+        }
 
     @property
     def total_bytes(self) -> int:

@@ -112,6 +112,7 @@ class SnapshotEndpoint:
             "status": "ok" if health.problem is None else "degraded",
             "build_id": health.release.build_id,
             "documents": health.release.document_count,
+            "cache": self._cache.stats(),
         }
         if health.problem is not None:
             payload["problem"] = health.problem

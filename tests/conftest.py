@@ -14,8 +14,10 @@ from tests.pg import PostgresServer, has_user, postgres_bin, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_FEED = REPO / "sample" / "feed"
-FEEDS = REPO.parent / "shared" / "feeds"
-ORACLE = REPO.parent / "shared" / "baselines" / "oracle.py"
+# ../shared beside the repository, or where TRANSIT_SNAPSHOT_SHARED says (a git worktree's parent is not the clone's)
+SHARED = Path(os.environ.get("TRANSIT_SNAPSHOT_SHARED") or REPO.parent / "shared")
+FEEDS = SHARED / "feeds"
+ORACLE = SHARED / "baselines" / "oracle.py"
 
 needs_feeds = pytest.mark.skipif(
     not FEEDS.is_dir(), reason=f"the real feeds are not beside the repo ({FEEDS} is absent)")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FEEDS, REPO
+from tests.conftest import FEEDS, REPO, SHARED
 
-BASELINES = REPO.parent / "shared" / "baselines"
+BASELINES = SHARED / "baselines"
 needs_shared = pytest.mark.skipif(not (BASELINES.is_dir() and FEEDS.is_dir()),
                                   reason=f"the baselines and feeds are not beside the repo ({BASELINES.parent})")
 needs_servers = pytest.mark.skipif(
