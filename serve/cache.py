@@ -1,15 +1,17 @@
-"""A scan-resistant cache bounded by the total size of what it holds (W-TinyLFU, by bytes).
+"""A scan-resistant cache bounded by the total size of what it holds (TinyLFU admission, by bytes).
 
 Plain LRU drops to no hits at all when a cyclic working set is just over its budget:
-every entry is evicted just before it is asked for again. Here a new entry first
-lands in a small LRU window; when the window overflows, its oldest entry may only
-enter the main segment by evicting entries that were asked for less often, as
-judged by a frequency sketch of recent requests. Ties keep the incumbent, so a
+every entry is evicted just before it is asked for again. Here, once the cache is
+full, a new entry gets in only by evicting entries that were asked for less often,
+as judged by a frequency sketch of recent requests. Ties keep the incumbent, so a
 cycle bigger than the cache keeps a stable part of itself cached, and a one-time
-scan cannot flush documents that are asked for again and again.
+scan cannot flush documents that are asked for again and again. A refused entry
+costs two sketch look-ups and is never stored, so a working set far over budget
+pays next to nothing for the cache.
 
-The main segment is segmented LRU: entries hit while on probation move to the
-protected segment (80% of main), whose overflow goes back to probation.
+What is cached is segmented LRU: new entries start on probation; one hit moves an
+entry to the protected segment (80% of the budget), whose overflow goes back to
+probation. Victims come from probation first.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from serve.sketch import FrequencySketch
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-WINDOW_SHARE = 0.01
 PROTECTED_SHARE = 0.8
 # Sizing the sketch needs an entry count; budgets are in bytes. A guess at a small
 # document only makes the sketch bigger than it needs to be (at most 256 KiB).
@@ -45,13 +46,10 @@ class ByteCache(Generic[K, V]):
             raise ValueError("cache budget must be >= 0")
         self.budget = budget
         self.max_item = budget // 8 if max_item is None else min(max_item, budget)
-        self._window_budget = int(budget * WINDOW_SHARE)
-        self._main_budget = budget - self._window_budget
-        self._protected_budget = int(self._main_budget * PROTECTED_SHARE)
-        self._window: OrderedDict[K, _Entry[V]] = OrderedDict()
+        self._protected_budget = int(budget * PROTECTED_SHARE)
         self._probation: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._protected: OrderedDict[K, _Entry[V]] = OrderedDict()
-        self._window_bytes = self._probation_bytes = self._protected_bytes = 0
+        self._probation_bytes = self._protected_bytes = 0
         self._sketch = FrequencySketch.for_entries(budget // TYPICAL_ENTRY_BYTES)
         self.hits = self.misses = 0
 
@@ -62,11 +60,6 @@ class ByteCache(Generic[K, V]):
         if entry is not None:
             self.hits += 1
             self._protected.move_to_end(key)
-            return entry[0]
-        entry = self._window.get(key)
-        if entry is not None:
-            self.hits += 1
-            self._window.move_to_end(key)
             return entry[0]
         entry = self._probation.pop(key, None)
         if entry is None:
@@ -82,13 +75,11 @@ class ByteCache(Generic[K, V]):
         if size > self.max_item:
             return False
         self._discard(key)
-        self._window[key] = (value, size)
-        self._window_bytes += size
-        while self._window_bytes > self._window_budget:
-            candidate, entry = self._window.popitem(last=False)
-            self._window_bytes -= entry[1]
-            self._admit(candidate, entry)
-        return key in self
+        if not self._make_room(key, size):
+            return False
+        self._probation[key] = (value, size)
+        self._probation_bytes += size
+        return True
 
     def stats(self) -> dict[str, int]:
         """What /healthz reports: whether the budget suits the working set shows in the hit count."""
@@ -102,32 +93,30 @@ class ByteCache(Generic[K, V]):
 
     @property
     def total_bytes(self) -> int:
-        return self._window_bytes + self._probation_bytes + self._protected_bytes
+        return self._probation_bytes + self._protected_bytes
 
     def __len__(self) -> int:
-        return len(self._window) + len(self._probation) + len(self._protected)
+        return len(self._probation) + len(self._protected)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._window or key in self._probation or key in self._protected
+        return key in self._protected or key in self._probation
 
-    def _admit(self, candidate: K, entry: _Entry[V]) -> None:
-        """Let a window leaver into probation if it is asked for more often than what it would evict."""
-        size = entry[1]
-        if size > self._main_budget:
-            return
+    def _make_room(self, candidate: K, size: int) -> bool:
+        """Evict for `candidate` while it is asked for more often than each victim; False if it loses."""
+        if self._probation_bytes + self._protected_bytes + size <= self.budget:
+            return True
         frequency = self._sketch.frequency(candidate)
-        while self._probation_bytes + self._protected_bytes + size > self._main_budget:
+        while self._probation_bytes + self._protected_bytes + size > self.budget:
             segment = self._probation or self._protected
             victim = next(iter(segment))
             if frequency <= self._sketch.frequency(victim):
-                return  # the candidate loses; what the cache holds stays
+                return False  # ties keep the incumbent: what a cycle got into the cache stays
             victim_size = segment.pop(victim)[1]
             if segment is self._probation:
                 self._probation_bytes -= victim_size
             else:
                 self._protected_bytes -= victim_size
-        self._probation[candidate] = entry
-        self._probation_bytes += size
+        return True
 
     def _protect(self, key: K, entry: _Entry[V]) -> None:
         self._protected[key] = entry
@@ -139,13 +128,10 @@ class ByteCache(Generic[K, V]):
             self._probation_bytes += demoted_entry[1]
 
     def _discard(self, key: K) -> None:
-        for segment in (self._window, self._probation, self._protected):
-            entry = segment.pop(key, None)
-            if entry is not None:
-                if segment is self._window:
-                    self._window_bytes -= entry[1]
-                elif segment is self._probation:
-                    self._probation_bytes -= entry[1]
-                else:
-                    self._protected_bytes -= entry[1]
-                return
+        entry = self._probation.pop(key, None)
+        if entry is not None:
+            self._probation_bytes -= entry[1]
+            return
+        entry = self._protected.pop(key, None)
+        if entry is not None:
+            self._protected_bytes -= entry[1]

@@ -43,30 +43,41 @@ class FrequencySketch:
     def nbytes(self) -> int:
         return len(self._table)
 
+    # Both methods are on every request's path: the four counters are addressed inline, no loops.
     def increment(self, key: Hashable) -> None:
-        table = self._table
-        for index in self._indexes(key):
-            if table[index] < COUNTER_MAX:
-                table[index] += 1
+        table, mask, shift, width = self._table, self._mask, self._shift, self._width
+        h = _spread(key)
+        i = h & mask
+        if table[i] < COUNTER_MAX:
+            table[i] += 1
+        i = width + ((h >> shift) & mask)
+        if table[i] < COUNTER_MAX:
+            table[i] += 1
+        i = 2 * width + ((h >> 2 * shift) & mask)
+        if table[i] < COUNTER_MAX:
+            table[i] += 1
+        i = 3 * width + ((h >> 3 * shift) & mask)
+        if table[i] < COUNTER_MAX:
+            table[i] += 1
         self._samples += 1
         if self._samples >= self._sample_size:
             self._age()
 
     def frequency(self, key: Hashable) -> int:
-        table = self._table
-        return min(table[index] for index in self._indexes(key))
-
-    def _indexes(self, key: Hashable) -> tuple[int, int, int, int]:
-        h = (hash(key) * _MIX) & _MASK64
-        h ^= h >> 29  # the multiply moves entropy up; fold some back into the low slices
-        mask, shift, width = self._mask, self._shift, self._width
-        return (
-            h & mask,
-            width + ((h >> shift) & mask),
-            2 * width + ((h >> 2 * shift) & mask),
-            3 * width + ((h >> 3 * shift) & mask),
+        table, mask, shift, width = self._table, self._mask, self._shift, self._width
+        h = _spread(key)
+        return min(
+            table[h & mask],
+            table[width + ((h >> shift) & mask)],
+            table[2 * width + ((h >> 2 * shift) & mask)],
+            table[3 * width + ((h >> 3 * shift) & mask)],
         )
 
     def _age(self) -> None:
         self._table = bytearray(self._table.translate(_HALVE))
         self._samples //= 2
+
+
+def _spread(key: Hashable) -> int:
+    h = (hash(key) * _MIX) & _MASK64
+    return h ^ (h >> 29)  # the multiply moves entropy up; fold some back into the low slices
