@@ -101,7 +101,11 @@ class SnapshotEndpoint:
         cache_key = (release.build_id, key, variant.encoding)
         body = self._cache.get(cache_key)
         if body is None:
-            content = await _read(release.directory + variant.path, variant.size)
+            path = release.directory + variant.path
+            if variant.size <= INLINE_READ_LIMIT:
+                content = _read_file(path, variant.size)
+            else:
+                content = await anyio.to_thread.run_sync(_read_file, path, variant.size)
             body = make_body(content, variant, vary=vary)
             self._cache.put(cache_key, body, len(content) + ENTRY_OVERHEAD)
         return document_response(body, cache_control, head=scope["method"] == "HEAD")
@@ -117,12 +121,6 @@ class SnapshotEndpoint:
         if health.problem is not None:
             payload["problem"] = health.problem
         return json_response(200 if health.problem is None else 503, payload)
-
-
-async def _read(path: str, size: int) -> bytes:
-    if size <= INLINE_READ_LIMIT:
-        return _read_file(path, size)
-    return await anyio.to_thread.run_sync(_read_file, path, size)
 
 
 def _read_file(path: str, size: int) -> bytes:
