@@ -2,12 +2,14 @@
 
 Plain LRU drops to no hits at all when a cyclic working set is just over its budget:
 every entry is evicted just before it is asked for again. Here, once the cache is
-full, a new entry gets in only by evicting entries that were asked for less often,
-as judged by a frequency sketch of recent requests. Ties keep the incumbent, so a
-cycle bigger than the cache keeps a stable part of itself cached, and a one-time
-scan cannot flush documents that are asked for again and again. A refused entry
-costs two sketch look-ups and is never stored, so a working set far over budget
-pays next to nothing for the cache.
+full, a new entry gets in only by evicting entries asked for no more often than it,
+as judged by a frequency sketch of recent requests: a one-time scan cannot flush
+documents that are asked for again and again. Between equally popular entries the
+incumbent stays unless the newcomer is smaller than what it would evict, so a cycle
+bigger than the cache keeps a stable part of itself cached, settling on its smaller
+documents (the same bytes serve more requests from memory). A refused entry costs a
+few sketch look-ups and is never stored, so a working set far over budget pays
+little for the cache.
 
 What is cached is segmented LRU: new entries start on probation; one hit moves an
 entry to the protected segment (80% of the budget), whose overflow goes back to
@@ -26,9 +28,10 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 PROTECTED_SHARE = 0.8
-# Sizing the sketch needs an entry count; budgets are in bytes. A guess at a small
-# document only makes the sketch bigger than it needs to be (at most 256 KiB).
-TYPICAL_ENTRY_BYTES = 2048
+ADMISSION_MARGIN = 1
+# Sizing the sketch needs an entry count; budgets are in bytes. The app adds 512 bytes of
+# overhead to every entry, so a cache holds at most budget / 512 of them (sketch: at most 256 KiB).
+TYPICAL_ENTRY_BYTES = 512
 
 _Entry = tuple[V, int]  # (value, size in bytes)
 
@@ -102,15 +105,36 @@ class ByteCache(Generic[K, V]):
         return key in self._protected or key in self._probation
 
     def _make_room(self, candidate: K, size: int) -> bool:
-        """Evict for `candidate` while it is asked for more often than each victim; False if it loses."""
-        if self._probation_bytes + self._protected_bytes + size <= self.budget:
+        """Evict for `candidate` if that trades nothing more popular away; False if it stays out.
+
+        Victims come oldest first from probation, then protected. Any of them asked for
+        more often than the candidate keeps it out: a one-time scan cannot flush hot
+        documents. A candidate clearly more popular than all of them gets in. Between
+        equals, the smaller side wins: the same bytes then serve more requests, so a cycle
+        bigger than the budget settles on keeping its smaller documents.
+        """
+        excess = self._probation_bytes + self._protected_bytes + size - self.budget
+        if excess <= 0:
             return True
         frequency = self._sketch.frequency(candidate)
-        while self._probation_bytes + self._protected_bytes + size > self.budget:
-            segment = self._probation or self._protected
-            victim = next(iter(segment))
-            if frequency <= self._sketch.frequency(victim):
-                return False  # ties keep the incumbent: what a cycle got into the cache stays
+        victims: list[tuple[OrderedDict[K, _Entry[V]], K]] = []
+        freed = most_popular = 0
+        for segment in (self._probation, self._protected):
+            for victim, (_, victim_size) in segment.items():
+                victim_frequency = self._sketch.frequency(victim)
+                if victim_frequency > frequency:
+                    return False
+                victims.append((segment, victim))
+                freed += victim_size
+                most_popular = max(most_popular, victim_frequency)
+                if freed >= excess:
+                    break
+            if freed >= excess:
+                break
+        # A margin of one: a cycle's next documents have been counted once more than the rest.
+        if frequency <= most_popular + ADMISSION_MARGIN and size * len(victims) >= freed:
+            return False
+        for segment, victim in victims:
             victim_size = segment.pop(victim)[1]
             if segment is self._probation:
                 self._probation_bytes -= victim_size

@@ -57,6 +57,34 @@ def test_cache_hot_items_survive_a_one_time_scan() -> None:
     assert cache.total_bytes <= cache.budget
 
 
+def test_cache_cycle_over_budget_settles_on_its_smaller_documents() -> None:
+    # Large documents come first and fill the cache. Keeping them (as frequency alone would, every
+    # document being asked for equally often) serves 66 of 400 requests from memory; the small ones
+    # fit in half the budget and serve far more.
+    cache: ByteCache[str, int] = ByteCache(budget=600 * KB)
+    sizes = {**{f"big{i}": 9 * KB for i in range(100)}, **{f"small{i}": KB for i in range(300)}}
+    for _ in range(3):
+        hits = 0
+        for key, size in sizes.items():
+            if cache.get(key) is not None:
+                hits += 1
+            else:
+                cache.put(key, 0, size)
+            assert cache.total_bytes <= cache.budget
+    assert hits >= 0.8 * len(sizes)
+    assert all(f"small{i}" in cache for i in range(300))
+
+
+def test_cache_large_hot_item_survives_a_scan_of_small_ones() -> None:
+    cache: ByteCache[str, int] = ByteCache(budget=100 * KB)
+    for _ in range(8):
+        if cache.get("hot") is None:
+            cache.put("hot", 1, 12 * KB)
+        cycle(cache, [f"warm{i}" for i in range(80)], KB, rounds=1)
+    cycle(cache, [f"scan{i}" for i in range(1000)], 600, rounds=1)  # six budgets of small documents, once
+    assert "hot" in cache
+
+
 def test_cache_lets_in_a_newly_popular_item() -> None:
     cache: ByteCache[str, int] = ByteCache(budget=100 * KB)
     cycle(cache, [f"old{i}" for i in range(300)], KB, rounds=2)  # full of items asked for twice
