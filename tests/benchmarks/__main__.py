@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     require_shared()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    print(f"## {args.command} ({'smoke, ' if args.smoke else ''}{args.runs} runs) on {machine()}\n", flush=True)
+    runs = "one run per server and set" if args.command == "serve" else f"{args.runs} runs"
+    print(f"## {args.command} ({'smoke, ' if args.smoke else ''}{runs}) on {machine()}\n", flush=True)
     if args.command == "build":
         if not args.smoke:
             build_bench.settle(work)
