@@ -133,6 +133,10 @@ class ByteCache(Generic[K, V]):
                 break
         # A margin of one: a cycle's next documents have been counted once more than the rest.
         if frequency <= most_popular + ADMISSION_MARGIN and size * len(victims) >= freed:
+            # The next newcomer meets another victim: ties then settle on the smaller documents
+            # in a few passes of a cycle instead of waiting for hits to reorder probation.
+            segment, victim = victims[0]
+            segment.move_to_end(victim)
             return False
         for segment, victim in victims:
             victim_size = segment.pop(victim)[1]

@@ -47,5 +47,10 @@ def test_benchmarks_build_smoke_prints_ratios(tmp_path: Path) -> None:
 @needs_servers
 def test_benchmarks_serve_smoke_prints_ratios_to_nginx(tmp_path: Path) -> None:
     out = smoke("serve", tmp_path)
-    for server in ("ours (serve)", "static_app.py", "dynamic_app.py"):
-        assert f"ratio {server}/nginx: req/s " in out
+    for url_set in ("A", "B"):
+        for server in ("ours (serve)", "ours, no cache", "static_app.py", "dynamic_app.py"):
+            assert f"ratio {server}/nginx on {url_set}: req/s " in out
+    for url_set in ("fits", "overflow"):
+        assert f"ratio ours (serve)/nginx on {url_set}: req/s " in out
+    assert "ratio overflow/fits for ours (serve): req/s " in out
+    assert "ratio overflow/fits for nginx: req/s " in out
