@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("TRANSIT_SNAPSHOT_SHARED") or REPO.parent / "shared")
+SHARED = Path(os.environ.get("TRANSIT_SNAPSHOT_SHARED") or REPO.parent / "shared")  # as in tests/conftest.py
 BASELINES = SHARED / "baselines"
 FEEDS = SHARED / "feeds"
 SAMPLE_FEED = REPO / "sample" / "feed"
