@@ -22,14 +22,13 @@ from builder.diff import BUILD_INFO_IDS, diff_manifests, read_manifest
 from builder.errors import BuildError, io_error
 from builder.history import keep_newest, record_publish
 from builder.indexes import index_documents, schema_documents
-from builder.keys import href_for
 from builder.lookups import load_lookups
 from builder.memory import keep_large_blocks_returnable, release_memory
 from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
 from builder.progress import Progress, Silent
 from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
 from builder.spool import Spool
-from builder.views import Problems, route_and_trip_views, stop_views
+from builder.views import Problems, document_path, route_and_trip_views, stop_views
 from builder.workers import MAX_WORKERS, TaskBoard, run_shared
 
 ROUTES_AND_TRIPS, STOPS = "routes-and-trips", "stops"
@@ -122,7 +121,8 @@ def check_database(settings: BuildSettings) -> int:
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
         source.check_integrity(conn)
-        total = sum(source.count(conn, t) for t in ("routes", "trips", "stops"))
+        # a route tree, timetable and map per route, a document per trip and stop
+        total = 3 * source.count(conn, "routes") + sum(source.count(conn, t) for t in ("trips", "stops"))
     source.engine.dispose()
     return total
 
@@ -195,7 +195,7 @@ def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
         views = (route_and_trip_views(source, conn, lookups, problems, span, spool=spool)
                  if name == ROUTES_AND_TRIPS else stop_views(source, conn, lookups, problems, span))
         for kind, id_, doc in views:
-            writer.write(href_for(kind, id_), kind, id_, doc)
+            writer.write(document_path(kind, id_), kind, id_, doc)
             if len(writer.entries) % BATCH == 0:
                 tally.add(BATCH)
     source.engine.dispose()

@@ -1,4 +1,5 @@
-"""The small documents: the route and stop indexes, feed.json, and the JSON Schemas of every kind."""
+"""The small documents: the route and stop indexes, the stops' map, feed.json, and the JSON Schemas of
+every kind."""
 
 from __future__ import annotations
 
@@ -8,16 +9,22 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from builder import contract
+from builder.geojson import STOPS_GEOJSON, STOPS_GEOJSON_KIND, route_geojson_href, stops_geojson
 from builder.lookups import Doc, Lookups
+from builder.output import Streamed
 from builder.shapes import compile_shaper
 from builder.source import Source
+from builder.timetables import timetable_href
 
 ROUTES_INDEX, STOPS_INDEX, FEED = "routes.json", "stops.json", "feed.json"
 
 
-def index_documents(source: Source, conn: Connection, lk: Lookups) -> Iterator[tuple[str, str, Doc]]:
-    yield ROUTES_INDEX, "routes", {"routes": [lk.routes[k] for k in sorted(lk.routes)]}
+def index_documents(source: Source, conn: Connection,
+                    lk: Lookups) -> Iterator[tuple[str, str, Doc | Streamed]]:
+    routes = [dict(lk.routes[k], timetable=timetable_href(k), geojson=route_geojson_href(k)) for k in sorted(lk.routes)]
+    yield ROUTES_INDEX, "routes", {"routes": routes}
     yield STOPS_INDEX, "stops", {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
+    yield STOPS_GEOJSON, STOPS_GEOJSON_KIND, stops_geojson(source, conn)
     yield FEED, "feed", feed_document(source, conn, lk)
 
 
@@ -29,7 +36,7 @@ def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
         "agencies": agencies,
         "counts": {"agencies": len(agencies), **counts},
         "service_period": service_period(source, conn),
-        "links": {"routes": ROUTES_INDEX, "stops": STOPS_INDEX},
+        "links": {"routes": ROUTES_INDEX, "stops": STOPS_INDEX, "stops_geojson": STOPS_GEOJSON},
     }
 
 

@@ -17,14 +17,22 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
+from builder.geojson import ROUTE_GEOJSON_KIND, RouteShapes, route_geojson, route_geojson_href
+from builder.keys import href_for
 from builder.lookups import Doc, Lookups
 from builder.output import Streamed
 from builder.shapes import compile_shaper, pad_time
 from builder.source import EVERYTHING, KeyRange, Source
 from builder.spool import SortedParking, Spool
+from builder.timetables import TIMETABLE_KIND, DayTypes, RouteSchedule, day_types, timetable_document
 
 View = tuple[str, str, Doc | Streamed]  # (kind, id, document)
 LATE = (1 << 30, "")  # sort key of a visit or trip without any time: after every timed one
+
+
+def document_path(kind: str, id_: str) -> str:
+    """Where a view is written (and its URL): `<kind>s/<key>.json`, a route's map `routes/<key>.geojson`."""
+    return route_geojson_href(id_) if kind == ROUTE_GEOJSON_KIND else href_for(kind, id_)
 
 
 def time_key(t: str | None) -> tuple[int, str]:
@@ -44,7 +52,8 @@ class Problems(list[str]):
 
 def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems: Problems,
                          span: KeyRange = EVERYTHING, *, spool: Spool) -> Iterator[View]:
-    """Every trip-stops list, then the route tree of its route, route by route (routes within `span`).
+    """Every trip-stops list, then the route tree, timetables and map of its route, route by route (routes
+    within `span`).
 
     A route tree's trips are parked in `spool`: write each tree before asking for the next view."""
     cols = {t: source.columns(t) for t in ("routes", "trips", "stop_times")}
@@ -61,10 +70,11 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
     stop_times = groupby(source.rows(conn, source.stop_times_by_route(span)),
                          itemgetter(cols["stop_times"].index("trip_id")))
     next_trips, next_st = next(trips, None), next(stop_times, None)
+    days_of, shapes = day_types(lk.services), RouteShapes(source, conn, span)
     routes_stmt = source.select_all("routes", "route_id").where(
         *source.within(source.table("routes").c.route_id, span))
     for route in map(route_shape, source.rows(conn, routes_stmt)):
-        rid, route_trips = route["route_id"], RouteTrips(spool)
+        rid, route_trips, schedule = route["route_id"], RouteTrips(spool), RouteSchedule(lk)
         if next_trips is not None and next_trips[0] == rid:
             for trip in map(trip_shape, next_trips[1]):
                 sts: list[Doc] = []
@@ -73,11 +83,21 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
                     next_st = next(stop_times, None)
                 yield "trip", trip["trip_id"], trip_document(trip, sts, lk, problems)
                 route_trips.add(trip, sts, lk)
+                schedule.add(trip, sts)
             next_trips = next(trips, None)
         yield "route", rid, route_document(route, route_trips, lk)
+        yield from schedule_views(route, schedule, days_of, shapes)
     if next_trips is not None or next_st is not None:
         problems.add("trips or stop_times are not in id order with their routes: is the database's "
                      "collation byte order? (trips.route_id must all be in routes)")
+
+
+def schedule_views(route: Doc, schedule: RouteSchedule, days_of: DayTypes,
+                   shapes: RouteShapes) -> Iterator[View]:
+    """A route's timetables and its map, from the trips the pass collected for its tree."""
+    rid = route["route_id"]
+    yield TIMETABLE_KIND, rid, timetable_document(route, schedule, days_of)
+    yield ROUTE_GEOJSON_KIND, rid, route_geojson(route, schedule, shapes.take(rid))
 
 
 def trip_document(trip: Doc, sts: list[Doc], lk: Lookups, problems: Problems) -> Doc:
