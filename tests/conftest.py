@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_FEED = REPO / "sample" / "feed"
 FEEDS = REPO.parent / "shared" / "feeds"
 ORACLE = REPO.parent / "shared" / "baselines" / "oracle.py"
+TIMETABLE_ORACLE = REPO.parent / "shared" / "baselines" / "timetable_oracle.py"
 
 needs_feeds = pytest.mark.skipif(
     not FEEDS.is_dir(), reason=f"the real feeds are not beside the repo ({FEEDS} is absent)")
