@@ -9,9 +9,11 @@ time strings) until the route ends, and its tables are written one by one.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -23,6 +25,7 @@ from builder.lookups import Doc, Lookups
 from builder.output import DUMP_OPTIONS, Streamed
 from builder.stop_order import Pattern, stop_columns
 
+_STOP_ID = itemgetter("stop_id")
 LATE = (1 << 30, "")  # a trip without any time sorts after every timed one
 TIMETABLE_KIND = "timetable"
 
@@ -70,12 +73,12 @@ class RouteSchedule:
         self.lk = lk
         self.trips: list[TripRecord] = []
         self._patterns: dict[Pattern, Pattern] = {}
-        self._strings: dict[str, str] = {}
 
     def add(self, trip: Doc, sts: list[Doc]) -> None:
-        one = self._strings.setdefault
-        stops = tuple(one(st["stop_id"], st["stop_id"]) for st in sts)
-        cells = tuple(one(c, c) for c in (st["departure_time"] or st["arrival_time"] or "" for st in sts))
+        # Trips of one pattern share its tuple; times are interned (a route's trips repeat the same few
+        # thousand): the largest route's records stay a few MB. map() keeps this loop in C.
+        stops = tuple(map(_STOP_ID, sts))
+        cells = tuple(map(sys.intern, [st["departure_time"] or st["arrival_time"] or "" for st in sts]))
         periods = tuple({"start_time": f["start_time"], "end_time": f["end_time"],
                          "headway_secs": f["headway_secs"], "exact_times": f.get("exact_times") or 0}
                         for f in self.lk.frequencies.get(trip["trip_id"], ()))
