@@ -1,4 +1,5 @@
-"""GeoJSON (RFC 7946, application/geo+json): routes/<route-key>.geojson and stops.geojson.
+"""GeoJSON (RFC 7946, application/geo+json): routes/<route-key>.geojson and stops.geojson (kinds
+`route_geojson`, made by the route-and-trip pass, and `stops_geojson`, by the index pass).
 
 A route's map: a LineString per distinct shape its trips use, its points in shape_pt_sequence order and
 coordinates [lon, lat] exactly as the database holds them; for trips without a usable shape (no shape_id,
@@ -18,22 +19,14 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
-from builder.keys import key_for
 from builder.lookups import Doc
 from builder.output import DUMP_OPTIONS, Streamed
-from builder.shapes import compile_shaper
+from builder.rows import compile_shaper
 from builder.source import EVERYTHING, KeyRange, Source
 from builder.stop_order import Pattern
 from builder.timetables import RouteSchedule, TripRecord
 
-ROUTE_GEOJSON_KIND, STOPS_GEOJSON_KIND = "route_geojson", "stops_geojson"
-STOPS_GEOJSON = "stops.geojson"
-MEDIA_TYPE = "application/geo+json"
 Position = list[float]
-
-
-def route_geojson_href(route_id: str) -> str:
-    return f"routes/{key_for(route_id)}.geojson"
 
 
 class RouteShapes:

@@ -1,8 +1,9 @@
-"""timetables/<route-key>.json: a route's printed timetables, one per direction and day type.
+"""timetables/<route-key>.json (kind `timetable`): a route's printed timetables, one per direction and
+day type.
 
 Stops down the side (builder.stop_order), trips across; a cell is the trip's departure time at that stop
 (its arrival when the departure is empty), "" where it stops without a time, null where it does not stop.
-Built from the route-and-trip pass (builder.views), which already walks each route's trips with their
+Built from the route-and-trip pass (builder.route_trees), which already walks each route's trips with their
 stop times in order: a route's trips are kept as compact records (shared stop-pattern tuples, interned
 time strings) until the route ends, and its tables are written one by one.
 """
@@ -20,18 +21,13 @@ import orjson
 
 from builder.calendars import service_dates
 from builder.day_types import DayType, day_label, day_names, day_type
-from builder.keys import href_for
+from builder.kinds import href
 from builder.lookups import Doc, Lookups
 from builder.output import DUMP_OPTIONS, Streamed
+from builder.passkit import LATE
 from builder.stop_order import Pattern, stop_columns
 
 _STOP_ID = itemgetter("stop_id")
-LATE = (1 << 30, "")  # a trip without any time sorts after every timed one
-TIMETABLE_KIND = "timetable"
-
-
-def timetable_href(route_id: str) -> str:
-    return href_for(TIMETABLE_KIND, route_id)
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,7 @@ def table(direction: int | None, days: DayType, label: str, trips: list[TripReco
 def _stop(lk: Lookups, stop_id: str) -> Doc:
     # A stop time naming an unknown stop is an integrity problem the pass reports; the build then fails.
     return lk.stops.get(stop_id) or {"stop_id": stop_id, "stop_name": None, "stop_lat": None, "stop_lon": None,
-                                     "href": href_for("stop", stop_id)}
+                                     "href": href("stop", stop_id)}
 
 
 def _first_time(trip: TripRecord) -> tuple[int, str]:

@@ -158,7 +158,8 @@ def test_routes_index_links_each_routes_timetable_and_map(release: Path) -> None
 def test_timetables_and_maps_fit_their_models_schemas_and_manifest(release: Path) -> None:
     check_hashes_and_hrefs(release)
     entries = manifest(release)
-    assert {e["kind"] for e in entries} >= {"timetable", "route_geojson", "stops_geojson"}
+    assert {e.kind for e in entries} >= {"timetable", "route_geojson", "stops_geojson"}
+    assert {e.media_type for e in entries if e.path.endswith(".geojson")} == {"application/geo+json"}
     check_against_models(release, entries)
 
 

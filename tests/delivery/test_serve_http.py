@@ -42,13 +42,29 @@ def test_serve_returns_document_bytes_with_manifest_etag(port: int, built: Built
     reply = fetch(port, f"/{path}", PLAIN)
     assert reply.status == 200
     assert reply.body == (built.release / path).read_bytes()
-    assert hashlib.sha256(reply.body).hexdigest() == entry["sha256"]
-    assert reply.headers["etag"] == quoted(entry["sha256"])
-    assert reply.headers["content-type"] == "application/json"
-    assert reply.headers["content-length"] == str(entry["bytes"])
+    assert hashlib.sha256(reply.body).hexdigest() == entry.sha256
+    assert reply.headers["etag"] == quoted(entry.sha256)
+    assert reply.headers["content-type"] == entry.media_type == "application/json"
+    assert reply.headers["content-length"] == str(entry.bytes)
     assert reply.headers["cache-control"] == REVALIDATE
     assert reply.headers["vary"] == "Accept-Encoding"
     assert "content-encoding" not in reply.headers
+
+
+@pytest.mark.parametrize(("path", "media_type"), [("routes/F1.geojson", "application/geo+json"),
+                                                  ("stops.geojson", "application/geo+json"),
+                                                  ("timetables/F1.json", "application/json")])
+def test_serve_sends_maps_and_timetables_with_their_media_type_etag_and_sidecars(
+        port: int, built: Built, path: str, media_type: str) -> None:
+    entry = built.entries[path]
+    plain = fetch(port, f"/{path}", PLAIN)
+    assert (plain.status, plain.body) == (200, (built.release / path).read_bytes())
+    assert (plain.headers["content-type"], plain.headers["etag"]) == (media_type, quoted(entry.sha256))
+    gzipped = fetch(port, f"/{path}", {"Accept-Encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip" and gzip.decompress(gzipped.body) == plain.body
+    assert gzipped.headers["content-type"] == media_type
+    assert gzipped.headers["etag"] == quoted((entry.encodings or {})["gzip"].sha256)
+    assert fetch(port, f"/{path}", {**PLAIN, "If-None-Match": quoted(entry.sha256)}).status == 304
 
 
 def test_serve_head_has_the_headers_of_get_and_no_body(port: int) -> None:
@@ -72,14 +88,14 @@ def test_serve_refuses_other_methods_with_405_and_allow(port: int, method: str) 
 def test_serve_sends_precompressed_sidecar_for_accept_encoding(port: int, built: Built, coding: str) -> None:
     decompress = gzip.decompress if coding == "gzip" else brotli.decompress
     for path in SAMPLE:
-        sidecar = built.entries[path]["encodings"][coding]
+        sidecar = (built.entries[path].encodings or {})[coding]
         reply = fetch(port, f"/{path}", {"Accept-Encoding": coding})
         assert reply.status == 200
         assert reply.headers["content-encoding"] == coding
         assert reply.headers["vary"] == "Accept-Encoding"
         assert reply.headers["content-type"] == "application/json"
-        assert reply.headers["etag"] == quoted(sidecar["sha256"])
-        assert reply.body == (built.release / sidecar["path"]).read_bytes()
+        assert reply.headers["etag"] == quoted(sidecar.sha256)
+        assert reply.body == (built.release / sidecar.path).read_bytes()
         assert decompress(reply.body) == (built.release / path).read_bytes()
 
 
@@ -92,7 +108,7 @@ def test_serve_never_serves_a_sidecar_as_plain_json(port: int, built: Built) -> 
 
 @pytest.mark.parametrize("form", ["strong", "weak", "list", "star"])
 def test_serve_if_none_match_gives_304_with_etag_and_cache_control(port: int, built: Built, form: str) -> None:
-    tag = quoted(built.entries["routes.json"]["sha256"])
+    tag = quoted(built.entries["routes.json"].sha256)
     header = {"strong": tag, "weak": f"W/{tag}", "list": f'"nope", W/"other", {tag}', "star": "*"}[form]
     reply = fetch(port, "/routes.json", {**PLAIN, "If-None-Match": header})
     assert reply.status == 304 and reply.body == b""
