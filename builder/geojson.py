@@ -111,7 +111,7 @@ def _point(stop: Doc, properties: Doc) -> Doc:
 
 def stops_geojson(source: Source, conn: Connection) -> Streamed:
     """Every stop that has coordinates, as a Point, in stop_id byte order, streamed from the database
-    (GTFS lets entrances, nodes and boarding areas leave coordinates out: those are not on the map)."""
+    (GTFS lets generic nodes and boarding areas leave coordinates out: those are not on the map)."""
     cols = source.columns("stops")
     shape = compile_shaper("stops", cols, "Stop", typed=source.typed_columns("stops"),
                            extra={"href": f"_href('stop', r[{cols.index('stop_id')}])"})

@@ -12,9 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
+import orjson
 import pytest
 
 from tests.conftest import ORACLE, TIMETABLE_ORACLE, Builder, needs_feeds, shared_feeds
+from tests.geojson_schema import GEOJSON_SCHEMA
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest
 
 LARGE = {"mta_bus_brooklyn"}  # 2.4M stop times: a minute or two here, still part of CI
@@ -40,3 +43,7 @@ def test_feed_builds_with_zero_oracle_mismatches(feed: Path, build_feed: Builder
     entries = manifest(result.release)
     rng = random.Random(feed.stem)
     check_against_models(result.release, rng.sample(entries, min(len(entries), 400)))
+    maps = [e for e in entries if e.path.endswith(".geojson")]
+    geojson = jsonschema.Draft202012Validator(GEOJSON_SCHEMA)
+    for entry in rng.sample(maps, min(len(maps), 40)):  # RFC 7946, from the test's own schema
+        geojson.validate(orjson.loads((result.release / entry.path).read_bytes()))
