@@ -157,8 +157,12 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("route", ROUTES_AND_TRIPS, PerId("routes"), ids=Ids("routes", "route_id")),
     DocumentKind("trip", ROUTES_AND_TRIPS, PerId("trips"), ids=Ids("trips", "trip_id")),
     DocumentKind("stop", STOPS, PerId("stops"), ids=Ids("stops", "stop_id")),
+    DocumentKind("timetable", ROUTES_AND_TRIPS, PerId("timetables"), ids=Ids("routes", "route_id")),
+    DocumentKind("route_geojson", ROUTES_AND_TRIPS, PerId("routes", ".geojson"), media_type=GEOJSON,
+                 ids=Ids("routes", "route_id")),
     DocumentKind("routes", INDEXES, Single("routes.json")),
     DocumentKind("stops", INDEXES, Single("stops.json")),
+    DocumentKind("stops_geojson", INDEXES, Single("stops.geojson"), media_type=GEOJSON),
     DocumentKind("feed", INDEXES, Single("feed.json")),
     DocumentKind("schema", SCHEMAS, Named("schemas", ".schema.json")),
 )

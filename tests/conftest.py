@@ -19,6 +19,7 @@ SAMPLE_FEED = REPO / "sample" / "feed"
 SHARED = Path(os.environ.get("TRANSIT_SNAPSHOT_SHARED") or REPO.parent / "shared")
 FEEDS = SHARED / "feeds"
 ORACLE = SHARED / "baselines" / "oracle.py"
+TIMETABLE_ORACLE = SHARED / "baselines" / "timetable_oracle.py"
 
 needs_feeds = pytest.mark.skipif(
     not FEEDS.is_dir(), reason=f"the real feeds are not beside the repo ({FEEDS} is absent)")
