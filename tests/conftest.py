@@ -20,6 +20,7 @@ SAMPLE_FEED = REPO / "sample" / "feed"
 SHARED = Path(os.environ.get("TRANSIT_SNAPSHOT_SHARED") or REPO.parent / "shared")
 FEEDS = SHARED / "feeds"
 ORACLE = SHARED / "baselines" / "oracle.py"
+TIMETABLE_ORACLE = SHARED / "baselines" / "timetable_oracle.py"
 DEPARTURES_ORACLE = SHARED / "baselines" / "departures_oracle.py"
 # Builds in tests are deterministic: a fixed window (the sample feed's spring-forward night, a
 # Saturday, then the Easter holidays), never "today".

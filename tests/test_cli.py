@@ -93,8 +93,8 @@ def test_build_on_a_terminal_shows_progress_bars(db_url: str, tmp_path: Path) ->
     os.close(main)
     assert proc.returncode == 0 and SUMMARY.match(stdout)
     shown = screen.decode(errors="replace")
-    # 35 views and 16 stops x 2 dates of departure boards
-    assert "documents" in shown and "━" in shown and "67/67" in shown, shown[-2000:]
+    # 6 routes (a tree, a timetable and a map each), 13 trips, 16 stops, and 16 stops x 2 dates of boards
+    assert "documents" in shown and "━" in shown and "79/79" in shown, shown[-2000:]
 
 
 def commands() -> list[str]:

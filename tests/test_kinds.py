@@ -67,8 +67,8 @@ def test_kinds_refuse_an_inconsistent_declaration() -> None:
 
 def test_kinds_staging_folders_diff_groups_and_nginx_types_follow_the_registry(tmp_path: Path) -> None:
     staging = OutputLayout(tmp_path).new_staging()
-    assert {p.name for p in staging.iterdir()} == {"routes", "stops", "trips", "schemas", "departures"}
-    assert diff.KINDS == ("route", "trip", "stop", "departures", "other")
+    assert {p.name for p in staging.iterdir()} == {"routes", "stops", "trips", "timetables", "schemas", "departures"}
+    assert diff.KINDS == ("route", "trip", "stop", "timetable", "route_geojson", "departures", "other")
     block = re.search(r"\n\s*types \{([^}]*)\}", (REPO / "deploy" / "nginx.conf").read_text())
     assert block is not None, "deploy/nginx.conf has no types {} block"
     nginx = {f".{ext}": media for media, *exts in (line.rstrip(";").split() for line in

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from tests.benchmarks.feeds import BASELINES, Feed
-from tests.benchmarks.measure import Sample, folder_size, median, run, table
+from tests.benchmarks.measure import Sample, folder_size, largest_file, median, run, table
 
 OURS = str(Path(sys.executable).with_name("transit-snapshot"))
 
@@ -72,6 +72,7 @@ class Result:
     documents: int = 0
     bytes: int = 0
     largest: int = 0
+    largest_timetable: tuple[str, int] = ("", 0)  # our build's: (file name, bytes)
 
     def wall(self) -> float:
         return median([s.wall for s in self.samples])
@@ -113,6 +114,7 @@ def run_once(program: Program, feed: Feed, work: Path, result: Result) -> None:
     subprocess.run(["sync"], check=True)  # the previous program's dirty pages are not this one's cost
     result.samples.append(run(program.command(feed, out)))
     result.documents, result.bytes, result.largest = folder_size(program.written(out))
+    result.largest_timetable = largest_file(program.written(out) / "timetables")
 
 
 def remove_outputs(work: Path) -> None:
@@ -162,6 +164,9 @@ def report(feed: Feed, results: dict[str, Result]) -> str:
     if floor:
         lines.append(f"ratio ours/floor: wall {ours.wall() / floor.wall():.2f}x, cpu {ours.cpu() / floor.cpu():.2f}x, "
                      f"rss {ours.rss() / floor.rss():.2f}x")
+    name, size = ours.largest_timetable
+    if name:
+        lines.append(f"largest timetable (ours): timetables/{name}, {size / 1e6:.2f} MB")
     if naive:
         lines.append(f"ratio naive/ours: wall {naive.wall() / ours.wall():.1f}x, cpu {naive.cpu() / ours.cpu():.1f}x, "
                      f"rss {naive.rss() / ours.rss():.1f}x")
