@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, func, select
 
 from builder import contract
+from builder.calendars import services_document
 from builder.geojson import stops_geojson
 from builder.kinds import kind
 from builder.lookups import Doc, Lookups
@@ -24,10 +25,12 @@ def indexes(inp: PassInput) -> Iterator[Made]:
                                       for k in sorted(lk.routes)]}
     yield "stops", None, {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
     yield "stops_geojson", None, stops_geojson(inp.source, inp.conn)
-    yield "feed", None, feed_document(inp.source, inp.conn, lk)
+    yield "services", None, services_document(lk.services)
+    yield "feed", None, feed_document(inp.source, inp.conn, lk, inp.window.describe())
 
 
-def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
+def feed_document(source: Source, conn: Connection, lk: Lookups, departures: Doc) -> Doc:
+    """feed.json; `departures` is the boards' window (from, days, the href template)."""
     agencies = sorted({id(a): a for a in lk.agencies.values()}.values(), key=lambda a: a["agency_id"] or "")
     counts = {t: source.count(conn, t) for t in ("routes", "stops", "trips", "stop_times")}
     return {
@@ -36,7 +39,8 @@ def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
         "counts": {"agencies": len(agencies), **counts},
         "service_period": service_period(source, conn),
         "links": {"routes": kind("routes").path(None), "stops": kind("stops").path(None),
-                  "stops_geojson": kind("stops_geojson").path(None)},
+                  "stops_geojson": kind("stops_geojson").path(None), "services": kind("services").path(None)},
+        "departures": departures,
     }
 
 

@@ -27,12 +27,12 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from builder.keys import key_for
 
 if TYPE_CHECKING:
-    from builder.passkit import Generator
+    from builder.passkit import Generator, PassInput
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -108,7 +108,26 @@ class Single:
         return "." + self.file.rsplit(".", 1)[-1]
 
 
-Place = PerId | Named | Single
+@dataclass(frozen=True)
+class PerDate:
+    """One document per date and GTFS id: `<folder>/<YYYYMMDD>/<key><extension>`, the id being
+    `YYYYMMDD/<GTFS id>` (departure boards: a stop's board on a date)."""
+
+    folder: str
+    extension: str = ".json"
+
+    def path(self, id_: str | None) -> str:
+        day, _, gtfs_id = (id_ or "").partition("/")
+        if len(day) != 8 or not day.isdigit() or not gtfs_id:
+            raise ValueError(f"documents under {self.folder}/ need an id YYYYMMDD/<id>, got {id_!r}")
+        return f"{self.folder}/{day}/{key_for(gtfs_id)}{self.extension}"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.folder}/{{date}}/{{key}}{self.extension}"
+
+
+Place = PerId | PerDate | Named | Single
 
 
 @dataclass(frozen=True)
@@ -123,7 +142,7 @@ class DocumentKind:
         expected = MEDIA_TYPES.get(self.place.extension)
         if expected != self.media_type:
             raise ValueError(f"kind {self.name}: {self.place.extension} files are {expected}, not {self.media_type}")
-        if (self.ids is None) == isinstance(self.place, PerId):
+        if (self.ids is None) == isinstance(self.place, (PerId, PerDate)):
             raise ValueError(f"kind {self.name}: documents per id need `ids`, and only they have them")
 
     def path(self, id_: str | None) -> str:
@@ -140,9 +159,16 @@ class Pass:
     generator: str  # "module:function", imported when the pass runs (a pass module may import this one)
     split_by: Ids | None = None  # id ranges of even weight over this column; None: one task, build process
     kinds: tuple[str, ...] = field(default=())  # filled from KINDS: what it may yield
+    # "module:function" run once in the build process before the helpers fork (split passes only): what
+    # every task of the pass looks up, handed to each as PassInput.prepared
+    prepare: str | None = None
 
     def make(self) -> Generator:
         return _resolve(self.generator)
+
+    def prepared(self, inp: PassInput) -> Any:
+        assert self.prepare is not None
+        return _resolve(self.prepare)(inp)
 
 
 @cache
@@ -151,7 +177,8 @@ def _resolve(dotted: str) -> Generator:
     return cast("Generator", getattr(importlib.import_module(module), name))
 
 
-ROUTES_AND_TRIPS, STOPS, INDEXES, SCHEMAS = "routes-and-trips", "stops", "indexes", "schemas"
+ROUTES_AND_TRIPS, STOPS, DEPARTURES = "routes-and-trips", "stops", "departures"
+INDEXES, SCHEMAS = "indexes", "schemas"
 
 KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("route", ROUTES_AND_TRIPS, PerId("routes"), ids=Ids("routes", "route_id")),
@@ -164,18 +191,22 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("stops", INDEXES, Single("stops.json")),
     DocumentKind("stops_geojson", INDEXES, Single("stops.geojson"), media_type=GEOJSON),
     DocumentKind("feed", INDEXES, Single("feed.json")),
+    DocumentKind("services", INDEXES, Single("services.json")),
+    DocumentKind("departures", DEPARTURES, PerDate("departures"), ids=Ids("stops", "stop_id")),
     DocumentKind("schema", SCHEMAS, Named("schemas", ".schema.json")),
 )
 
 # In the order they run: the split passes first (the heavier first, so no process idles at the end),
 # then the single-task ones in the build process.
 PASSES: tuple[Pass, ...] = tuple(
-    Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name))
-    for name, generator, split_by in (
-        (ROUTES_AND_TRIPS, "builder.route_trees:views", Ids("trips", "route_id")),
-        (STOPS, "builder.stop_views:views", Ids("stops", "stop_id")),
-        (INDEXES, "builder.indexes:indexes", None),
-        (SCHEMAS, "builder.indexes:schemas", None),
+    Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name), prepare)
+    for name, generator, split_by, prepare in (
+        (ROUTES_AND_TRIPS, "builder.route_trees:views", Ids("trips", "route_id"), None),
+        (STOPS, "builder.stop_views:views", Ids("stops", "stop_id"), None),
+        # the heaviest pass, last: cut by visits per stop; its lookups read once, before the fork
+        (DEPARTURES, "builder.boards:boards", Ids("stop_times", "stop_id"), "builder.boards:prepare"),
+        (INDEXES, "builder.indexes:indexes", None, None),
+        (SCHEMAS, "builder.indexes:schemas", None, None),
     )
 )
 

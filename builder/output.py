@@ -142,6 +142,16 @@ class Streamed:
         yield b"]" + (b"," + orjson.dumps(self.tail, option=DUMP_OPTIONS)[1:] if self.tail else b"}")
 
 
+@dataclass(frozen=True)
+class Assembled:
+    """A document already serialized by its maker, in pieces that joined are what orjson writes for it."""
+
+    parts: list[bytes]
+
+    def pieces(self) -> Iterator[bytes]:
+        return iter(self.parts)
+
+
 class DocumentWriter:
     """Writes documents into a staging folder and remembers each one's manifest entry.
 
@@ -158,11 +168,12 @@ class DocumentWriter:
     def write(self, kind: DocumentKind, id_: str | None, doc: Any) -> None:
         """Write one document of `kind` where the registry places it, and remember its manifest entry."""
         path, digest, encodings = kind.path(id_), hashlib.sha256(), None
-        if isinstance(doc, Streamed) and not self.compress:
+        if isinstance(doc, (Streamed, Assembled)) and not self.compress:
             size = self._write(path, doc.pieces(), digest)
         else:
             # Sidecars compress whole documents, so with --compress a streamed one is joined first.
-            data = b"".join(doc.pieces()) if isinstance(doc, Streamed) else orjson.dumps(doc, option=DUMP_OPTIONS)
+            data = (b"".join(doc.pieces()) if isinstance(doc, (Streamed, Assembled))
+                    else orjson.dumps(doc, option=DUMP_OPTIONS))
             size = self._write(path, [data], digest)
             if self.compress:
                 encodings = self._write_sidecars(path, data)
@@ -182,7 +193,11 @@ class DocumentWriter:
         open() adds fstat, ioctl and a buffer object."""
         target, size = f"{self.staging}/{path}", 0
         try:
-            fd = os.open(target, WRITE_FLAGS, 0o644)
+            try:
+                fd = os.open(target, WRITE_FLAGS, 0o644)
+            except FileNotFoundError:  # the first document of a nested folder (departures/<date>/)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                fd = os.open(target, WRITE_FLAGS, 0o644)
             try:
                 batch: list[bytes] = []
                 for piece in pieces:
