@@ -103,10 +103,17 @@ def write_release(settings: BuildSettings, pin: Pin, layout: OutputLayout, progr
     document read, the pinned state is checked: a change the pin could not keep out publishes nothing."""
     staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
     try:
-        with progress.phase("documents", total):
-            writer = write_views(settings, pin.database, staging, progress, window)
-        with progress.phase("indexes"):
-            write_single_passes(settings, pin.database, writer, window)
+        try:
+            with progress.phase("documents", total):
+                writer = write_views(settings, pin.database, staging, progress, window)
+            with progress.phase("indexes"):
+                write_single_passes(settings, pin.database, writer, window)
+        except (BuildError, LookupError, ValueError):
+            # Where the pin could not keep changes out, a pass may trip over rows another program wrote
+            # meanwhile (a stop time whose stop its lookups never saw): that is the database changing,
+            # exit 6 and a retry, not a broken feed or a crash.
+            pin.ensure_unchanged()
+            raise
         pin.ensure_unchanged()
         listed = write_manifest(staging, writer)
         build_id = build_id_of(listed)
