@@ -25,7 +25,15 @@ from builder.indexes import index_documents, schema_documents
 from builder.keys import href_for
 from builder.lookups import load_lookups
 from builder.memory import keep_large_blocks_returnable, release_memory
-from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, manifest_bytes, publish
+from builder.output import (
+    DocumentWriter,
+    OutputLayout,
+    Raw,
+    build_id_of,
+    finish_release,
+    manifest_bytes,
+    publish,
+)
 from builder.progress import Progress, Silent
 from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
 from builder.spool import Spool
@@ -47,6 +55,7 @@ class BuildSettings:
     keep: int | None = None  # after publishing, delete all but the newest `keep` releases
     # content-codings to precompress every document with (builder.compress): sidecars beside each file
     compress: tuple[str, ...] = ()
+    site: bool = False  # also the rider's website: HTML pages made from the documents (builder.site)
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= MAX_WORKERS:
@@ -99,6 +108,9 @@ def write_release(settings: BuildSettings, layout: OutputLayout, progress: Progr
             writer = write_views(settings, staging, progress)
         with progress.phase("indexes"):
             write_indexes_and_schemas(settings, writer)
+        if settings.site:
+            with progress.phase("site"):
+                write_site(staging, writer)
         manifest = write_manifest(staging, writer)
         build_id = build_id_of(manifest)
         info = build_info(build_id, writer, started, changes_since(layout, manifest))
@@ -213,6 +225,15 @@ def write_indexes_and_schemas(settings: BuildSettings, writer: DocumentWriter) -
     source.engine.dispose()
     for path, kind, doc in schema_documents():
         writer.write(path, kind, None, doc)
+
+
+def write_site(staging: Path, writer: DocumentWriter) -> None:
+    """The pages, from the JSON documents just written into the staging folder (never from the database,
+    so HTML and JSON cannot disagree); one page at a time, streamed as it renders."""
+    from builder.site import site_documents  # Jinja2 is imported only by builds that make the site
+
+    for path, kind, pieces in site_documents(staging):
+        writer.write(path, kind, None, Raw(pieces))
 
 
 def write_manifest(staging: Path, writer: DocumentWriter) -> bytes:

@@ -95,11 +95,14 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
 @click.option("--compress", "compress", default="", metavar="CODINGS",
               help="Also write precompressed sidecars beside each document, listed in the manifest: "
                    "gzip, br, or gzip,br.")
+@click.option("--site", is_flag=True,
+              help="Also write the rider's website: index.html, a page per route (timetables, map) and "
+                   "per stop (departure boards), made from the release's own documents.")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Log each phase with its timing (on stderr).")
 @reports_errors
-def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: str, quiet: bool,
-                  verbose: bool) -> None:
+def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: str, site: bool,
+                  quiet: bool, verbose: bool) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
@@ -111,6 +114,7 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
     transit-snapshot build --db sqlite:///gtfs.sqlite --out output
     transit-snapshot build --out /srv/snapshot --keep 5 --quiet      # nightly, from cron
     transit-snapshot build --out output --compress gzip,br   # routes/B41.json.gz and .br too
+    transit-snapshot build --out output --site               # and output/current/index.html
     """
     from builder.build import BuildSettings, build
     from builder.compress import parse_codings
@@ -118,7 +122,7 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
 
     progress = reporter(quiet=quiet, verbose=verbose, terminal=sys.stderr.isatty())
     settings = BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep,
-                             compress=parse_codings(compress))
+                             compress=parse_codings(compress), site=site)
     result = build(settings, progress)
     if quiet:
         return

@@ -131,6 +131,16 @@ class Streamed:
         yield b"]}"
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A document made of bytes already (a page, a stylesheet), written piece by piece as they come."""
+
+    chunks: Iterable[bytes]
+
+    def pieces(self) -> Iterable[bytes]:
+        return self.chunks
+
+
 class DocumentWriter:
     """Writes documents into a staging folder and remembers each one's manifest entry.
 
@@ -146,11 +156,12 @@ class DocumentWriter:
 
     def write(self, path: str, kind: str, id_: str | None, doc: Any) -> None:
         digest, encodings = hashlib.sha256(), None
-        if isinstance(doc, Streamed) and not self.compress:
+        if isinstance(doc, Streamed | Raw) and not self.compress:
             size = self._write(path, doc.pieces(), digest)
         else:
             # Sidecars compress whole documents, so with --compress a streamed one is joined first.
-            data = b"".join(doc.pieces()) if isinstance(doc, Streamed) else orjson.dumps(doc, option=DUMP_OPTIONS)
+            data = (b"".join(doc.pieces()) if isinstance(doc, Streamed | Raw)
+                    else orjson.dumps(doc, option=DUMP_OPTIONS))
             size = self._write(path, [data], digest)
             if self.compress:
                 encodings = self._write_sidecars(path, data)
