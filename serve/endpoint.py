@@ -34,6 +34,7 @@ ENTRY_OVERHEAD = 512
 # A release pruned between resolving it and opening the file shows up as one of these.
 _VANISHED = (FileNotFoundError, NotADirectoryError)
 _PINNED_PREFIX = "/releases/"
+INDEX_PAGE = "index.html"
 
 
 class SnapshotEndpoint:
@@ -64,7 +65,8 @@ class SnapshotEndpoint:
         return await self._serve_current(scope, path)
 
     async def _serve_current(self, scope: Scope, path: str) -> Response:
-        key = path[1:]
+        # A release with the website (build --site) answers `/` with its home page (404 without one).
+        key = path[1:] or INDEX_PAGE
         try:
             response = await self._serve(scope, self._store.current(), key, self._revalidate)
         except _VANISHED:
@@ -99,7 +101,7 @@ class SnapshotEndpoint:
         body = self._cache.get(cache_key)
         if body is None:
             content = await _read(release.directory + variant.path, variant.size)
-            body = make_body(content, variant, vary=vary)
+            body = make_body(content, variant, vary=vary, media_type=document.media_type)
             self._cache.put(cache_key, body, len(content) + ENTRY_OVERHEAD)
         return document_response(body, cache_control, head=scope["method"] == "HEAD")
 

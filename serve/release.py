@@ -18,6 +18,12 @@ from serve.errors import SnapshotError
 
 BUILD_ID = re.compile(r"[0-9a-f]{8,64}")
 MANIFEST = "manifest.json"
+JSON = b"application/json"
+# What an entry without `media_type` is served as, from its extension: releases built before the
+# manifest named media types held JSON only; the website's pages (build --site) are HTML, CSS and scripts.
+MEDIA_TYPES = {".html": b"text/html; charset=utf-8", ".css": b"text/css; charset=utf-8",
+               ".js": b"text/javascript; charset=utf-8", ".geojson": b"application/geo+json"}
+_MEDIA_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+(; ?charset=[a-z0-9-]+)?")
 # Content-codings a manifest may list precompressed sidecars for.
 ENCODINGS = ("br", "gzip")
 
@@ -45,6 +51,7 @@ class Document(NamedTuple):
     identity: Variant
     br: Variant | None = None
     gzip: Variant | None = None
+    media_type: bytes = JSON  # the Content-Type it is served with
 
     @property
     def has_encodings(self) -> bool:
@@ -127,7 +134,17 @@ def _parse_document(entry: object, context: str) -> Document:
     for encoding in ENCODINGS:
         if encoding in encodings:
             variants[encoding] = _parse_variant(encodings[encoding], f"{context}.{encoding}", encoding)
-    return Document(identity, variants.get("br"), variants.get("gzip"))
+    return Document(identity, variants.get("br"), variants.get("gzip"), _media_type(entry, context))
+
+
+def _media_type(entry: dict[str, object], context: str) -> bytes:
+    declared = entry.get("media_type")
+    if declared is None:
+        path = str(entry["path"])
+        return next((t for ext, t in MEDIA_TYPES.items() if path.endswith(ext)), JSON)
+    if not isinstance(declared, str) or not _MEDIA_TYPE.fullmatch(declared):
+        raise SnapshotError(f"{context}: 'media_type' must be a media type such as application/json")
+    return declared.encode("ascii")
 
 
 def _parse_variant(entry: object, context: str, encoding: str | None) -> Variant:

@@ -16,7 +16,6 @@ IMMUTABLE = b"public, max-age=31536000, immutable"
 NO_STORE = b"no-store"
 ALLOW = "GET, HEAD"
 
-_CONTENT_TYPE: Header = (b"content-type", b"application/json")
 _ACCEPT_RANGES: Header = (b"accept-ranges", b"none")
 _VARY: Header = (b"vary", b"Accept-Encoding")
 
@@ -38,9 +37,9 @@ class Body:
     headers: tuple[Header, ...]
 
 
-def make_body(content: bytes, variant: Variant, *, vary: bool) -> Body:
+def make_body(content: bytes, variant: Variant, *, vary: bool, media_type: bytes) -> Body:
     headers = [
-        _CONTENT_TYPE,
+        (b"content-type", media_type),
         (b"content-length", b"%d" % len(content)),
         (b"etag", variant.etag.encode("ascii")),
         _ACCEPT_RANGES,
