@@ -1,0 +1,175 @@
+"""`build --site`: the pages made from a real build, their links, their HTML, and hostile names."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin
+
+import html5lib
+import orjson
+import pytest
+
+from builder.build import BuildSettings, build
+from builder.keys import key_for
+from builder.site import tables
+from tests.site.conftest import HOSTILE, HOSTILE_ROUTE
+
+MAX_PAGE_BYTES = 2_000_000
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value and not value.startswith(("data:", "http:", "https:")):
+                self.targets.append(value)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def pages(release: Path) -> list[Path]:
+    return sorted(release.rglob("*.html"))
+
+
+def manifest(release: Path) -> dict[str, dict[str, object]]:
+    return {e["path"]: e for e in orjson.loads((release / "manifest.json").read_bytes())["documents"]}
+
+
+def test_site_has_a_page_for_every_route_and_stop(site_build: Path) -> None:
+    routes = orjson.loads((site_build / "routes.json").read_bytes())["routes"]
+    stops = orjson.loads((site_build / "stops.json").read_bytes())["stops"]
+    listed = manifest(site_build)
+    expected = {"index.html", *(r["href"][:-5] + ".html" for r in routes), *(s["href"][:-5] + ".html" for s in stops)}
+    assert expected <= {p for p, e in listed.items() if e["kind"] == "page"}
+    assert {"site/site.css", "site/site.js", "site/search-index.js"} <= set(listed)
+    index = (site_build / "index.html").read_text()
+    for route in routes:
+        assert f'href="{route["href"][:-5]}.html"' in index
+
+
+@pytest.mark.parametrize("release", ["site_build", "scheduled"])
+def test_site_links_resolve_inside_the_release(release: str, request: pytest.FixtureRequest) -> None:
+    root: Path = request.getfixturevalue(release)
+    listed = manifest(root)
+    for page in pages(root):
+        parser = Links()
+        parser.feed(page.read_text())
+        base = page.relative_to(root).as_posix()
+        for target in parser.targets:
+            resolved = urljoin(f"http://x/{base}", target.split("#")[0]).removeprefix("http://x/")
+            assert resolved in listed, f"{base} links to {target}, which is not in the release"
+
+
+@pytest.mark.parametrize("release", ["site_build", "scheduled"])
+def test_site_pages_are_html5_without_parse_errors(release: str, request: pytest.FixtureRequest) -> None:
+    root: Path = request.getfixturevalue(release)
+    for page in pages(root):
+        parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+        document = parser.parse(page.read_bytes())  # raises on any parse error, a missing doctype included
+        html = document if document.tag == "html" else document.find("html")
+        assert html is not None and html.get("lang") == "en", page
+        head = html.find("head")
+        assert head is not None
+        metas = {m.get("name") or m.get("charset") for m in head.iter("meta")}
+        assert {"viewport", "utf-8"} <= metas, page
+        assert len(page.read_bytes()) < MAX_PAGE_BYTES
+
+
+def test_site_takes_nothing_from_outside_the_release(scheduled: Path) -> None:
+    for page in pages(scheduled):
+        text = page.read_text()
+        for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", text):
+            assert "http" not in tag, (page, tag)
+    assert "http" not in (scheduled / "site" / "site.css").read_text()
+
+
+def test_site_route_page_tables_hold_every_trip_of_the_route(scheduled: Path) -> None:
+    for route in orjson.loads((scheduled / "routes.json").read_bytes())["routes"]:
+        key = route["href"][len("routes/"):-len(".json")]
+        tree = orjson.loads((scheduled / route["href"]).read_bytes())
+        page = (scheduled / "routes" / f"{key}.html").read_text()
+        shown = re.findall(r'data-trip="([^"]*)"', page)
+        expected = sorted(t["trip_id"] for t in tree["trips"])
+        assert sorted(html.unescape(t) for t in shown) == expected, key
+        timetable = orjson.loads((scheduled / "timetables" / f"{key}.json").read_bytes())
+        assert page.count("<table") == len(timetable["timetables"])
+
+
+def test_site_frequency_trips_say_every_n_minutes(scheduled: Path) -> None:
+    trees = [orjson.loads(p.read_bytes()) for p in sorted((scheduled / "routes").glob("*.json"))]
+    frequent = [(tree, trip) for tree in trees for trip in tree["trips"] if trip.get("frequencies")]
+    assert frequent, "the sample feed has frequency-based trips"
+    for tree, trip in frequent:
+        page = (scheduled / tree["route"]["href"].replace(".json", ".html")).read_text()
+        minutes = trip["frequencies"][0]["headway_secs"] / 60
+        assert f"every {minutes:g} minutes" in page
+
+
+def test_site_stop_page_holds_the_first_days_board(scheduled: Path) -> None:
+    feed = orjson.loads((scheduled / "feed.json").read_bytes())
+    first = feed["departures"]["from"]
+    checked = 0
+    for stop in orjson.loads((scheduled / "stops.json").read_bytes())["stops"]:
+        key = key_for(stop["stop_id"])
+        board = orjson.loads((scheduled / "departures" / first / f"{key}.json").read_bytes())
+        page = (scheduled / "stops" / f"{key}.html").read_text()
+        body = page.split('id="board"', 1)[1].split("</tbody>", 1)[0] if board["departures"] else ""
+        assert body.count("<tr>") == len(board["departures"]) + (1 if board["departures"] else 0), key
+        data = orjson.loads(page.split('id="board-data">', 1)[1].split("</script>", 1)[0])
+        assert data["dates"] == [first, *sorted(data["days"])[1:]]
+        assert len(data["days"][first]) == len(board["departures"])
+        checked += bool(board["departures"])
+    assert checked >= 5
+
+
+def test_site_names_from_the_feed_render_as_text(hostile_site: Path) -> None:
+    stop_page = (hostile_site / "stops" / "~43ON.html").read_text()
+    route_page = (hostile_site / "routes" / "X9.html").read_text()
+    for page in pages(hostile_site):
+        text = page.read_text()
+        assert "<script>alert" not in text and "<img" not in text, page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in stop_page
+    parser = Links()
+    parser.feed(stop_page)
+    assert HOSTILE in "".join(parser.text)
+    parser = Links()
+    parser.feed(route_page)
+    assert HOSTILE_ROUTE in "".join(parser.text)
+    for inline in ("site/search-index.js",):
+        assert "</script" not in (hostile_site / inline).read_text()
+    # the embedded boards hold the headsign, escaped so that it cannot close their <script> element
+    board_data = (hostile_site / "stops" / "NORD.html").read_text().split('id="board-data">', 1)[1]
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in board_data.split("</script>", 1)[0]
+
+
+def test_site_build_is_deterministic(sample_db: str, tmp_path: Path) -> None:
+    first = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "a", workers=1, site=True))
+    second = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "b", workers=2, site=True))
+    assert first.build_id == second.build_id
+    plain = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "c", workers=1))
+    assert plain.build_id != first.build_id and "page" not in plain.documents
+
+
+def test_site_splits_long_timetables_into_parts_under_the_budget() -> None:
+    stops = [{"stop_id": f"S{i}", "stop_name": f"Stop {i}", "href": f"stops/S{i}.json"} for i in range(40)]
+    trips = [{"trip_id": f"T{t}", "service_id": "D", "href": f"trips/T{t}.json", "frequencies": [],
+              "times": [f"{5 + t // 60:02d}:{t % 60:02d}:00"] * 40} for t in range(2300)]
+    table = {"direction_id": 0, "days": ["monday"], "label": "Monday", "headsigns": ["Somewhere"],
+             "stops": stops, "trips": trips}
+    parts = tables.parts([table, {**table, "direction_id": 1}], max_cells=10_000)
+    assert all(len(p.trips) * len(stops) <= 10_000 for p in parts)
+    for direction in (0, 1):
+        mine = [p for p in parts if p.table["direction_id"] == direction]
+        assert [t["trip_id"] for p in mine for t in p.trips] == [t["trip_id"] for t in trips]
+        assert [p.number for p in mine] == list(range(1, len(mine) + 1)) and mine[0].of == len(mine)
+    html = "".join(tables.table_html(parts[0], "../"))
+    assert len(html.encode()) < 10_000 * 12
+    assert "part 1 of" in parts[0].caption()
