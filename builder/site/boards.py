@@ -18,7 +18,7 @@ import orjson
 from markupsafe import Markup
 
 from builder.site.reader import Doc, Release, page_of
-from builder.site.svgmap import colour
+from builder.site.svgmap import colour, text_colour
 
 Row = list[Any]
 
@@ -80,7 +80,7 @@ def _row(departure: Doc, routes: Names, headsigns: Names, platforms: Names, rout
     route = route_info.get(departure["route_id"]) or {"route_id": departure["route_id"]}
     route_row = [route.get("route_short_name") or route.get("route_long_name") or route["route_id"],
                  route.get("route_long_name") or "", colour(route.get("route_color")),
-                 colour(route.get("route_text_color"), "FFFFFF"),
+                 text_colour(route),
                  root + page_of(route["href"]) if route.get("href") else ""]
     return [int(when.timestamp()), instant[11:16], routes.of(route_row),
             headsigns.of(departure.get("trip_headsign") or ""), platforms.of(departure.get("stop_id") or ""),

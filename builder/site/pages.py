@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, Template
 from builder.site import tables
 from builder.site.boards import Window, board_data, date_label, embedded
 from builder.site.reader import Doc, Release, page_of, sibling
-from builder.site.svgmap import colour, route_map
+from builder.site.svgmap import colour, route_map, text_colour
 
 PIECE = 64 * 1024  # rendered text is handed to the writer in pieces of about this size
 Page = tuple[str, Iterator[bytes]]  # (path in the release, its bytes as they are rendered)
@@ -30,6 +30,7 @@ def environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["page"] = page_of
     env.filters["colour"] = colour
+    env.filters["text_colour"] = text_colour
     env.filters["date_label"] = date_label
     return env
 

@@ -43,6 +43,27 @@ def colour(value: object, default: str = DEFAULT_COLOR) -> str:
     return "#" + (value if isinstance(value, str) and _HEX.fullmatch(value) else default).upper()
 
 
+def _luminance(css: str) -> float:
+    channels = [int(css[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two CSS colours `#RRGGBB`, from 1 to 21."""
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def text_colour(route: dict[str, object]) -> str:
+    """The route's text colour on its colour when riders can read it (WCAG AA, 4.5:1); else black or
+    white, whichever reads better. Feeds often pair white with mid-tones (#1E88E5: 3.7:1)."""
+    background, text = colour(route.get("route_color")), colour(route.get("route_text_color"), "FFFFFF")
+    if contrast(background, text) >= 4.5:
+        return text
+    return max(("#000000", "#FFFFFF"), key=lambda c: contrast(background, c))
+
+
 def projection(points: Iterable[tuple[float, float]]) -> Projection | None:
     lons, lats = [], []
     for lon, lat in points:

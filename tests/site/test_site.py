@@ -15,6 +15,7 @@ import pytest
 from builder.build import BuildSettings, build
 from builder.keys import key_for
 from builder.site import tables
+from builder.site.svgmap import contrast, text_colour
 from tests.site.conftest import HOSTILE, HOSTILE_ROUTE
 
 MAX_PAGE_BYTES = 2_000_000
@@ -173,3 +174,12 @@ def test_site_splits_long_timetables_into_parts_under_the_budget() -> None:
     html = "".join(tables.table_html(parts[0], "../"))
     assert len(html.encode()) < 10_000 * 12
     assert "part 1 of" in parts[0].caption()
+
+
+def test_site_badge_text_is_readable_on_the_route_colour() -> None:
+    # the feed's pair when it reads well enough (WCAG AA 4.5:1), else black or white
+    assert text_colour({"route_color": "000000", "route_text_color": "FFFF00"}) == "#FFFF00"
+    assert text_colour({"route_color": "1E88E5", "route_text_color": "FFFFFF"}) == "#000000"
+    assert text_colour({"route_color": "0D2C54"}) == "#FFFFFF"
+    assert text_colour({"route_color": "not a colour", "route_text_color": None}) == "#FFFFFF"
+    assert round(contrast("#FFFFFF", "#1E88E5"), 2) == 3.68
