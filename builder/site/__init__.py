@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
-from builder.site.boards import Window, embedded
+from builder.site.boards import Window, embedded, route_row
 from builder.site.pages import index_page, route_pages, site_name, stop_page
 from builder.site.reader import Doc, Release, page_of
 
@@ -35,9 +35,11 @@ def site_documents(folder: Path) -> Iterator[Made]:
             (folder / path).parent.mkdir(exist_ok=True)
             yield path, "page", pieces
     window = Window.of(feed)
+    route_rows = {route_id: route_row(route, "../") for route_id, route in route_info.items()}
     stops = release.read("stops.json")["stops"]
     for summary in stops:
-        path, pieces = stop_page(release, release.read_head(summary["href"]), window, route_info, common)
+        path, pieces = stop_page(release, release.read_head(summary["href"]), window, route_info, route_rows,
+                                 common)
         yield path, "page", pieces
     (folder / "site").mkdir(exist_ok=True)
     path, pieces = index_page(feed, route_info, common)

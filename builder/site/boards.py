@@ -1,11 +1,11 @@
 """A stop's departure boards for its page: the first day as an HTML table, every day as compact data.
 
 The window's boards (`departures/<YYYYMMDD>/<stop-key>.json`) are read back and each departure becomes
-one short row, `[epoch seconds, "HH:MM", route index, headsign index, platform index, note]`, embedded
-in the page as JSON (`<script type="application/json">`): the page's script switches dates and lists
-the next departures from now without fetching anything, so it works from `file://` too, where
-browsers refuse to fetch files. Names are stored once and rows point at them, which keeps a busy
-stop's week of boards to a few hundred kilobytes.
+one short row, `[local ISO date-time, route index, headsign index, platform index, note]`, embedded in
+the page as JSON (`<script type="application/json">`): the page's script switches dates and lists the
+next departures from now without fetching anything, so it works from `file://` too, where browsers
+refuse to fetch files. Names are stored once and rows point at them, which keeps a busy stop's week of
+boards to a few hundred kilobytes; the first day's table is made here from the same rows.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from builder.site.reader import Doc, Release, page_of
 from builder.site.svgmap import colour, text_colour
@@ -42,19 +42,19 @@ class Window:
         return self.pattern.replace("{date}", date).replace("{stop_key}", stop_key)
 
 
-@dataclass
 class Names:
     """Each distinct string once; rows hold indexes into `items`."""
 
-    items: list[Any] = field(default_factory=list)
-    index: dict[Any, int] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.index: dict[str, int] = {}
 
-    def of(self, value: Any) -> int:
-        key = orjson.dumps(value) if isinstance(value, list) else value
-        if key not in self.index:
-            self.index[key] = len(self.items)
+    def of(self, value: str) -> int:
+        found = self.index.get(value)
+        if found is None:
+            found = self.index[value] = len(self.items)
             self.items.append(value)
-        return self.index[key]
+        return found
 
 
 def note(departure: Doc) -> str:
@@ -73,32 +73,63 @@ def note(departure: Doc) -> str:
     return ", ".join(notes)
 
 
-def _row(departure: Doc, routes: Names, headsigns: Names, platforms: Names, route_info: Doc,
-         root: str) -> Row:
-    instant: str = departure.get("departure") or departure["arrival"]
-    when = datetime.fromisoformat(instant)
-    route = route_info.get(departure["route_id"]) or {"route_id": departure["route_id"]}
-    route_row = [route.get("route_short_name") or route.get("route_long_name") or route["route_id"],
-                 route.get("route_long_name") or "", colour(route.get("route_color")),
-                 text_colour(route),
-                 root + page_of(route["href"]) if route.get("href") else ""]
-    return [int(when.timestamp()), instant[11:16], routes.of(route_row),
-            headsigns.of(departure.get("trip_headsign") or ""), platforms.of(departure.get("stop_id") or ""),
-            note(departure)]
+def route_row(route: Doc, root: str) -> list[str]:
+    """[short name, long name, colour, text colour, page] of a route, as a board shows it."""
+    return [route.get("route_short_name") or route.get("route_long_name") or route["route_id"],
+            route.get("route_long_name") or "", colour(route.get("route_color")), text_colour(route),
+            root + page_of(route["href"]) if route.get("href") else ""]
 
 
-def board_data(release: Release, window: Window, stop_key: str, route_info: Doc, root: str) -> Doc:
-    """Every day of the window for one stop: {"dates", "days": {date: [row...]}, "routes", ...}."""
-    routes, headsigns, platforms = Names(), Names(), Names()
-    days: dict[str, list[Row]] = {}
+@dataclass
+class Boards:
+    """One stop's boards over the window, as embedded in its page."""
+
+    dates: list[str] = field(default_factory=list)
+    days: dict[str, list[Row]] = field(default_factory=dict)
+    routes: list[list[str]] = field(default_factory=list)
+    headsigns: Names = field(default_factory=Names)
+    platforms: Names = field(default_factory=Names)
+
+    def data(self) -> Doc:
+        return {"dates": self.dates, "days": self.days, "routes": self.routes,
+                "headsigns": self.headsigns.items, "platforms": self.platforms.items}
+
+
+def read_boards(release: Release, window: Window, stop_key: str, route_rows: dict[str, list[str]],
+                root: str) -> Boards:
+    boards, route_index = Boards(), dict[str, int]()
+    headsign, platform = boards.headsigns.of, boards.platforms.of
     for date in window.dates:
         board = release.read_optional(window.href(date, stop_key))
         if board is None:
             continue
-        info = {**board.get("routes", {}), **route_info}
-        days[date] = [_row(d, routes, headsigns, platforms, info, root) for d in board["departures"]]
-    return {"dates": list(days), "days": days, "routes": routes.items, "headsigns": headsigns.items,
-            "platforms": platforms.items}
+        rows: list[Row] = []
+        for d in board["departures"]:
+            route_id = d["route_id"]
+            r = route_index.get(route_id)
+            if r is None:
+                r = route_index[route_id] = len(boards.routes)
+                known = route_rows.get(route_id)
+                boards.routes.append(known or route_row((board.get("routes") or {}).get(route_id)
+                                                        or {"route_id": route_id}, root))
+            rows.append([d["departure"] or d["arrival"], r, headsign(d["trip_headsign"] or ""),
+                         platform(d["stop_id"] or ""), note(d)])
+        boards.dates.append(date)
+        boards.days[date] = rows
+    return boards
+
+
+def first_day_rows(boards: Boards, platform_names: dict[str, str] | None) -> Markup:
+    """The first day's table body; platform_names (a station's) adds the platform column."""
+    routes = [f'<td><a href="{escape(href)}" class="badge" style="background:{bg};color:{fg}">{escape(short)}</a>'
+              if href else f"<td>{escape(short)}" for short, _, bg, fg, href in boards.routes]
+    headsigns = [f"<td>{escape(h)}" for h in boards.headsigns.items]
+    platforms = [f"<td>{escape((platform_names or {}).get(p, p))}" for p in boards.platforms.items]
+    lines = []
+    for when, r, h, p, text in boards.days[boards.dates[0]] if boards.dates else []:
+        lines.append(f"<tr><td>{when[11:16]}{routes[r]}{headsigns[h]}"
+                     f"{platforms[p] if platform_names is not None else ''}<td>{escape(text)}</tr>")
+    return Markup("\n".join(lines))
 
 
 def embedded(data: Any) -> Markup:

@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, Template
 
 from builder.site import tables
-from builder.site.boards import Window, board_data, date_label, embedded
+from builder.site.boards import Window, date_label, embedded, first_day_rows, read_boards
 from builder.site.reader import Doc, Release, page_of, sibling
 from builder.site.svgmap import colour, route_map, text_colour
 
@@ -84,7 +84,8 @@ def route_pages(release: Release, head: Doc, common: Doc) -> Iterator[Page]:
 
 
 def stop_page(release: Release, head: Doc, window: Window | None, route_info: dict[str, Doc],
-              common: Doc) -> Page:
+              route_rows: dict[str, list[str]], common: Doc) -> Page:
+    """stops/<key>.html; route_rows: every route as boards show it (boards.route_row), made once."""
     stop = head["stop"]
     routes = dict(head.get("routes") or {})
     for child in stop.get("children") or []:  # a station is served by what serves its platforms
@@ -92,11 +93,13 @@ def stop_page(release: Release, head: Doc, window: Window | None, route_info: di
             routes.update(release.read_head(child["href"]).get("routes") or {})
     serving = sorted((route_info.get(r) or s for r, s in routes.items()), key=route_order)
     key = stop["href"].split("/", 1)[1].rpartition(".")[0]
-    data = board_data(release, window, key, route_info, "../") if window else None
+    boards = read_boards(release, window, key, route_rows, "../") if window else None
     platforms = {c["stop_id"]: platform_name(stop, c) for c in stop.get("children") or []}
-    context = {**common, "root": "../", "stop": stop, "routes": serving, "data": data,
-               "embedded": embedded(data) if data else None, "platforms": platforms,
-               "is_station": stop.get("location_type") == 1, "json_href": stop["href"]}
+    is_station = stop.get("location_type") == 1
+    context = {**common, "root": "../", "stop": stop, "routes": serving, "boards": boards,
+               "first_rows": first_day_rows(boards, platforms if is_station else None) if boards else None,
+               "embedded": embedded(boards.data()) if boards else None, "platforms": platforms,
+               "is_station": is_station, "json_href": stop["href"]}
     return page_of(stop["href"]), render("stop.html", context)
 
 

@@ -126,6 +126,10 @@ def test_browser_route_tables_hold_every_trip(browser: Any, origin: str, schedul
     shown = watched.page.locator("table.tt thead th[data-trip]").evaluate_all(
         "cells => cells.map(c => c.dataset.trip)")
     assert sorted(shown) == sorted(t["trip_id"] for t in tree["trips"])
+    timetable = orjson.loads((scheduled / "timetables" / "!b41.json").read_bytes())["timetables"][0]
+    first_row = watched.page.locator("table.tt").first.locator("tbody tr").first
+    assert first_row.locator("th").inner_text() == timetable["stops"][0]["stop_name"]
+    assert first_row.locator("td").all_inner_texts() == [(t["times"][0] or "")[:5] for t in timetable["trips"]]
     assert watched.page.get_by_text("every 10 minutes").count() + watched.page.get_by_text(
         "every 15 minutes").count() + watched.page.get_by_text("every 20 minutes").count() >= 1
     assert watched.problems == []

@@ -47,7 +47,7 @@
     update();
   }
 
-  // --- departure boards: rows are [epoch seconds, "HH:MM", route, headsign, platform, note]
+  // --- departure boards: rows are [local ISO date-time with offset, route, headsign, platform, note]
   function setUpBoard() {
     var dataNode = document.getElementById("board-data");
     if (!dataNode) return;
@@ -61,9 +61,11 @@
 
     function cells(row, withDate) {
       var tr = el("tr");
-      var route = data.routes[row[2]];
-      var time = row[1];
-      if (withDate) time = new Date(row[0] * 1000).toLocaleDateString("en-GB", { weekday: "short" }) + " " + time;
+      var route = data.routes[row[1]];
+      var time = row[0].slice(11, 16);
+      // the weekday of the board's own local date, whatever the browser's time zone
+      if (withDate) time = new Date(row[0].slice(0, 10) + "T12:00:00Z").toLocaleDateString("en-GB",
+        { weekday: "short", timeZone: "UTC" }) + " " + time;
       tr.appendChild(el("td", time));
       var routeCell = el("td");
       if (route[4]) {
@@ -75,12 +77,12 @@
         routeCell.textContent = route[0];
       }
       tr.appendChild(routeCell);
-      tr.appendChild(el("td", data.headsigns[row[3]]));
+      tr.appendChild(el("td", data.headsigns[row[2]]));
       if (platformNames) {
-        var platform = data.platforms[row[4]];
+        var platform = data.platforms[row[3]];
         tr.appendChild(el("td", platformNames[platform] || platform));
       }
-      tr.appendChild(el("td", row[5]));
+      tr.appendChild(el("td", row[4]));
       return tr;
     }
 
@@ -95,12 +97,16 @@
     }
 
     function showNext() {
-      var now = Date.now() / 1000;
+      var now = Date.now();
       var upcoming = [];
       data.dates.forEach(function (date) {
-        data.days[date].forEach(function (row) { if (row[0] >= now) upcoming.push(row); });
+        data.days[date].forEach(function (row) {
+          var at = Date.parse(row[0]);
+          if (at >= now) upcoming.push([at, row]);
+        });
       });
       upcoming.sort(function (a, b) { return a[0] - b[0]; });
+      upcoming = upcoming.map(function (pair) { return pair[1]; });
       var next = upcoming.slice(0, 10);
       show(next, next.length ? "Next " + next.length + " departures from now" :
         "No departure from now within the dates of these boards", true);
