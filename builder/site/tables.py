@@ -114,6 +114,10 @@ def trip_header(trip: Doc) -> Markup:
     return Markup(f'<th scope="col" data-trip="{escape(trip["trip_id"])}"{cls}>{label}')
 
 
+# Cell HTML by value, shared by every table: a feed has a few thousand distinct times.
+_CELLS: dict[Any, str] = {None: "<td>", "": '<td class="nt">•'}  # •: stops without a scheduled time
+
+
 def table_html(part: Part, root: str) -> Iterator[Markup]:
     """The rows of one table part, a piece per row, so a page streams out row by row. Cells are plain
     strings joined once per row (a Markup per cell costs several times more on millions of cells)."""
@@ -122,14 +126,16 @@ def table_html(part: Part, root: str) -> Iterator[Markup]:
     yield Markup("").join(trip_header(t) for t in trips)
     yield Markup("</thead><tbody>")
     columns = [t["times"] for t in trips]
-    cells: dict[Any, str] = {None: "<td>", "": '<td class="nt">•'}  # •: stops without a scheduled time
+    cells = _CELLS
     for row, stop in enumerate(part.table["stops"]):
         line = [f'<tr><th scope="row">{stop_link(stop, root)}']
         for times in columns:
             value = times[row]
             cell = cells.get(value)
             if cell is None:
-                cell = cells[value] = "<td>" + str(show_time(value))  # str + Markup would escape the str
+                cell = "<td>" + str(show_time(value))  # str + Markup would escape the str
+                if len(cells) < 100_000:
+                    cells[value] = cell
             line.append(cell)
         yield Markup("".join(line))  # every piece is a fixed tag, an escaped name or a checked time
     yield Markup("</tbody>")
