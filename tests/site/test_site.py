@@ -183,3 +183,21 @@ def test_site_badge_text_is_readable_on_the_route_colour() -> None:
     assert text_colour({"route_color": "0D2C54"}) == "#FFFFFF"
     assert text_colour({"route_color": "not a colour", "route_text_color": None}) == "#FFFFFF"
     assert round(contrast("#FFFFFF", "#1E88E5"), 2) == 3.68
+
+
+def test_site_pages_are_verified_bundled_and_compressed_like_documents(sample_db: str, tmp_path: Path) -> None:
+    import gzip
+
+    from builder.bundle import bundle, verify
+    from builder.output import OutputLayout
+
+    result = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "out", workers=1, site=True,
+                                 compress=("br", "gzip")))
+    listed = manifest(result.release)
+    index = listed["index.html"]
+    assert index["kind"] == "page" and set(index["encodings"]) == {"br", "gzip"}  # type: ignore[arg-type]
+    sidecar = result.release / index["encodings"]["gzip"]["path"]  # type: ignore[index]
+    assert gzip.decompress(sidecar.read_bytes()) == (result.release / "index.html").read_bytes()
+    assert verify(result.release) == result.build_id
+    bundle(OutputLayout(tmp_path / "out"), tmp_path / "site.tar.gz")
+    assert verify(tmp_path / "site.tar.gz") == result.build_id
