@@ -201,3 +201,34 @@ def test_site_pages_are_verified_bundled_and_compressed_like_documents(sample_db
     assert verify(result.release) == result.build_id
     bundle(OutputLayout(tmp_path / "out"), tmp_path / "site.tar.gz")
     assert verify(tmp_path / "site.tar.gz") == result.build_id
+
+
+def test_site_long_timetables_get_pages_of_their_own(tmp_path: Path) -> None:
+    from builder.importer import import_feed
+    from tests.site.fixtures import site_release
+    from tests.synthetic import write_feed
+
+    feed = write_feed(tmp_path / "feed", routes=1, trips_per_route=1, stops=25)
+    times = ["trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"]
+    for t in range(1600):  # a trip every 30 s from 05:00, 20 stops each: 32,000 cells
+        for seq in range(20):
+            at = 18000 + t * 30 + seq * 60
+            hhmmss = f"{at // 3600:02d}:{at // 60 % 60:02d}:{at % 60:02d}"
+            times.append(f"R0-T{t},{hhmmss},{hhmmss},S{seq},{seq + 1}\n")
+    (feed / "trips.txt").write_text("route_id,service_id,trip_id,trip_headsign\n" + "".join(
+        f"R0,D,R0-T{t},Far away\n" for t in range(1600)))
+    (feed / "stop_times.txt").write_text("".join(times))
+    url = f"sqlite:///{tmp_path / 'long.sqlite'}"
+    import_feed(feed, db_url=url)
+    release = site_release(url, tmp_path / "out")
+    route_page = (release / "routes" / "R0.html").read_text()
+    links = re.findall(r'href="\.\./(timetables/R0\.\d+\.html)"', route_page)
+    assert links and "<table" not in route_page
+    trips: list[str] = []
+    for link in links:
+        page = (release / link).read_text()
+        assert page.count("<table") == 1 and len(page.encode()) < MAX_PAGE_BYTES
+        assert 'href="../routes/R0.html"' in page
+        html5lib.HTMLParser(strict=True).parse(page)
+        trips += re.findall(r'data-trip="([^"]*)"', page)
+    assert sorted(trips) == sorted(f"R0-T{t}" for t in range(1600))
