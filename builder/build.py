@@ -7,7 +7,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -15,33 +15,22 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from builder import manifest
 from builder.compress import parse_codings
-from builder.diff import BUILD_INFO_IDS, diff_manifests, read_manifest
+from builder.diff import BUILD_INFO_IDS, diff_manifests
 from builder.errors import BuildError, io_error
 from builder.history import keep_newest, record_publish
-from builder.indexes import index_documents, schema_documents
-from builder.keys import href_for
+from builder.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, kind
 from builder.lookups import load_lookups
+from builder.manifest import Entry, Manifest
 from builder.memory import keep_large_blocks_returnable, release_memory
-from builder.output import (
-    DocumentWriter,
-    OutputLayout,
-    Raw,
-    build_id_of,
-    finish_release,
-    manifest_bytes,
-    publish,
-)
+from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
+from builder.passkit import Made, PassInput, Problems
 from builder.progress import Progress, Silent
 from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
 from builder.spool import Spool
-from builder.views import Problems, route_and_trip_views, stop_views
 from builder.workers import MAX_WORKERS, TaskBoard, run_shared
 
-ROUTES_AND_TRIPS, STOPS = "routes-and-trips", "stops"
-PASSES = (ROUTES_AND_TRIPS, STOPS)
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
 
@@ -92,7 +81,7 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
             keep = settings.keep
             removed: list[str] = [] if keep is None else _io(
                 lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
-    kinds = Counter(e["kind"] for e in writer.entries)
+    kinds = Counter(e.kind for e in writer.entries)
     return BuildResult(build_id, published, dict(kinds), writer.bytes_written,
                        time.monotonic() - started, layout.release(build_id), removed=removed)
 
@@ -107,13 +96,14 @@ def write_release(settings: BuildSettings, layout: OutputLayout, progress: Progr
         with progress.phase("documents", total):
             writer = write_views(settings, staging, progress)
         with progress.phase("indexes"):
-            write_indexes_and_schemas(settings, writer)
-        if settings.site:
-            with progress.phase("site"):
-                write_site(staging, writer)
-        manifest = write_manifest(staging, writer)
-        build_id = build_id_of(manifest)
-        info = build_info(build_id, writer, started, changes_since(layout, manifest))
+            write_single_passes(settings, writer, [p for p in SINGLE_PASSES if p.when is None])
+        optional = [p for p in SINGLE_PASSES if p.when is not None and getattr(settings, p.when)]
+        for pass_ in optional:  # last: they may read back every document written above
+            with progress.phase(pass_.name):
+                write_single_passes(settings, writer, [pass_])
+        listed = write_manifest(staging, writer)
+        build_id = build_id_of(listed)
+        info = build_info(build_id, writer, started, changes_since(layout, listed))
         with progress.phase("sync"):
             return writer, build_id, finish_release(layout, staging, build_id, info)
     except OSError as exc:
@@ -130,11 +120,14 @@ def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
 
 
 def check_database(settings: BuildSettings) -> int:
-    """Refuse a database the documents cannot rely on; returns how many views the passes will write."""
+    """Refuse a database the documents cannot rely on; returns how many documents the split passes will
+    write (one per id of each kind they make, as the registry declares)."""
+    split = {p.name for p in SPLIT_PASSES}
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
         source.check_integrity(conn)
-        total = sum(source.count(conn, t) for t in ("routes", "trips", "stops"))
+        total = sum(source.count(conn, k.ids.table)
+                    for k in KINDS if k.made_by in split and k.ids is not None)
     source.engine.dispose()
     return total
 
@@ -142,7 +135,7 @@ def check_database(settings: BuildSettings) -> int:
 def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> DocumentWriter:
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
     writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
-    tasks = plan_tasks(settings) if settings.workers > 1 else [(name, EVERYTHING) for name in PASSES]
+    tasks = plan_tasks(settings) if settings.workers > 1 else [(p.name, EVERYTHING) for p in SPLIT_PASSES]
     results = run_shared(TaskBoard(tasks), partial(run_pass, settings=settings, staging=staging, tally=tally),
                          helpers=settings.workers - 1, waiting=tally.show)
     for entries, found, written in results:
@@ -155,14 +148,18 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
 
 
 def plan_tasks(settings: BuildSettings) -> list[Task]:
-    """Route ranges of even trip counts first (the heavier pass), then stop ranges of even stop counts:
-    one of each per worker, so that no process idles while another finishes a whole pass."""
+    """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
+    per worker (the route pass by trips per route, the stop pass by stops), so that no process idles
+    while another finishes a whole pass."""
+    tasks: list[Task] = []
     source = Source(open_engine(settings.db_url))
     with source.connect() as conn:
-        routes = split_evenly(source.weights(conn, "trips", "route_id"), settings.workers)
-        stops = split_evenly(source.weights(conn, "stops", "stop_id"), settings.workers)
+        for pass_ in SPLIT_PASSES:
+            assert pass_.split_by is not None
+            weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
+            tasks += [(pass_.name, span) for span in split_evenly(weights, settings.workers)]
     source.engine.dispose()
-    return [(ROUTES_AND_TRIPS, span) for span in routes] + [(STOPS, span) for span in stops]
+    return tasks
 
 
 def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
@@ -197,19 +194,15 @@ class Tally:
 
 
 def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
-             tally: Tally) -> tuple[list[dict[str, Any]], list[str], int]:
-    """One pass over one id range: its own engine (engines do not cross processes), lookups and writes."""
+             tally: Tally) -> tuple[list[Entry], list[str], int]:
+    """One split pass over one id range: its own engine (engines do not cross processes), lookups, writes."""
     name, span = task
     source = Source(open_engine(settings.db_url))
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
-        views = (route_and_trip_views(source, conn, lookups, problems, span, spool=spool)
-                 if name == ROUTES_AND_TRIPS else stop_views(source, conn, lookups, problems, span))
-        for kind, id_, doc in views:
-            writer.write(href_for(kind, id_), kind, id_, doc)
-            if len(writer.entries) % BATCH == 0:
-                tally.add(BATCH)
+        made = PASS_BY_NAME[name].make()(PassInput(source, conn, lookups, problems, spool, span))
+        write_made(PASS_BY_NAME[name], made, writer, tally)
     source.engine.dispose()
     tally.add(len(writer.entries) % BATCH)
     del lookups
@@ -217,41 +210,48 @@ def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
     return writer.entries, list(problems), writer.bytes_written
 
 
-def write_indexes_and_schemas(settings: BuildSettings, writer: DocumentWriter) -> None:
+def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally: Tally | None = None) -> None:
+    """Write what a pass yields, each document where its kind's registry entry places it."""
+    kinds = {name: kind(name) for name in pass_.kinds}
+    for kind_name, id_, doc in made:
+        document_kind = kinds.get(kind_name)
+        if document_kind is None:
+            raise BuildError(f"pass {pass_.name} made a {kind_name!r} document; builder.kinds declares "
+                             f"it makes {', '.join(pass_.kinds)}")
+        writer.write(document_kind, id_, doc)
+        if tally is not None and len(writer.entries) % BATCH == 0:
+            tally.add(BATCH)
+
+
+def write_single_passes(settings: BuildSettings, writer: DocumentWriter, passes: Iterable[Pass]) -> None:
+    """Passes the registry runs as one task each, in the build process, after the split passes."""
     source = Source(open_engine(settings.db_url))
-    with source.connect() as conn:
-        for path, kind, doc in index_documents(source, conn, load_lookups(source, conn)):
-            writer.write(path, kind, None, doc)
+    problems = Problems()
+    with Spool(writer.staging) as spool, source.connect() as conn:
+        inp = PassInput(source, conn, load_lookups(source, conn), problems, spool, staging=writer.staging)
+        for pass_ in passes:
+            write_made(pass_, pass_.make()(inp), writer)
     source.engine.dispose()
-    for path, kind, doc in schema_documents():
-        writer.write(path, kind, None, doc)
-
-
-def write_site(staging: Path, writer: DocumentWriter) -> None:
-    """The pages, from the JSON documents just written into the staging folder (never from the database,
-    so HTML and JSON cannot disagree); one page at a time, streamed as it renders."""
-    from builder.site import site_documents  # Jinja2 is imported only by builds that make the site
-
-    for path, kind, pieces in site_documents(staging):
-        writer.write(path, kind, None, Raw(pieces))
+    if problems:
+        raise unreliable(problems)
 
 
 def write_manifest(staging: Path, writer: DocumentWriter) -> bytes:
-    manifest = manifest_bytes(writer.entries)
-    (staging / "manifest.json").write_bytes(manifest)
-    return manifest
+    data = Manifest.of(writer.entries).to_bytes()
+    (staging / manifest.MANIFEST).write_bytes(data)
+    return data
 
 
-def changes_since(layout: OutputLayout, manifest: bytes) -> dict[str, Any] | None:
+def changes_since(layout: OutputLayout, new: bytes) -> dict[str, Any] | None:
     """What this release changes against the one it replaces (None for the first release)."""
     previous = layout.current_build_id()
     if previous is None:
         return None
     try:
-        old = read_manifest(layout.release(previous))
-    except BuildError:
+        old = manifest.read(layout.release(previous))
+    except manifest.ManifestError:
         return None  # a damaged previous release must not stop the one that replaces it
-    changes = diff_manifests(old, orjson.loads(manifest)["documents"])
+    changes = diff_manifests(old, manifest.parse(new, "of the new release"))
     return {"against": previous, **changes.as_dict(limit=BUILD_INFO_IDS)}
 
 
@@ -262,7 +262,7 @@ def build_info(build_id: str, writer: DocumentWriter, started: float,
         "build_id": build_id,
         "built_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "seconds": round(time.monotonic() - started, 3),
-        "documents": dict(sorted(Counter(e["kind"] for e in writer.entries).items())),
+        "documents": dict(sorted(Counter(e.kind for e in writer.entries).items())),
         "bytes": writer.bytes_written,
         "host": os.uname().nodename,
         "changes": changes,

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from builder.errors import BuildError, VerifyError, io_error
+from builder.manifest import MANIFEST, Manifest, ManifestError, parse
 from builder.output import OutputLayout
 
 FORMATS = {".zip": "zip", ".tar.gz": "gz", ".tgz": "gz", ".tar.zst": "zst"}
-ALLOWED_EXTRA = {"manifest.json", "build-info.json"}
+ALLOWED_EXTRA = {MANIFEST, "build-info.json"}
 CHUNK = 1 << 20
 
 
@@ -87,30 +86,32 @@ def verify(path: Path) -> str:
         files = dict(_archive_files(path) if path.is_file() else _folder_files(_release_root(path)))
     except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
         raise BuildError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
-    manifest = files.get("manifest.json")
-    if manifest is None:
-        raise VerifyError(f"{path}: no manifest.json")
-    problems = _compare(orjson.loads(manifest[2]), files)
-    build_id = hashlib.sha256(manifest[2]).hexdigest()[:16]
+    raw = files.get(MANIFEST)
+    if raw is None:
+        raise VerifyError(f"{path}: no {MANIFEST}")
+    try:
+        listed = parse(raw[2], f"{path}")
+    except ManifestError as exc:
+        raise VerifyError(f"{path} does not match its manifest:", [str(exc)]) from exc
+    problems = _compare(listed, files)
+    build_id = hashlib.sha256(raw[2]).hexdigest()[:16]
     if problems:
         raise VerifyError(f"{path} does not match its manifest ({len(problems)} problems):", problems)
     return build_id
 
 
-def _compare(manifest: dict[str, Any], files: dict[str, tuple[int, str, bytes]]) -> list[str]:
-    problems, expected = [], {}
-    for entry in manifest["documents"]:
-        expected[entry["path"]] = entry
-        # precompressed sidecars (build --compress) carry their own path, size and sha256
-        expected.update({sidecar["path"]: sidecar for sidecar in (entry.get("encodings") or {}).values()})
-    for name, entry in sorted(expected.items()):
+def _compare(listed: Manifest, files: dict[str, tuple[int, str, bytes]]) -> list[str]:
+    problems = []
+    # precompressed sidecars (build --compress) carry their own path, size and sha256
+    expected = listed.files()
+    for name, (want_sha, want_size, _, _) in sorted(expected.items()):
         if name not in files:
             problems.append(f"missing: {name}")
             continue
         size, sha, _ = files[name]
-        if size != entry["bytes"]:
-            problems.append(f"wrong size: {name} has {size} bytes, the manifest says {entry['bytes']}")
-        if sha != entry["sha256"]:
+        if size != want_size:
+            problems.append(f"wrong size: {name} has {size} bytes, the manifest says {want_size}")
+        if sha != want_sha:
             problems.append(f"wrong sha256: {name}")
     problems += [f"extra: {name}" for name in sorted(files.keys() - expected.keys() - ALLOWED_EXTRA)]
     return problems
@@ -120,9 +121,9 @@ def _release_root(path: Path) -> Path:
     """The folder holding manifest.json: the path itself, or the one build-id folder of an unpacked bundle."""
     if not path.is_dir():
         raise BuildError(f"no release folder or archive at {path}")
-    if (path / "manifest.json").is_file():
+    if (path / MANIFEST).is_file():
         return path
-    inner = [p for p in path.iterdir() if (p / "manifest.json").is_file()]
+    inner = [p for p in path.iterdir() if (p / MANIFEST).is_file()]
     return inner[0] if len(inner) == 1 else path
 
 
@@ -163,6 +164,6 @@ def _digest(name: str, fh: IO[bytes]) -> tuple[int, str, bytes]:
     while chunk := fh.read(CHUNK):
         sha.update(chunk)
         size += len(chunk)
-        if name == "manifest.json":
+        if name == MANIFEST:
             kept += chunk
     return size, sha.hexdigest(), kept

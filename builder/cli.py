@@ -171,9 +171,10 @@ def diff_command(old: Path, new: Path, as_json: bool) -> None:
     """
     import orjson
 
-    from builder.diff import diff_manifests, read_manifest, render
+    from builder.diff import diff_manifests, render
+    from builder.manifest import read
 
-    changes = diff_manifests(read_manifest(old), read_manifest(new))
+    changes = diff_manifests(read(old), read(new))
     if as_json:
         click.echo(orjson.dumps(changes.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:

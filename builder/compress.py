@@ -8,9 +8,7 @@ own sha256 and size, because that is what a server sends as the ETag of the comp
 from __future__ import annotations
 
 import gzip
-import hashlib
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import brotli
 
@@ -53,9 +51,3 @@ def parse_codings(spec: str | Iterable[str]) -> tuple[str, ...]:
 def sidecars(path: str, data: bytes, codings: tuple[str, ...]) -> list[tuple[str, str, bytes]]:
     """(coding, sidecar path, compressed bytes) for each coding."""
     return [(coding, path + CODINGS[coding][0], CODINGS[coding][1](data)) for coding in codings]
-
-
-def encodings_entry(compressed: list[tuple[str, str, bytes]]) -> dict[str, Any]:
-    """The manifest entry's `encodings` object for the sidecars written."""
-    return {coding: {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-            for coding, path, data in compressed}

@@ -1,20 +1,20 @@
 """What changed between two releases: documents added, removed and changed, per kind, from the manifests.
 
-Documents with an id (route, stop, trip) are matched by id, everything else (indexes, feed.json,
-schemas: kind "other") by path; "changed" means the same document with different bytes (sha256).
+Documents of the registry's per-id kinds (builder.kinds: route, stop, trip...) are matched by kind and
+id, everything else (indexes, feed.json, schemas: group "other") by path; "changed" means the same
+document with different bytes (sha256) or served as another media type.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import orjson
+from builder.kinds import KINDS as DOCUMENT_KINDS
+from builder.manifest import Manifest
 
-from builder.errors import BuildError
-
-KINDS = ("route", "stop", "trip", "other")
+# Report groups: each kind with ids, then "other" for documents matched by path.
+KINDS = (*(k.name for k in DOCUMENT_KINDS if k.ids is not None), "other")
 BUILD_INFO_IDS = 100  # ids per kind and change listed in build-info.json; the counts are always complete
 
 
@@ -38,21 +38,7 @@ class Changes:
         return {"counts": self.counts(), **ids}
 
 
-def read_manifest(path: Path) -> list[dict[str, Any]]:
-    """The manifest of a release folder, or a manifest.json file itself."""
-    file = path / "manifest.json" if path.is_dir() else path
-    try:
-        documents = orjson.loads(file.read_bytes())["documents"]
-    except FileNotFoundError:
-        raise BuildError(f"no manifest at {file}: give a release folder or a manifest.json") from None
-    except OSError as exc:
-        raise BuildError(f"cannot read {file}: {exc.strerror or exc}") from exc
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        raise BuildError(f"{file} is not a snapshot manifest (no \"documents\" list)") from None
-    return list(documents)
-
-
-def diff_manifests(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> Changes:
+def diff_manifests(old: Manifest, new: Manifest) -> Changes:
     before, after = _by_key(old), _by_key(new)
     added: dict[str, list[str]] = {k: [] for k in KINDS}
     removed: dict[str, list[str]] = {k: [] for k in KINDS}
@@ -67,12 +53,17 @@ def diff_manifests(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> Chan
     return Changes(added, removed, changed)
 
 
-def _by_key(entries: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+def _by_key(listed: Manifest) -> dict[tuple[str, str], tuple[str, str]]:
     keyed = {}
-    for e in entries:
-        kind = e["kind"] if e["kind"] in KINDS[:3] and e.get("id") is not None else "other"
-        keyed[(kind, e["id"] if kind != "other" else e["path"])] = e["sha256"]
+    for e in listed.entries:
+        if e.kind in _BY_ID and e.id is not None:
+            keyed[(e.kind, e.id)] = (e.sha256, e.media_type)
+        else:
+            keyed[("other", e.path)] = (e.sha256, e.media_type)
     return keyed
+
+
+_BY_ID = frozenset(KINDS[:-1])
 
 
 def render(changes: Changes) -> str:

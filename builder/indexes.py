@@ -1,24 +1,25 @@
-"""The small documents: the route and stop indexes, feed.json, and the JSON Schemas of every kind."""
+"""The small documents: the index pass (the route and stop indexes, feed.json) and the schema pass (the
+JSON Schema of every kind with a model). Both are declared in builder.kinds and run in the build process."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from builder import contract
+from builder.kinds import kind
 from builder.lookups import Doc, Lookups
-from builder.shapes import compile_shaper
+from builder.passkit import Made, PassInput
+from builder.rows import compile_shaper
 from builder.source import Source
 
-ROUTES_INDEX, STOPS_INDEX, FEED = "routes.json", "stops.json", "feed.json"
 
-
-def index_documents(source: Source, conn: Connection, lk: Lookups) -> Iterator[tuple[str, str, Doc]]:
-    yield ROUTES_INDEX, "routes", {"routes": [lk.routes[k] for k in sorted(lk.routes)]}
-    yield STOPS_INDEX, "stops", {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
-    yield FEED, "feed", feed_document(source, conn, lk)
+def indexes(inp: PassInput) -> Iterator[Made]:
+    lk = inp.lookups
+    yield "routes", None, {"routes": [lk.routes[k] for k in sorted(lk.routes)]}
+    yield "stops", None, {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
+    yield "feed", None, feed_document(inp.source, inp.conn, lk)
 
 
 def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
@@ -29,7 +30,7 @@ def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
         "agencies": agencies,
         "counts": {"agencies": len(agencies), **counts},
         "service_period": service_period(source, conn),
-        "links": {"routes": ROUTES_INDEX, "stops": STOPS_INDEX},
+        "links": {"routes": kind("routes").path(None), "stops": kind("stops").path(None)},
     }
 
 
@@ -60,6 +61,7 @@ def service_period(source: Source, conn: Connection) -> Doc:
     return {"start_date": min(starts, default=None), "end_date": max(ends, default=None)}
 
 
-def schema_documents() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for kind, schema in sorted(contract.schemas().items()):
-        yield f"schemas/{kind}.schema.json", "schema", schema
+def schemas(inp: PassInput) -> Iterator[Made]:
+    """schemas/<kind>.schema.json for every kind builder.models gives a model (the manifest's too)."""
+    for name, schema in sorted(contract.schemas().items()):
+        yield "schema", name, schema

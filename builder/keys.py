@@ -1,4 +1,5 @@
-"""File-name keys for GTFS IDs: a document lives at `<kind>s/<key>.json`, and that path is also its URL.
+"""File-name keys for GTFS IDs: a document lives at e.g. `routes/<key>.json` (builder.kinds places each
+kind), and that path is also its URL.
 
 GTFS IDs are arbitrary text (`/`, `..`, spaces, `%`, `+`, non-ASCII, hundreds of characters), and the
 snapshot must be copyable to any disk and servable by any static web server. So a key must be
@@ -52,7 +53,6 @@ _RESERVED = frozenset(
 _PLAIN = re.compile(rf"[A-Z0-9_-]{{1,{MAX_KEY_BYTES}}}")
 # One unit that truncation must keep whole: an escape, a case marker with its letter, or one character.
 _UNIT = re.compile(r"~[0-9a-f]{2}|![A-Za-z]|.", re.DOTALL)
-_KIND = re.compile(r"[a-z][a-z_]*")
 _PASS = frozenset("0123456789-_.")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -128,10 +128,3 @@ def decode_key(key: str) -> str:
     if not id_ or key_for(id_).casefold() != key.casefold():
         raise ValueError(f"key {key!r} is not a key that key_for produces")
     return id_
-
-
-def href_for(kind: str, id_: str) -> str:
-    """Relative path (and URL) of a document: `href_for("route", "B41")` -> `routes/B41.json`."""
-    if not _KIND.fullmatch(kind):
-        raise ValueError(f"document kind {kind!r} must be lowercase letters and `_`")
-    return f"{kind}s/{key_for(id_)}.json"

@@ -1,7 +1,7 @@
 """The small tables every view refers to, read once: stop and route summaries, services, frequencies.
 
 They grow with the number of stops, routes and services, never with stop times; the large tables are
-streamed by builder.views.
+streamed by the passes (builder.route_trees, builder.stop_views).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from builder import contract
-from builder.shapes import compile_shaper
+from builder.rows import compile_shaper
 from builder.source import Source
 
 Doc = dict[str, Any]

@@ -256,6 +256,7 @@ class ManifestEntry(Document):
     id: str | None
     sha256: str
     bytes: int
+    media_type: str = Field(description="Content-Type the document is served with, e.g. application/json.")
     encodings: dict[str, Encoded] | None = None
 
 

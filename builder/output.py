@@ -27,11 +27,12 @@ from typing import Any
 
 import orjson
 
-from builder.compress import encodings_entry, sidecars
+from builder.compress import sidecars
 from builder.errors import LockedError, io_error
+from builder.kinds import DocumentKind, folders
+from builder.manifest import Encoded, Entry
 
 DUMP_OPTIONS = orjson.OPT_SORT_KEYS
-KIND_FOLDERS = ("routes", "stops", "trips", "schemas")
 WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 WRITEV_PIECES = 512  # pieces per writev call, well under IOV_MAX (1024 on Linux)
 
@@ -75,7 +76,7 @@ class OutputLayout:
         self.releases.mkdir(parents=True, exist_ok=True)
         staging = self.releases / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
         staging.mkdir()
-        for folder in KIND_FOLDERS:
+        for folder in folders():  # every kind's folder, from the registry (builder.kinds)
             (staging / folder).mkdir()
         return staging
 
@@ -151,11 +152,12 @@ class DocumentWriter:
     def __init__(self, staging: Path, compress: tuple[str, ...] = ()) -> None:
         self.staging = staging
         self.compress = compress
-        self.entries: list[dict[str, Any]] = []
+        self.entries: list[Entry] = []
         self.bytes_written = 0
 
-    def write(self, path: str, kind: str, id_: str | None, doc: Any) -> None:
-        digest, encodings = hashlib.sha256(), None
+    def write(self, kind: DocumentKind, id_: str | None, doc: Any) -> None:
+        """Write one document of `kind` where the registry places it, and remember its manifest entry."""
+        path, digest, encodings = kind.path(id_), hashlib.sha256(), None
         if isinstance(doc, Streamed | Raw) and not self.compress:
             size = self._write(path, doc.pieces(), digest)
         else:
@@ -165,17 +167,15 @@ class DocumentWriter:
             size = self._write(path, [data], digest)
             if self.compress:
                 encodings = self._write_sidecars(path, data)
-        entry: dict[str, Any] = {"path": path, "kind": kind, "id": id_, "sha256": digest.hexdigest(),
-                                 "bytes": size}
-        if encodings is not None:
-            entry["encodings"] = encodings
-        self.entries.append(entry)
+        self.entries.append(Entry(path, kind.name, kind.manifest_id(id_), digest.hexdigest(), size,
+                                  kind.media_type, encodings))
 
-    def _write_sidecars(self, path: str, data: bytes) -> dict[str, Any]:
-        compressed = sidecars(path, data, self.compress)
-        for _, sidecar_path, sidecar in compressed:
+    def _write_sidecars(self, path: str, data: bytes) -> dict[str, Encoded]:
+        encodings = {}
+        for coding, sidecar_path, sidecar in sidecars(path, data, self.compress):
             self._write(sidecar_path, [sidecar])
-        return encodings_entry(compressed)
+            encodings[coding] = Encoded(sidecar_path, hashlib.sha256(sidecar).hexdigest(), len(sidecar))
+        return encodings
 
     def _write(self, path: str, pieces: Iterable[bytes], digest: Any = None) -> int:
         """Writes one file from its pieces, a writev of up to WRITEV_PIECES at a time, feeding `digest`
@@ -210,10 +210,6 @@ def _write_all(fd: int, pieces: list[bytes]) -> int:
         while view:
             view = view[os.write(fd, view):]
     return total
-
-
-def manifest_bytes(entries: list[dict[str, Any]]) -> bytes:
-    return orjson.dumps({"documents": sorted(entries, key=lambda e: e["path"])}, option=DUMP_OPTIONS)
 
 
 def build_id_of(manifest: bytes) -> str:

@@ -21,9 +21,9 @@ from typing import Any
 import orjson
 
 from builder.errors import PublishError
+from builder.manifest import MANIFEST, MANIFEST_MEDIA_TYPE, Manifest, ManifestError, from_json, parse
 from builder.output import OutputLayout
 
-MANIFEST = "manifest.json"
 PENDING = ".publish-pending.json"
 MISSING = ("404", "NoSuchKey", "NotFound")  # error codes S3-compatible stores use for "no such key"
 UPLOAD_THREADS = 16
@@ -60,6 +60,7 @@ class LocalObject:
     path: str  # relative to the release folder, also the key below the prefix
     sha256: str
     encoding: str | None  # Content-Encoding of a precompressed sidecar
+    media_type: str  # Content-Type: the document's, for its sidecars too
 
 
 def parse_target(url: str) -> Target:
@@ -76,10 +77,13 @@ def publish(settings: PublishSettings) -> PublishReport:
     target = parse_target(settings.to)
     release, build_id = current_release(settings.out_dir)
     manifest = (release / MANIFEST).read_bytes()
-    objects = release_objects(orjson.loads(manifest))
+    try:
+        listed = parse(manifest, str(release / MANIFEST))
+    except ManifestError as exc:
+        raise PublishError(str(exc)) from exc
     store = Store(settings, target)
     try:
-        return sync(store, release, build_id, manifest, objects)
+        return sync(store, release, build_id, manifest, listed)
     except store.errors as exc:
         raise PublishError(f"publishing to {settings.to} failed: {exc}") from exc
 
@@ -92,18 +96,14 @@ def current_release(out_dir: Path) -> tuple[Path, str]:
     return layout.release(build_id), build_id
 
 
-def release_objects(manifest: dict[str, Any]) -> dict[str, LocalObject]:
+def release_objects(listed: Manifest) -> dict[str, LocalObject]:
     """Every document and sidecar the manifest lists, by path."""
-    objects: dict[str, LocalObject] = {}
-    for entry in manifest["documents"]:
-        objects[entry["path"]] = LocalObject(entry["path"], entry["sha256"], None)
-        for coding, sidecar in (entry.get("encodings") or {}).items():
-            objects[sidecar["path"]] = LocalObject(sidecar["path"], sidecar["sha256"], coding)
-    return objects
+    return {path: LocalObject(path, sha, coding, media_type)
+            for path, (sha, _, coding, media_type) in listed.files().items()}
 
 
-def sync(store: Store, release: Path, build_id: str, manifest: bytes,
-         objects: dict[str, LocalObject]) -> PublishReport:
+def sync(store: Store, release: Path, build_id: str, manifest: bytes, listed: Manifest) -> PublishReport:
+    objects = release_objects(listed)
     published_bytes = store.get(MANIFEST)
     published, pending = parse_json(published_bytes), parse_json(store.get(PENDING))
     held = held_hashes(store, objects, published, pending)
@@ -114,9 +114,9 @@ def sync(store: Store, release: Path, build_id: str, manifest: bytes,
         if pending is not None:
             store.delete([PENDING])  # a publish of this release died after its last deletion
         return PublishReport(build_id, 0, len(objects), 0)
-    store.put_json(PENDING, {"documents": orjson.loads(manifest)["documents"], "delete": gone})
+    store.put_json(PENDING, {"documents": [e.as_json() for e in listed.entries], "delete": gone})
     store.upload_all(release, changed)
-    store.upload(release, LocalObject(MANIFEST, hashlib.sha256(manifest).hexdigest(), None))
+    store.upload(release, LocalObject(MANIFEST, hashlib.sha256(manifest).hexdigest(), None, MANIFEST_MEDIA_TYPE))
     store.delete(gone)
     store.delete([PENDING])
     uploaded = len(changed) + 1
@@ -136,7 +136,11 @@ def parse_json(data: bytes | None) -> dict[str, Any] | None:
 def manifest_hashes(manifest: dict[str, Any] | None) -> dict[str, str]:
     if manifest is None:
         return {}
-    return {o.path: o.sha256 for o in release_objects(manifest).values()}
+    try:
+        listed = from_json(manifest, "in the bucket")
+    except ManifestError:
+        return {}  # not ours or damaged: as if absent, so everything is sent again
+    return {path: sha for path, (sha, *_) in listed.files().items()}
 
 
 def held_hashes(store: Store, objects: dict[str, LocalObject], published: dict[str, Any] | None,
@@ -208,12 +212,12 @@ class Store:
             raise PublishError(f"cannot read {release / obj.path}: {exc.strerror or exc}") from exc
         self._client.put_object(
             Bucket=self._target.bucket, Key=self._target.key(obj.path), Body=body,
-            ContentType="application/json", CacheControl=self._cache_control,
+            ContentType=obj.media_type, CacheControl=self._cache_control,
             Metadata={"sha256": obj.sha256}, **extra)
 
     def put_json(self, path: str, value: Any) -> None:
         self._client.put_object(Bucket=self._target.bucket, Key=self._target.key(path),
-                                Body=orjson.dumps(value), ContentType="application/json",
+                                Body=orjson.dumps(value), ContentType=MANIFEST_MEDIA_TYPE,
                                 CacheControl="no-store")
 
     def delete(self, paths: list[str]) -> None:

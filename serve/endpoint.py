@@ -101,7 +101,7 @@ class SnapshotEndpoint:
         body = self._cache.get(cache_key)
         if body is None:
             content = await _read(release.directory + variant.path, variant.size)
-            body = make_body(content, variant, vary=vary, media_type=document.media_type)
+            body = make_body(content, variant, document.content_type, vary=vary)
             self._cache.put(cache_key, body, len(content) + ENTRY_OVERHEAD)
         return document_response(body, cache_control, head=scope["method"] == "HEAD")
 

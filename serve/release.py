@@ -1,4 +1,5 @@
-"""One published release: its manifest parsed into servable documents."""
+"""One published release: its manifest (read by builder.manifest, shared with the builder) turned into
+servable documents."""
 
 from __future__ import annotations
 
@@ -9,31 +10,16 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
-import orjson
-
+from builder.manifest import MANIFEST, MANIFEST_MEDIA_TYPE, Entry, ManifestError, parse
 from serve.errors import SnapshotError
 
 BUILD_ID = re.compile(r"[0-9a-f]{8,64}")
-MANIFEST = "manifest.json"
-JSON = b"application/json"
-# What an entry without `media_type` is served as, from its extension: releases built before the
-# manifest named media types held JSON only; the website's pages (build --site) are HTML, CSS and scripts.
-MEDIA_TYPES = {".html": b"text/html; charset=utf-8", ".css": b"text/css; charset=utf-8",
-               ".js": b"text/javascript; charset=utf-8", ".geojson": b"application/geo+json"}
-_MEDIA_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+(; ?charset=[a-z0-9-]+)?")
-# Content-codings a manifest may list precompressed sidecars for.
+# Content-codings a manifest may list precompressed sidecars for; others are not negotiated.
 ENCODINGS = ("br", "gzip")
-
-# The segment charset alone admits "." and "..": the lookahead keeps those from ever reaching open().
-_SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9._~!-]+"
-_DOC_PATH = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
-_SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
-# Sidecars are only reachable through negotiation; a manifest listing one as a
-# document would make us send compressed bytes labelled as plain JSON.
-_SIDECAR_SUFFIXES = (".gz", ".br")
 
 
 # NamedTuples rather than frozen dataclasses: a big manifest holds hundreds of
@@ -51,7 +37,7 @@ class Document(NamedTuple):
     identity: Variant
     br: Variant | None = None
     gzip: Variant | None = None
-    media_type: bytes = JSON  # the Content-Type it is served with
+    content_type: bytes = MANIFEST_MEDIA_TYPE.encode("ascii")  # the manifest entry's media_type, ready to send
 
     @property
     def has_encodings(self) -> bool:
@@ -82,10 +68,9 @@ def load_release(out_dir: Path, build_id: str) -> Release:
         raise SnapshotError(f"cannot read manifest {manifest_file}: {exc.strerror or exc}") from exc
     with _gc_paused():
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise SnapshotError(f"manifest {manifest_file} is not valid JSON: {exc}") from exc
-        documents = _parse_documents(data, str(manifest_file))
+            documents = {e.path: _document(e) for e in parse(raw, str(manifest_file)).entries}
+        except ManifestError as exc:
+            raise SnapshotError(str(exc)) from exc
     count = len(documents)
     manifest_etag = f'"{hashlib.sha256(raw).hexdigest()}"'
     documents[MANIFEST] = Document(identity=Variant(MANIFEST, manifest_etag, len(raw), None))
@@ -105,56 +90,16 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _parse_documents(data: object, where: str) -> dict[str, Document]:
-    if not isinstance(data, dict) or not isinstance(data.get("documents"), list):
-        raise SnapshotError(f"manifest {where} has no 'documents' list")
-    documents: dict[str, Document] = {}
-    for index, entry in enumerate(data["documents"]):
-        context = f"manifest {where}: documents[{index}]"
-        document = _parse_document(entry, context)
-        path = document.identity.path
-        if path in documents:
-            raise SnapshotError(f"{context}: duplicate path {path!r}")
-        documents[path] = document
-    return documents
+def _document(entry: Entry) -> Document:
+    """The plain file and its br/gzip sidecars, each with the strong ETag its sha256 makes."""
+    codings = entry.encodings or {}
+    variants = {coding: Variant(sidecar.path, f'"{sidecar.sha256}"', sidecar.bytes, coding)
+                for coding, sidecar in codings.items() if coding in ENCODINGS}
+    identity = Variant(entry.path, f'"{entry.sha256}"', entry.bytes, None)
+    return Document(identity, variants.get("br"), variants.get("gzip"), _content_type(entry.media_type))
 
 
-def _parse_document(entry: object, context: str) -> Document:
-    if not isinstance(entry, dict):
-        raise SnapshotError(f"{context}: expected an object")
-    identity = _parse_variant(entry, context, None)
-    if identity.path.endswith(_SIDECAR_SUFFIXES):
-        raise SnapshotError(f"{context}: {identity.path!r} looks like a compressed sidecar")
-    encodings = entry.get("encodings")
-    if encodings is None:
-        encodings = {}
-    if not isinstance(encodings, dict):
-        raise SnapshotError(f"{context}: 'encodings' must be an object")
-    variants: dict[str, Variant] = {}
-    for encoding in ENCODINGS:
-        if encoding in encodings:
-            variants[encoding] = _parse_variant(encodings[encoding], f"{context}.{encoding}", encoding)
-    return Document(identity, variants.get("br"), variants.get("gzip"), _media_type(entry, context))
-
-
-def _media_type(entry: dict[str, object], context: str) -> bytes:
-    declared = entry.get("media_type")
-    if declared is None:
-        path = str(entry["path"])
-        return next((t for ext, t in MEDIA_TYPES.items() if path.endswith(ext)), JSON)
-    if not isinstance(declared, str) or not _MEDIA_TYPE.fullmatch(declared):
-        raise SnapshotError(f"{context}: 'media_type' must be a media type such as application/json")
-    return declared.encode("ascii")
-
-
-def _parse_variant(entry: object, context: str, encoding: str | None) -> Variant:
-    if not isinstance(entry, dict):
-        raise SnapshotError(f"{context}: expected an object")
-    path, sha, size = entry.get("path"), entry.get("sha256"), entry.get("bytes")
-    if not isinstance(path, str) or not _DOC_PATH.fullmatch(path):
-        raise SnapshotError(f"{context}: unsafe or missing path {path!r}")
-    if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-        raise SnapshotError(f"{context}: 'sha256' must be 64 hex digits")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise SnapshotError(f"{context}: 'bytes' must be a non-negative integer")
-    return Variant(path, f'"{sha}"', size, encoding)
+@cache
+def _content_type(media_type: str) -> bytes:
+    # One bytes object per media type, shared by every document of a release.
+    return media_type.encode("ascii")

@@ -37,9 +37,10 @@ class Body:
     headers: tuple[Header, ...]
 
 
-def make_body(content: bytes, variant: Variant, *, vary: bool, media_type: bytes) -> Body:
+def make_body(content: bytes, variant: Variant, content_type: bytes, *, vary: bool) -> Body:
+    """`content_type`: the media type the manifest lists for the document (its sidecars share it)."""
     headers = [
-        (b"content-type", media_type),
+        (b"content-type", content_type),
         (b"content-length", b"%d" % len(content)),
         (b"etag", variant.etag.encode("ascii")),
         _ACCEPT_RANGES,

@@ -1,4 +1,5 @@
-"""Checks on a built snapshot that do not use builder code to decide what is right."""
+"""Checks on a built snapshot that do not use builder code to decide what is right (the manifest is read
+by the shared reader, builder.manifest, which only parses: every comparison here is the test's own)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ import jsonschema
 import orjson
 
 from builder import models
+from builder.manifest import Entry, read
+
+# What a static host must send each file as, by extension: written out here, not taken from builder.kinds.
+MEDIA_TYPES = {".json": "application/json", ".geojson": "application/geo+json",
+               ".html": "text/html; charset=utf-8"}
 
 
-def manifest(root: Path) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = json.loads((root / "manifest.json").read_bytes())["documents"]
-    return docs
+def manifest(root: Path) -> list[Entry]:
+    return list(read(root).entries)
 
 
-def check_against_models(root: Path, entries: list[dict[str, Any]]) -> None:
+def check_against_models(root: Path, entries: list[Entry]) -> None:
     """Each document fits its pydantic model exactly and validates against its published JSON Schema.
 
     A document dumped back from its model must give the same JSON: no field the model does not know,
@@ -28,25 +33,28 @@ def check_against_models(root: Path, entries: list[dict[str, Any]]) -> None:
                for kind in models.DOCUMENT_MODELS}
     validators = {k: jsonschema.Draft202012Validator(s) for k, s in schemas.items()}
     for entry in entries:
-        if entry["kind"] not in models.DOCUMENT_MODELS:
+        if entry.kind not in models.DOCUMENT_MODELS:
             continue
-        raw = (root / entry["path"]).read_bytes()
+        raw = (root / entry.path).read_bytes()
         data = orjson.loads(raw)
-        validators[entry["kind"]].validate(data)
-        model = models.DOCUMENT_MODELS[entry["kind"]].model_validate_json(raw)
-        assert model.model_dump(mode="json", exclude_unset=True) == data, entry["path"]
+        validators[entry.kind].validate(data)
+        model = models.DOCUMENT_MODELS[entry.kind].model_validate_json(raw)
+        assert model.model_dump(mode="json", exclude_unset=True) == data, entry.path
 
 
 def check_hashes_and_hrefs(root: Path) -> None:
     entries = manifest(root)
-    listed = {e["path"] for e in entries}
+    listed = {e.path for e in entries}
     on_disk = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
     assert on_disk - listed == {"manifest.json", "build-info.json"}
+    raw = json.loads((root / "manifest.json").read_bytes())["documents"]
+    assert all("media_type" in e for e in raw), "every manifest entry names its media type"
     for e in entries:
-        data = (root / e["path"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == e["sha256"] and len(data) == e["bytes"], e["path"]
+        data = (root / e.path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == e.sha256 and len(data) == e.bytes, e.path
+        assert e.media_type == MEDIA_TYPES["." + e.path.rsplit(".", 1)[-1]], e.path
         for href in _hrefs(orjson.loads(data)):
-            assert href in listed, f"{e['path']}: href {href!r} resolves to no document"
+            assert href in listed, f"{e.path}: href {href!r} resolves to no document"
 
 
 def _hrefs(value: Any) -> list[str]:

@@ -104,8 +104,8 @@ def test_build_keeps_ids_values_and_times_as_the_feed_wrote_them(build_feed: Bui
 
 def test_build_loop_trip_appears_once_per_visit(build_feed: Builder) -> None:
     release = build_feed(SAMPLE_FEED).release
-    entry = next(e for e in manifest(release) if e["kind"] == "stop" and e["id"] == "Hbf/Gleis 2")
-    visits = orjson.loads((release / entry["path"]).read_bytes())["trips"]
+    entry = next(e for e in manifest(release) if e.kind == "stop" and e.id == "Hbf/Gleis 2")
+    visits = orjson.loads((release / entry.path).read_bytes())["trips"]
     loop = [v["stop_sequence"] for v in visits if v["trip_id"] == "L4S-WD-0530"]
     assert loop == [1, 7]
 
@@ -114,8 +114,8 @@ def test_build_stop_links_parent_and_children(build_feed: Builder) -> None:
     release = build_feed(SAMPLE_FEED).release
     station = orjson.loads((release / "stops/HBF.json").read_bytes())["stop"]
     assert {c["stop_id"] for c in station["children"]} >= {"Hbf/Gleis 1", "Hbf/Gleis 2"}
-    entry = next(e for e in manifest(release) if e["kind"] == "stop" and e["id"] == "Hbf/Gleis 1")
-    platform = orjson.loads((release / entry["path"]).read_bytes())["stop"]
+    entry = next(e for e in manifest(release) if e.kind == "stop" and e.id == "Hbf/Gleis 1")
+    platform = orjson.loads((release / entry.path).read_bytes())["stop"]
     assert platform["parent"]["stop_id"] == "HBF" and platform["parent"]["href"] == "stops/HBF.json"
 
 

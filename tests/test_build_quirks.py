@@ -34,8 +34,8 @@ def quirks(tmp_path: Path) -> tuple[ImportReport, BuildResult]:
 
 
 def _doc(release: Path, kind: str, id_: str) -> dict[str, Any]:
-    entry = next(e for e in manifest(release) if e["kind"] == kind and e["id"] == id_)
-    doc: dict[str, Any] = orjson.loads((release / entry["path"]).read_bytes())
+    entry = next(e for e in manifest(release) if e.kind == kind and e.id == id_)
+    doc: dict[str, Any] = orjson.loads((release / entry.path).read_bytes())
     return doc
 
 
@@ -43,21 +43,21 @@ def test_build_quirky_ids_each_get_a_document_reachable_by_its_href(quirks: tupl
     release = quirks[1].release
     check_hashes_and_hrefs(release)
     check_against_models(release, manifest(release))
-    ids = {(e["kind"], e["id"]) for e in manifest(release)}
+    ids = {(e.kind, e.id) for e in manifest(release)}
     assert {("stop", s) for s in ODD_STOPS} <= ids
     assert {("route", ODD_ROUTE), ("trip", "t/1+2"), ("trip", "t@2"), ("trip", LOOP_TRIP)} <= ids
     for kind, key in (("stop", "stop"), ("route", "route"), ("trip", "trip")):
-        for e in (e for e in manifest(release) if e["kind"] == kind):
-            doc = orjson.loads((release / e["path"]).read_bytes())
-            assert doc[key][f"{kind}_id"] == e["id"] and doc[key]["href"] == e["path"]
-            assert e["path"].isascii() and not {"%", "+", "#", "@", " "} & set(e["path"])
+        for e in (e for e in manifest(release) if e.kind == kind):
+            doc = orjson.loads((release / e.path).read_bytes())
+            assert doc[key][f"{kind}_id"] == e.id and doc[key]["href"] == e.path
+            assert e.path.isascii() and not {"%", "+", "#", "@", " "} & set(e.path)
 
 
 def test_build_leaves_a_dangling_parent_station_out(quirks: tuple[ImportReport, BuildResult]) -> None:
     stop = _doc(quirks[1].release, "stop", "Остановка")["stop"]
     assert stop["parent_station"] == DANGLING_PARENT  # the feed's value, kept
     assert stop["parent"] is None  # no link to a document that does not exist
-    assert not any(e["id"] == DANGLING_PARENT for e in manifest(quirks[1].release))
+    assert not any(e.id == DANGLING_PARENT for e in manifest(quirks[1].release))
     platform = _doc(quirks[1].release, "stop", "Hbf/Gleis 1")["stop"]
     assert platform["parent"]["href"] == "stops/H!bf.json"
 

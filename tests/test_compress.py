@@ -26,13 +26,13 @@ def test_compress_sidecars_decompress_to_the_document_bytes(build_feed: Builder)
     entries = manifest(release)
     assert entries
     for entry in entries:
-        plain = (release / entry["path"]).read_bytes()
-        assert set(entry["encodings"]) == {"br", "gzip"}, entry["path"]
-        for coding, sidecar in entry["encodings"].items():
-            data = (release / sidecar["path"]).read_bytes()
-            assert sidecar["path"] == entry["path"] + (".gz" if coding == "gzip" else ".br")
-            assert hashlib.sha256(data).hexdigest() == sidecar["sha256"] and len(data) == sidecar["bytes"]
-            assert DECOMPRESS[coding](data) == plain, sidecar["path"]
+        plain = (release / entry.path).read_bytes()
+        assert entry.encodings is not None and set(entry.encodings) == {"br", "gzip"}, entry.path
+        for coding, sidecar in entry.encodings.items():
+            data = (release / sidecar.path).read_bytes()
+            assert sidecar.path == entry.path + (".gz" if coding == "gzip" else ".br")
+            assert hashlib.sha256(data).hexdigest() == sidecar.sha256 and len(data) == sidecar.bytes
+            assert DECOMPRESS[coding](data) == plain, sidecar.path
 
 
 def test_compress_sidecars_are_byte_identical_across_builds(build_feed: Builder, tmp_path: Path) -> None:
@@ -46,14 +46,15 @@ def test_compress_sidecars_are_byte_identical_across_builds(build_feed: Builder,
 
 def test_compress_only_the_codings_asked_for(build_feed: Builder) -> None:
     release = build_feed(SAMPLE_FEED, compress=("gzip",)).release
-    assert {tuple(e["encodings"]) for e in manifest(release)} == {("gzip",)}
+    assert {tuple(e.encodings or ()) for e in manifest(release)} == {("gzip",)}
     assert not list(release.rglob("*.br"))
 
 
 def test_compress_absent_leaves_no_sidecars_and_no_encodings(build_feed: Builder) -> None:
     release = build_feed(SAMPLE_FEED).release
     assert not list(release.rglob("*.gz")) and not list(release.rglob("*.br"))
-    assert all("encodings" not in e for e in manifest(release))
+    assert all(e.encodings is None for e in manifest(release))
+    assert b"encodings" not in (release / "manifest.json").read_bytes()
 
 
 def test_compress_parse_codings_normalises_and_refuses_unknown() -> None:

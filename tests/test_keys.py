@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from builder.keys import MAX_KEY_BYTES, decode_key, href_for, key_for
+from builder.keys import MAX_KEY_BYTES, decode_key, key_for
 
 SAFE = re.compile(r"[A-Za-z0-9._~!-]+")
 RESERVED = [
@@ -199,10 +199,3 @@ def test_decode_key_rejects_what_key_for_never_writes(key: str) -> None:
     with pytest.raises(ValueError):
         decode_key(key)
 
-
-def test_href_for_places_documents_by_kind() -> None:
-    assert href_for("route", "B41") == "routes/B41.json"
-    assert href_for("stop", "a/b/../c") == "stops/!a~2fb~2f..~2fc.json"
-    assert href_for("trip", "t 1") == "trips/!t~201.json"
-    with pytest.raises(ValueError):
-        href_for("../x", "B41")

@@ -59,8 +59,8 @@ def _releases(gtfs_import: Path, feed: Path, tmp_path: Path) -> tuple[Path, Path
 
 
 def _changed(ours: Path, theirs: Path) -> set[str]:
-    a = {e["path"]: e["sha256"] for e in manifest(ours)}
-    b = {e["path"]: e["sha256"] for e in manifest(theirs)}
+    a = {e.path: e.sha256 for e in manifest(ours)}
+    b = {e.path: e.sha256 for e in manifest(theirs)}
     assert a.keys() == b.keys()
     return {p for p in a if a[p] != b[p]}
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from builder import spool as spool_module
 from builder.errors import BuildError
+from builder.kinds import kind
 from builder.output import DocumentWriter, Streamed
 from builder.spool import SortedParking, Spool
 from tests.conftest import SAMPLE_FEED, Builder
@@ -41,11 +42,14 @@ def test_streamed_refuses_a_key_that_would_not_be_written_last() -> None:
 def test_document_writer_streamed_entry_matches_the_file(tmp_path: Path) -> None:
     writer = DocumentWriter(tmp_path)
     items = [orjson.dumps({"n": i, "pad": "x" * i}) for i in range(2000)]  # several writev batches
-    writer.write("big.json", "route", "R", Streamed({"route": "R"}, "trips", items))
-    data = (tmp_path / "big.json").read_bytes()
+    (tmp_path / "routes").mkdir()
+    writer.write(kind("route"), "R", Streamed({"route": "R"}, "trips", items))
+    data = (tmp_path / "routes/R.json").read_bytes()
     assert orjson.loads(data) == {"route": "R", "trips": [{"n": i, "pad": "x" * i} for i in range(2000)]}
     entry = writer.entries[0]
-    assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
+    assert entry.sha256 == hashlib.sha256(data).hexdigest() and entry.bytes == len(data)
+    assert (entry.path, entry.kind, entry.id) == ("routes/R.json", "route", "R")
+    assert entry.media_type == "application/json"
     assert writer.bytes_written == len(data)
 
 

@@ -19,7 +19,9 @@ from builder.site.reader import Doc, Release, page_of, sibling
 from builder.site.svgmap import colour, route_map, text_colour
 
 PIECE = 64 * 1024  # rendered text is handed to the writer in pieces of about this size
-Page = tuple[str, Iterator[bytes]]  # (path in the release, its bytes as they are rendered)
+# (kind, id, path in the release, its bytes as they are rendered): the path is the one builder.kinds
+# gives the kind and id, needed here to make the folder before the writer opens the file
+RoutePage = tuple[str, str, str, Iterator[bytes]]
 
 
 @cache
@@ -59,7 +61,7 @@ def route_title(route: Doc) -> str:
     return " – ".join(n for n in (short, long) if n) or route["route_id"]
 
 
-def route_pages(release: Release, head: Doc, common: Doc) -> Iterator[Page]:
+def route_pages(release: Release, head: Doc, common: Doc) -> Iterator[RoutePage]:
     """routes/<key>.html, and timetables/<key>.<n>.html for each part of a long route's tables."""
     route, href = head["route"], head["route"]["href"]
     timetable = release.read_optional(sibling(href, "timetables", ".json"))
@@ -74,17 +76,17 @@ def route_pages(release: Release, head: Doc, common: Doc) -> Iterator[Page]:
     context = {**common, "root": "../", "route": route, "agency": head.get("agency"), "title": title,
                "parts": parts, "links": links, "split": split, "has_timetable": timetable is not None,
                "map": svg, "table_html": tables.table_html, "json_href": href}
-    yield page_of(href), render("route.html", context)
+    yield "route_page", route["route_id"], page_of(href), render("route.html", context)
     for number, (part, link) in enumerate(zip(parts, links), start=1):  # links: [] unless split
         neighbours = {"previous": links[number - 2] if number > 1 else None,
                       "next": links[number] if number < len(links) else None}
-        yield link, render("timetable.html", {**common, "root": "../", "route": route, "title": title,
-                                              "part": part, "table_html": tables.table_html,
-                                              **neighbours})
+        yield "timetable_page", f"{route['route_id']}#{number}", link, render(
+            "timetable.html", {**common, "root": "../", "route": route, "title": title, "part": part,
+                               "table_html": tables.table_html, **neighbours})
 
 
 def stop_page(release: Release, head: Doc, window: Window | None, route_info: dict[str, Doc],
-              route_rows: dict[str, list[str]], common: Doc) -> Page:
+              route_rows: dict[str, list[str]], common: Doc) -> Iterator[bytes]:
     """stops/<key>.html; route_rows: every route as boards show it (boards.route_row), made once."""
     stop = head["stop"]
     routes = dict(head.get("routes") or {})
@@ -100,7 +102,7 @@ def stop_page(release: Release, head: Doc, window: Window | None, route_info: di
                "first_rows": first_day_rows(boards, platforms if is_station else None) if boards else None,
                "embedded": embedded(boards.data()) if boards else None, "platforms": platforms,
                "is_station": is_station, "json_href": stop["href"]}
-    return page_of(stop["href"]), render("stop.html", context)
+    return render("stop.html", context)
 
 
 def platform_name(station: Doc, child: Doc) -> str:
@@ -119,7 +121,7 @@ def route_order(route: Doc) -> tuple[Any, ...]:
     return (order is None, order or 0, int(digits[:9]) if digits else 1 << 30, name, route["route_id"])
 
 
-def index_page(feed: Doc, route_info: dict[str, Doc], common: Doc) -> Page:
+def index_page(feed: Doc, route_info: dict[str, Doc], common: Doc) -> Iterator[bytes]:
     agencies = feed.get("agencies") or []
     groups: dict[str | None, list[Doc]] = {}
     for route in sorted(route_info.values(), key=route_order):
@@ -129,7 +131,7 @@ def index_page(feed: Doc, route_info: dict[str, Doc], common: Doc) -> Page:
                for agency_id, routes in sorted(groups.items(), key=lambda g: _agency_name(named, g[0]))]
     context = {**common, "root": "", "feed": feed, "agencies": agencies, "groups": grouped,
                "route_title": route_title}
-    return "index.html", render("index.html", context)
+    return render("index.html", context)
 
 
 def _agency_name(named: dict[str | None, Doc], agency_id: str | None) -> str:

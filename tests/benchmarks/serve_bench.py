@@ -11,8 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
+from builder import manifest
 from tests.benchmarks.feeds import BASELINES, REPO, Feed
 from tests.benchmarks.measure import table
 from tests.servers import free_port, running
@@ -43,8 +42,7 @@ class Load:
 
 def pick_urls(snapshot: Path, count: int) -> list[str]:
     """Every n-th trip and stop document of the manifest: the same list for every server."""
-    docs = orjson.loads((snapshot / "manifest.json").read_bytes())["documents"]
-    paths = sorted(d["path"] for d in docs if d["kind"] in ("trip", "stop"))
+    paths = sorted(e.path for e in manifest.read(snapshot).entries if e.kind in ("trip", "stop"))
     step = max(1, len(paths) // count)
     return ["/" + p for p in paths[::step][:count]]
 

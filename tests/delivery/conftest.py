@@ -3,13 +3,12 @@ read-only: the website's pages are delivered like the documents."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from builder.manifest import Entry, read
 from tests.conftest import SAMPLE_FEED
 from tests.delivery.servers import import_and_build
 
@@ -18,16 +17,15 @@ from tests.delivery.servers import import_and_build
 class Built:
     out: Path
     release: Path  # the resolved release `current` points at
-    entries: dict[str, dict[str, Any]]  # manifest entries by path
+    entries: dict[str, Entry]  # manifest entries by path
 
     @property
     def build_id(self) -> str:
         return self.release.name
 
 
-def load_entries(release: Path) -> dict[str, dict[str, Any]]:
-    documents = json.loads((release / "manifest.json").read_bytes())["documents"]
-    return {e["path"]: e for e in documents}
+def load_entries(release: Path) -> dict[str, Entry]:
+    return read(release).by_path()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from tests.conftest import REPO
 from tests.delivery.conftest import Built
 from tests.delivery.servers import Reply, fetch, free_port, running, serving
+from tests.serve.helpers import point_current, write_release
 
 NGINX = Path("/usr/sbin/nginx")
 TEMPLATE = REPO / "deploy" / "nginx.conf"
@@ -49,17 +51,22 @@ def render(template: str, out: Path, port: int) -> str:
     return template.replace(TEMPLATE_ROOT, os.fspath(out)).replace(TEMPLATE_LISTEN, f"127.0.0.1:{port}")
 
 
-@pytest.fixture(scope="module")
-def ports(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
-    """(nginx port, serve port), both over the same output folder."""
-    prefix = tmp_path_factory.mktemp("nginx")
+@contextmanager
+def nginx_and_serve(out: Path, prefix: Path) -> Iterator[tuple[int, int]]:
+    """(nginx port, serve port), both over the output folder `out`."""
     port = free_port()
-    (prefix / "server.conf").write_text(render(TEMPLATE.read_text(), built.out, port))
+    (prefix / "server.conf").write_text(render(TEMPLATE.read_text(), out, port))
     (prefix / "nginx.conf").write_text(MAIN_CONF.format(prefix=prefix))
     command = [os.fspath(NGINX), "-p", os.fspath(prefix), "-c", os.fspath(prefix / "nginx.conf"),
                "-g", "daemon off;"]
-    with running(command, port, prefix / "stderr.log"), serving(built.out, prefix / "serve.log") as serve_port:
+    with running(command, port, prefix / "stderr.log"), serving(out, prefix / "serve.log") as serve_port:
         yield port, serve_port
+
+
+@pytest.fixture(scope="module")
+def ports(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    with nginx_and_serve(built.out, tmp_path_factory.mktemp("nginx")) as both_ports:
+        yield both_ports
 
 
 def both(ports: tuple[int, int], target: str, headers: dict[str, str], method: str = "GET") -> tuple[Reply, Reply]:
@@ -91,7 +98,7 @@ def test_nginx_sends_the_same_gzip_sidecar_as_serve(ports: tuple[int, int], buil
             continue
         nginx, serve = both(ports, f"/{path}", GZIP)
         assert nginx.headers.get("content-encoding") == "gzip", path
-        assert nginx.body == (built.release / built.entries[path]["encodings"]["gzip"]["path"]).read_bytes()
+        assert nginx.body == (built.release / (built.entries[path].encodings or {})["gzip"].path).read_bytes()
         assert_same(nginx, serve, path)
 
 
@@ -145,6 +152,27 @@ def test_nginx_answers_its_own_etag_with_304(ports: tuple[int, int]) -> None:
     again = fetch(nginx_port, "/routes.json", {**PLAIN, "If-None-Match": first.headers["etag"]})
     assert again.status == 304
     assert again.headers["cache-control"] == first.headers["cache-control"]
+
+
+def test_nginx_sends_each_kinds_media_type_like_serve(tmp_path: Path) -> None:
+    """GeoJSON and HTML documents (kinds to come) get the media types their manifest entries name."""
+    out = tmp_path / "out"
+    documents = {"routes/B41.geojson": b'{"type":"FeatureCollection","features":[]}',
+                 "timetables/B41.html": b"<!doctype html><title>B41</title>", "routes.json": b"{}"}
+    write_release(out, "0123abcd", documents, encoded=documents)
+    point_current(out, "0123abcd")
+    (tmp_path / "nginx").mkdir()
+    with nginx_and_serve(out, tmp_path / "nginx") as both_ports:
+        for path, media_type in (("routes/B41.geojson", "application/geo+json"),
+                                 ("timetables/B41.html", "text/html; charset=utf-8"),
+                                 ("routes.json", "application/json")):
+            for headers in (PLAIN, GZIP):
+                nginx, serve = both(both_ports, f"/{path}", headers)
+                assert nginx.headers["content-type"] == media_type, (path, headers)
+                assert_same(nginx, serve, path)
+        nginx, serve = both(both_ports, "/timetables/NOPE.html", PLAIN)
+        assert nginx.status == 404 and nginx.headers["content-type"] == "application/json"
+        assert_same(nginx, serve, "404 of an .html path")
 
 
 def test_nginx_ignores_range_like_serve(ports: tuple[int, int]) -> None:

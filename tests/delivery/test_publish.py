@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
@@ -16,6 +15,7 @@ import boto3
 import pytest
 
 from builder.errors import PublishError
+from builder.manifest import read
 from builder.publish import PublishReport, PublishSettings, publish
 from tests.conftest import SAMPLE_FEED
 from tests.delivery.servers import CLI, changed_sample_feed, free_port, import_and_build, running
@@ -75,13 +75,13 @@ def two_releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return a, b
 
 
-def listed(out: Path) -> dict[str, tuple[str, str | None]]:
-    """path -> (sha256, Content-Encoding) for every document and sidecar of the current release."""
-    objects: dict[str, tuple[str, str | None]] = {}
-    for entry in json.loads((out / "current" / "manifest.json").read_bytes())["documents"]:
-        objects[entry["path"]] = (entry["sha256"], None)
-        for coding, sidecar in entry.get("encodings", {}).items():
-            objects[sidecar["path"]] = (sidecar["sha256"], coding)
+def listed(out: Path) -> dict[str, tuple[str, str | None, str]]:
+    """path -> (sha256, Content-Encoding, media type) of every document and sidecar of the current release."""
+    objects: dict[str, tuple[str, str | None, str]] = {}
+    for entry in read(out / "current").entries:
+        objects[entry.path] = (entry.sha256, None, entry.media_type)
+        for coding, sidecar in (entry.encodings or {}).items():
+            objects[sidecar.path] = (sidecar.sha256, coding, entry.media_type)
     return objects
 
 
@@ -91,10 +91,10 @@ def test_publish_uploads_every_document_with_its_headers(bucket: Bucket, two_rel
     report = bucket.publish(out)
     assert (report.uploaded, report.unchanged, report.deleted) == (len(objects) + 1, 0, 0)
     assert bucket.paths() == set(objects) | {"manifest.json"}
-    for path, (sha, coding) in objects.items():
+    for path, (sha, coding, media_type) in objects.items():
         got = bucket.client.get_object(Bucket=bucket.name, Key=f"snap/{path}")
         assert got["Body"].read() == (out / "current" / path).read_bytes(), path
-        assert got["ContentType"] == "application/json"
+        assert got["ContentType"] == media_type == "application/json"
         assert got["CacheControl"] == REVALIDATE
         assert got.get("ContentEncoding") == coding, path
         assert got["Metadata"]["sha256"] == sha
@@ -116,7 +116,7 @@ def test_publish_new_release_uploads_changed_and_deletes_gone(
     old, new = listed(a), listed(b)
     bucket.publish(a)
     report = bucket.publish(b)
-    changed = {p for p, (sha, _) in new.items() if old.get(p, (None,))[0] != sha}
+    changed = {p for p, (sha, *_) in new.items() if old.get(p, (None,))[0] != sha}
     gone = set(old) - set(new)
     assert "stops/MILL.json" in gone and "stops/MILL.json.br" in gone
     assert 0 < len(changed) < len(new), "the two releases should share some documents"

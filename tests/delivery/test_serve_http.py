@@ -42,10 +42,10 @@ def test_serve_returns_document_bytes_with_manifest_etag(port: int, built: Built
     reply = fetch(port, f"/{path}", PLAIN)
     assert reply.status == 200
     assert reply.body == (built.release / path).read_bytes()
-    assert hashlib.sha256(reply.body).hexdigest() == entry["sha256"]
-    assert reply.headers["etag"] == quoted(entry["sha256"])
-    assert reply.headers["content-type"] == "application/json"
-    assert reply.headers["content-length"] == str(entry["bytes"])
+    assert hashlib.sha256(reply.body).hexdigest() == entry.sha256
+    assert reply.headers["etag"] == quoted(entry.sha256)
+    assert reply.headers["content-type"] == entry.media_type == "application/json"
+    assert reply.headers["content-length"] == str(entry.bytes)
     assert reply.headers["cache-control"] == REVALIDATE
     assert reply.headers["vary"] == "Accept-Encoding"
     assert "content-encoding" not in reply.headers
@@ -72,14 +72,14 @@ def test_serve_refuses_other_methods_with_405_and_allow(port: int, method: str) 
 def test_serve_sends_precompressed_sidecar_for_accept_encoding(port: int, built: Built, coding: str) -> None:
     decompress = gzip.decompress if coding == "gzip" else brotli.decompress
     for path in SAMPLE:
-        sidecar = built.entries[path]["encodings"][coding]
+        sidecar = (built.entries[path].encodings or {})[coding]
         reply = fetch(port, f"/{path}", {"Accept-Encoding": coding})
         assert reply.status == 200
         assert reply.headers["content-encoding"] == coding
         assert reply.headers["vary"] == "Accept-Encoding"
         assert reply.headers["content-type"] == "application/json"
-        assert reply.headers["etag"] == quoted(sidecar["sha256"])
-        assert reply.body == (built.release / sidecar["path"]).read_bytes()
+        assert reply.headers["etag"] == quoted(sidecar.sha256)
+        assert reply.body == (built.release / sidecar.path).read_bytes()
         assert decompress(reply.body) == (built.release / path).read_bytes()
 
 
@@ -92,7 +92,7 @@ def test_serve_never_serves_a_sidecar_as_plain_json(port: int, built: Built) -> 
 
 @pytest.mark.parametrize("form", ["strong", "weak", "list", "star"])
 def test_serve_if_none_match_gives_304_with_etag_and_cache_control(port: int, built: Built, form: str) -> None:
-    tag = quoted(built.entries["routes.json"]["sha256"])
+    tag = quoted(built.entries["routes.json"].sha256)
     header = {"strong": tag, "weak": f"W/{tag}", "list": f'"nope", W/"other", {tag}', "star": "*"}[form]
     reply = fetch(port, "/routes.json", {**PLAIN, "If-None-Match": header})
     assert reply.status == 304 and reply.body == b""

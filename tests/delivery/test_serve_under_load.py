@@ -33,7 +33,7 @@ def allowed_hashes(releases: list[Path]) -> dict[tuple[str, str], set[str]]:
                     sha = hashlib.sha256((release / path).read_bytes()).hexdigest()
                 else:
                     entry = entries[path]
-                    sha = entry["sha256"] if coding is None else entry["encodings"][coding]["sha256"]
+                    sha = entry.sha256 if coding is None else (entry.encodings or {})[coding].sha256
                 allowed.setdefault((path, accept), set()).add(sha)
     return allowed
 

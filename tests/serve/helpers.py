@@ -32,6 +32,10 @@ BASE_DOCUMENTS: dict[str, bytes] = {
     "feed.json": b'{"feed":"test","version":1}',
     "schemas/route.schema.json": b'{"$schema":"https://json-schema.org/draft/2020-12/schema"}',
 }
+# What each file is served as, by extension, as the builder's manifest entries say it ("media_type").
+MEDIA_TYPES = {".json": "application/json", ".geojson": "application/geo+json",
+               ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+               ".js": "text/javascript; charset=utf-8"}
 # Documents that get precompressed sidecars; the others have no "encodings".
 ENCODED = ("routes/B41.json", "routes.json")
 
@@ -52,7 +56,7 @@ def br(data: bytes) -> bytes:
 
 def kind_and_id(path: str) -> tuple[str, str]:
     folder, _, name = path.rpartition("/")
-    stem = name.removesuffix(".json")
+    stem = name.rsplit(".", 1)[0]
     if folder == "schemas":
         return "schema", stem.removesuffix(".schema")
     if folder:
@@ -74,6 +78,7 @@ def write_release(out: Path, build_id: str, documents: dict[str, bytes], encoded
             "id": doc_id,
             "sha256": sha256(body),
             "bytes": len(body),
+            "media_type": MEDIA_TYPES["." + path.rsplit(".", 1)[-1]],
         }
         if path in encoded:
             entry["encodings"] = {

@@ -15,9 +15,11 @@ SHA = "0" * 64
 
 
 def write_manifest(out: Path, documents: list[dict[str, object]]) -> None:
+    """Entries as given, with the kind and id a builder's entry always has unless they name their own."""
     release = out / "releases" / BUILD
     release.mkdir(parents=True)
-    (release / "manifest.json").write_bytes(orjson.dumps({"documents": documents}))
+    entries = [{"kind": "route", "id": None, **d} if isinstance(d, dict) else d for d in documents]
+    (release / "manifest.json").write_bytes(orjson.dumps({"documents": entries}))
 
 
 def test_release_indexes_documents_and_manifest_itself(snapshot: SnapshotFolder) -> None:
@@ -81,6 +83,31 @@ def test_release_rejects_sidecar_listed_as_document(tmp_path: Path, path: str) -
 )
 def test_release_rejects_malformed_entries(tmp_path: Path, entry: object, message: str) -> None:
     write_manifest(tmp_path, [entry])  # type: ignore[list-item]
+    with pytest.raises(SnapshotError, match=message):
+        load_release(tmp_path, BUILD)
+
+
+def test_release_takes_each_documents_media_type_from_its_entry(tmp_path: Path) -> None:
+    write_manifest(tmp_path, [
+        {"path": "a.geojson", "sha256": SHA, "bytes": 1, "media_type": "application/geo+json"},
+        {"path": "b.html", "sha256": SHA, "bytes": 1, "media_type": "text/html; charset=utf-8"},
+        {"path": "c.json", "sha256": SHA, "bytes": 1}])
+    documents = load_release(tmp_path, BUILD).documents
+    assert documents["a.geojson"].content_type == b"application/geo+json"
+    assert documents["b.html"].content_type == b"text/html; charset=utf-8"
+    # manifests written before entries named their media type held JSON documents only
+    assert documents["c.json"].content_type == b"application/json"
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"path": "a.json", "sha256": SHA, "bytes": 1, "kind": None}, "'kind'"),
+    ({"path": "a.json", "sha256": SHA, "bytes": 1, "id": 7}, "'id'"),
+    ({"path": "a.json", "sha256": SHA, "bytes": 1, "media_type": "text/html\r\nX-Evil: 1"}, "media_type"),
+    ({"path": "a.json", "sha256": SHA, "bytes": 1, "media_type": ["application/json"]}, "media_type"),
+])
+def test_release_rejects_entries_without_kind_id_or_a_sendable_media_type(
+        tmp_path: Path, entry: dict[str, object], message: str) -> None:
+    write_manifest(tmp_path, [entry])
     with pytest.raises(SnapshotError, match=message):
         load_release(tmp_path, BUILD)
 

@@ -23,7 +23,9 @@ import orjson
 
 from builder.build import BuildSettings, build
 from builder.calendars import WEEKDAYS, format_date, parse_date, service_dates
-from builder.output import DocumentWriter, OutputLayout, Raw, build_id_of, manifest_bytes, publish
+from builder.kinds import MEDIA_TYPES, kind
+from builder.manifest import Entry, Manifest
+from builder.output import DocumentWriter, OutputLayout, build_id_of, publish
 from builder.site import site_documents
 
 Doc = dict[str, Any]
@@ -175,10 +177,12 @@ def site_release(db_url: str, out: Path) -> Path:
     (staging / "build-info.json").unlink()
     add_schedule_documents(staging)
     writer = DocumentWriter(staging)
-    for path, kind, pieces in site_documents(staging):
-        writer.write(path, kind, None, Raw(pieces))
-    entries = [_entry(staging, p) for p in sorted(staging.rglob("*")) if p.is_file()]
-    manifest = manifest_bytes(entries)
+    for kind_name, id_, doc in site_documents(staging):
+        writer.write(kind(kind_name), id_, doc)
+    site = {e.path: e for e in writer.entries}
+    entries = [site.get(p.relative_to(staging).as_posix()) or _entry(staging, p)
+               for p in sorted(staging.rglob("*")) if p.is_file()]
+    manifest = Manifest.of(entries).to_bytes()
     (staging / "manifest.json").write_bytes(manifest)
     build_id = build_id_of(manifest)
     os.rename(staging, layout.release(build_id))
@@ -186,8 +190,10 @@ def site_release(db_url: str, out: Path) -> Path:
     return layout.current
 
 
-def _entry(root: Path, path: Path) -> Doc:
+def _entry(root: Path, path: Path) -> Entry:
+    """The entry of a document the plain build wrote or this module added (kind: its folder)."""
     data = path.read_bytes()
     relative = path.relative_to(root).as_posix()
-    return {"path": relative, "kind": relative.split("/")[0] if "/" in relative else "other", "id": None,
-            "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    media_type = MEDIA_TYPES["." + relative.rsplit(".", 1)[-1]]
+    return Entry(relative, relative.split("/")[0] if "/" in relative else "other", None,
+                 hashlib.sha256(data).hexdigest(), len(data), media_type)

@@ -49,8 +49,14 @@ def test_site_has_a_page_for_every_route_and_stop(site_build: Path) -> None:
     stops = orjson.loads((site_build / "stops.json").read_bytes())["stops"]
     listed = manifest(site_build)
     expected = {"index.html", *(r["href"][:-5] + ".html" for r in routes), *(s["href"][:-5] + ".html" for s in stops)}
-    assert expected <= {p for p, e in listed.items() if e["kind"] == "page"}
-    assert {"site/site.css", "site/site.js", "site/search-index.js"} <= set(listed)
+    assert expected <= {p for p, e in listed.items() if str(e["kind"]).endswith("_page")}
+    assert listed["routes/B41.html"]["id"] == "B41" and listed["routes/B41.html"]["kind"] == "route_page"
+    assert listed["stops/HBF.html"]["kind"] == "stop_page" and listed["index.html"]["kind"] == "index_page"
+    media = {p: e["media_type"] for p, e in listed.items()}
+    assert {p for p in media if p.endswith(".html")} == expected
+    assert all(media[p] == "text/html; charset=utf-8" for p in expected)
+    assert media["site/site.css"] == "text/css; charset=utf-8"
+    assert media["site/site.js"] == media["site/search_index.js"] == "text/javascript; charset=utf-8"
     index = (site_build / "index.html").read_text()
     for route in routes:
         assert f'href="{route["href"][:-5]}.html"' in index
@@ -144,7 +150,7 @@ def test_site_names_from_the_feed_render_as_text(hostile_site: Path) -> None:
     parser = Links()
     parser.feed(route_page)
     assert HOSTILE_ROUTE in "".join(parser.text)
-    for inline in ("site/search-index.js",):
+    for inline in ("site/search_index.js",):
         assert "</script" not in (hostile_site / inline).read_text()
     # the embedded boards hold the headsign, escaped so that it cannot close their <script> element
     board_data = (hostile_site / "stops" / "NORD.html").read_text().split('id="board-data">', 1)[1]
@@ -195,7 +201,7 @@ def test_site_pages_are_verified_bundled_and_compressed_like_documents(sample_db
                                  compress=("br", "gzip")))
     listed = manifest(result.release)
     index = listed["index.html"]
-    assert index["kind"] == "page" and set(index["encodings"]) == {"br", "gzip"}  # type: ignore[arg-type]
+    assert index["kind"] == "index_page" and set(index["encodings"]) == {"br", "gzip"}  # type: ignore[arg-type]
     sidecar = result.release / index["encodings"]["gzip"]["path"]  # type: ignore[index]
     assert gzip.decompress(sidecar.read_bytes()) == (result.release / "index.html").read_bytes()
     assert verify(result.release) == result.build_id

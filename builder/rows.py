@@ -14,7 +14,7 @@ from typing import Any
 
 from builder.contract import fields
 from builder.gtfs import TABLES, Kind, column_kind
-from builder.keys import href_for
+from builder.kinds import href
 
 Row = Sequence[Any]
 Shaper = Callable[[Row], dict[str, Any]]
@@ -105,7 +105,7 @@ def compile_shaper(
     lines.append("    return d")
     namespace: dict[str, Any] = {
         "_pad": pad_time, "_int": _to_int, "_float": _to_float, "_text": _to_text, "_date": _date_text,
-        "_href": href_for,
+        "_href": href,
     }
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from column names via repr(), no user code
     shaper: Shaper = namespace["shape"]

@@ -1,0 +1,246 @@
+"""The registry of document kinds and of the passes that make them: every kind and every pass declared once.
+
+A **kind** is a family of documents: its name (the manifest's `kind`), where its files go (per GTFS id
+under a folder, one named file, or one file per name), its media type, where its ids come from, and the
+pass that makes it. A **pass** is one walk over the database: its name, how its work is cut into tasks
+(id ranges of even weight over one table's column, or a single task in the build process), and the
+generator that yields its documents. build.py, OutputLayout, diff, check_database, serve, publish and
+the manifest all take what they need from here; nothing else spells a kind's folder or media type.
+
+Adding a kind (say departure boards):
+
+1. Write its module, e.g. `builder/departures.py`, with a generator `def documents(inp: PassInput) ->
+   Iterator[Made]` (builder.passkit) yielding `("departures", id, document)`; add its pydantic model to
+   `builder.models.DOCUMENT_MODELS` if it is JSON, and regenerate `builder/contract.json`.
+2. Declare it below in KINDS: `DocumentKind("departures", made_by="departures", place=PerId("departures"),
+   ids=Ids("stops", "stop_id"))`, with `media_type=GEOJSON` or `HTML` when it is not JSON.
+3. If no existing pass makes it, declare its pass in PASSES: `("departures", "builder.departures:documents",
+   Ids("stops", "stop_id"))` (split by None: one task, after the split passes, in the build process).
+4. New file extension? Map it in deploy/nginx.conf's `types {}` block (tests/test_kinds.py checks it).
+
+Everything else (staging folders, manifest entries with their media type, diff groups, the progress
+total, Content-Type in serve, publish and nginx) follows from the entries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, cast
+
+from builder.keys import key_for
+
+if TYPE_CHECKING:
+    from builder.passkit import Generator
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html; charset=utf-8"
+CSS = "text/css; charset=utf-8"
+JAVASCRIPT = "text/javascript; charset=utf-8"
+# Extensions the snapshot's files may have, and the media type a static server must send for each
+# (deploy/nginx.conf's `types {}` block says the same; a test holds them together).
+MEDIA_TYPES = {".json": JSON, ".geojson": GEOJSON, ".html": HTML, ".css": CSS, ".js": JAVASCRIPT}
+
+
+@dataclass(frozen=True)
+class Ids:
+    """Where a kind's ids (or a pass's weights) come from: every value of one table's column."""
+
+    table: str
+    column: str
+
+
+@dataclass(frozen=True)
+class PerId:
+    """One document per GTFS id: `<folder>/<key><extension>`, the key from builder.keys."""
+
+    folder: str
+    extension: str = ".json"
+
+    def path(self, id_: str | None) -> str:
+        if id_ is None:
+            raise ValueError(f"documents under {self.folder}/ need an id")
+        return f"{self.folder}/{key_for(id_)}{self.extension}"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.folder}/{{key}}{self.extension}"
+
+
+@dataclass(frozen=True)
+class Named:
+    """One document per name the project chose (not a GTFS id): `<folder>/<name><suffix>`. The name
+    places the file; the manifest entry's id stays null, as for every document without a GTFS id."""
+
+    folder: str
+    suffix: str
+
+    def path(self, id_: str | None) -> str:
+        if id_ is None or not id_.replace("_", "").isalnum() or not id_.isascii():
+            raise ValueError(f"a document under {self.folder}/ needs a plain ASCII name, got {id_!r}")
+        return f"{self.folder}/{id_}{self.suffix}"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.folder}/{{name}}{self.suffix}"
+
+    @property
+    def extension(self) -> str:
+        return "." + self.suffix.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Single:
+    """One document at a fixed path, such as routes.json."""
+
+    file: str
+    folder: None = None
+
+    def path(self, id_: str | None) -> str:
+        return self.file
+
+    @property
+    def pattern(self) -> str:
+        return self.file
+
+    @property
+    def extension(self) -> str:
+        return "." + self.file.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Numbered parts of what one GTFS id has (a long timetable's pages): `<folder>/<key>.<n><extension>`,
+    from the id `<GTFS id>#<n>`. Only parts live in the folder, and a key never ends in `.<digits>` there
+    without being a part, so the path decodes to one id and part. The manifest id stays null."""
+
+    folder: str
+    extension: str
+
+    def path(self, id_: str | None) -> str:
+        gtfs_id, _, number = (id_ or "").rpartition("#")
+        if not gtfs_id or not number.isdigit():
+            raise ValueError(f"a part under {self.folder}/ needs an id `<GTFS id>#<n>`, got {id_!r}")
+        return f"{self.folder}/{key_for(gtfs_id)}.{int(number)}{self.extension}"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.folder}/{{key}}.{{n}}{self.extension}"
+
+
+Place = PerId | Named | Single | Parts
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    name: str  # the manifest's `kind`, also the key of its model in builder.models.DOCUMENT_MODELS
+    made_by: str  # the name of the pass that makes it
+    place: Place
+    media_type: str = JSON
+    ids: Ids | None = None  # the GTFS ids it has one document for (per-id kinds)
+
+    def __post_init__(self) -> None:
+        expected = MEDIA_TYPES.get(self.place.extension)
+        if expected != self.media_type:
+            raise ValueError(f"kind {self.name}: {self.place.extension} files are {expected}, not {self.media_type}")
+        if (self.ids is None) == isinstance(self.place, PerId):
+            raise ValueError(f"kind {self.name}: documents per id need `ids`, and only they have them")
+
+    def path(self, id_: str | None) -> str:
+        """The document's path under the release, which is also its URL path and its `href`."""
+        return self.place.path(id_)
+
+    def manifest_id(self, id_: str | None) -> str | None:
+        return id_ if self.ids is not None else None
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    generator: str  # "module:function", imported when the pass runs (a pass module may import this one)
+    split_by: Ids | None = None  # id ranges of even weight over this column; None: one task, build process
+    kinds: tuple[str, ...] = field(default=())  # filled from KINDS: what it may yield
+    # The BuildSettings flag that asks for it (the site: "site"); None: every build runs it. Optional
+    # passes run after all others, in their own phase, and may read back what those wrote.
+    when: str | None = None
+
+    def make(self) -> Generator:
+        return _resolve(self.generator)
+
+
+@cache
+def _resolve(dotted: str) -> Generator:
+    module, _, name = dotted.partition(":")
+    return cast("Generator", getattr(importlib.import_module(module), name))
+
+
+ROUTES_AND_TRIPS, STOPS, INDEXES, SCHEMAS = "routes-and-trips", "stops", "indexes", "schemas"
+SITE = "site"
+
+KINDS: tuple[DocumentKind, ...] = (
+    DocumentKind("route", ROUTES_AND_TRIPS, PerId("routes"), ids=Ids("routes", "route_id")),
+    DocumentKind("trip", ROUTES_AND_TRIPS, PerId("trips"), ids=Ids("trips", "trip_id")),
+    DocumentKind("stop", STOPS, PerId("stops"), ids=Ids("stops", "stop_id")),
+    DocumentKind("routes", INDEXES, Single("routes.json")),
+    DocumentKind("stops", INDEXES, Single("stops.json")),
+    DocumentKind("feed", INDEXES, Single("feed.json")),
+    DocumentKind("schema", SCHEMAS, Named("schemas", ".schema.json")),
+    # the rider's website (build --site, builder.site), made from the documents above
+    DocumentKind("index_page", SITE, Single("index.html"), media_type=HTML),
+    DocumentKind("route_page", SITE, PerId("routes", ".html"), media_type=HTML, ids=Ids("routes", "route_id")),
+    DocumentKind("timetable_page", SITE, Parts("timetables", ".html"), media_type=HTML),
+    DocumentKind("stop_page", SITE, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")),
+    DocumentKind("stylesheet", SITE, Named("site", ".css"), media_type=CSS),
+    DocumentKind("script", SITE, Named("site", ".js"), media_type=JAVASCRIPT),
+)
+
+# In the order they run: the split passes first (the heavier first, so no process idles at the end),
+# then the single-task ones in the build process.
+PASSES: tuple[Pass, ...] = tuple(
+    Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name), when)
+    for name, generator, split_by, when in (
+        (ROUTES_AND_TRIPS, "builder.route_trees:views", Ids("trips", "route_id"), None),
+        (STOPS, "builder.stop_views:views", Ids("stops", "stop_id"), None),
+        (INDEXES, "builder.indexes:indexes", None, None),
+        (SCHEMAS, "builder.indexes:schemas", None, None),
+        (SITE, "builder.site:pages", None, "site"),
+    )
+)
+
+BY_NAME: dict[str, DocumentKind] = {k.name: k for k in KINDS}
+PASS_BY_NAME: dict[str, Pass] = {p.name: p for p in PASSES}
+SPLIT_PASSES = tuple(p for p in PASSES if p.split_by is not None)
+SINGLE_PASSES = tuple(p for p in PASSES if p.split_by is None)
+
+
+def kind(name: str) -> DocumentKind:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"no document kind {name!r} in builder.kinds") from None
+
+
+def href(kind_name: str, id_: str) -> str:
+    """A document's path (and URL) from its kind and id: `href("route", "B41")` -> `routes/B41.json`."""
+    return BY_NAME[kind_name].path(id_)
+
+
+def folders() -> list[str]:
+    """Top-level folders the kinds every build makes write into, for the staging release (optional
+    passes make their own folders when they run)."""
+    always = {p.name for p in PASSES if p.when is None}
+    return sorted({k.place.folder for k in KINDS if k.place.folder is not None and k.made_by in always})
+
+
+def _check_registry() -> None:
+    for k in KINDS:
+        if k.made_by not in PASS_BY_NAME:
+            raise ValueError(f"kind {k.name}: no pass {k.made_by!r} in builder.kinds.PASSES")
+    for p in PASSES:
+        if not p.kinds:
+            raise ValueError(f"pass {p.name} makes no kind")
+
+
+_check_registry()

@@ -1,0 +1,56 @@
+"""What every pass shares: the input a pass's generator gets, what it yields, and the small helpers of
+the view passes (time order, integrity problems).
+
+A pass is declared once in builder.kinds (its name, how its tasks are planned, its generator); the
+generator takes a PassInput and yields `(kind, id, document)` for kinds the registry says it makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from builder.lookups import Doc, Lookups
+from builder.output import Raw, Streamed
+from builder.source import EVERYTHING, KeyRange, Source
+from builder.spool import Spool
+
+# (kind name, id, document): the id is the GTFS id of per-id kinds, the name of a named document
+# (a schema's kind), None for a single document such as routes.json.
+Made = tuple[str, str | None, Doc | Streamed | Raw | dict[str, Any]]
+Generator = Callable[["PassInput"], Iterator[Made]]
+LATE = (1 << 30, "")  # sort key of a visit or trip without any time: after every timed one
+
+
+def time_key(t: str | None) -> tuple[int, str]:
+    # Zero-padded times compare as text once their lengths agree; hours may pass 24 (and even 99).
+    return LATE if t is None else (len(t), t)
+
+
+class Problems(list[str]):
+    """Integrity problems met during the walk; the build refuses to publish if any were found."""
+
+    LIMIT = 50
+
+    def add(self, message: str) -> None:
+        if len(self) < self.LIMIT:
+            self.append(message)
+
+
+@dataclass(frozen=True)
+class PassInput:
+    """Everything one task of a pass may read: its own connection (engines do not cross processes), the
+    small lookups, where to report problems, the id range it covers and scratch space for large documents."""
+
+    source: Source
+    conn: Connection
+    lookups: Lookups
+    problems: Problems
+    spool: Spool
+    span: KeyRange = EVERYTHING
+    # the staging folder, for passes that read back what earlier passes wrote (the site)
+    staging: Path | None = None

@@ -1,0 +1,115 @@
+"""The route-and-trip pass: one sorted walk makes every trip-stops list and every route tree.
+
+It merges sorted streams (routes with their trips with their stop times) with itertools.groupby, keeping
+one route's rows at a time. Streams sort by id in byte order (SQLite's BINARY, PostgreSQL's COLLATE "C"),
+which is also Python's str order, so the merge can compare ids directly and notice rows that point at
+nothing. Declared in builder.kinds as the pass making the kinds `route` and `trip`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import groupby
+from operator import itemgetter
+
+import orjson
+from sqlalchemy import Connection
+
+from builder.lookups import Doc, Lookups
+from builder.output import Streamed
+from builder.passkit import LATE, Made, PassInput, Problems, time_key
+from builder.rows import compile_shaper
+from builder.source import EVERYTHING, KeyRange, Source
+from builder.spool import SortedParking, Spool
+
+
+def views(inp: PassInput) -> Iterator[Made]:
+    return route_and_trip_views(inp.source, inp.conn, inp.lookups, inp.problems, inp.span, spool=inp.spool)
+
+
+def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems: Problems,
+                         span: KeyRange = EVERYTHING, *, spool: Spool) -> Iterator[Made]:
+    """Every trip-stops list, then the route tree of its route, route by route (routes within `span`).
+
+    A route tree's trips are parked in `spool`: write each tree before asking for the next view."""
+    cols = {t: source.columns(t) for t in ("routes", "trips", "stop_times")}
+    route_shape = compile_shaper("routes", cols["routes"], "Route", typed=source.typed_columns("routes"),
+                                 extra={"href": f"_href('route', r[{cols['routes'].index('route_id')}])"})
+    trip_shape = compile_shaper("trips", cols["trips"], "Trip", typed=source.typed_columns("trips"),
+                                extra={"href": f"_href('trip', r[{cols['trips'].index('trip_id')}])"})
+    st_shape = compile_shaper("stop_times", cols["stop_times"], "StopTime",
+                              typed=source.typed_columns("stop_times"), skip=frozenset({"trip_id"}))
+    trip_route = cols["trips"].index("route_id")
+    trips_stmt = source.select_all("trips", "route_id", "trip_id").where(
+        *source.within(source.table("trips").c.route_id, span))
+    trips = groupby(source.rows(conn, trips_stmt), itemgetter(trip_route))
+    stop_times = groupby(source.rows(conn, source.stop_times_by_route(span)),
+                         itemgetter(cols["stop_times"].index("trip_id")))
+    next_trips, next_st = next(trips, None), next(stop_times, None)
+    routes_stmt = source.select_all("routes", "route_id").where(
+        *source.within(source.table("routes").c.route_id, span))
+    for route in map(route_shape, source.rows(conn, routes_stmt)):
+        rid, route_trips = route["route_id"], RouteTrips(spool)
+        if next_trips is not None and next_trips[0] == rid:
+            for trip in map(trip_shape, next_trips[1]):
+                sts: list[Doc] = []
+                if next_st is not None and next_st[0] == trip["trip_id"]:
+                    sts = list(map(st_shape, next_st[1]))
+                    next_st = next(stop_times, None)
+                yield "trip", trip["trip_id"], trip_document(trip, sts, lk, problems)
+                route_trips.add(trip, sts, lk)
+            next_trips = next(trips, None)
+        yield "route", rid, route_document(route, route_trips, lk)
+    if next_trips is not None or next_st is not None:
+        problems.add("trips or stop_times are not in id order with their routes: is the database's "
+                     "collation byte order? (trips.route_id must all be in routes)")
+
+
+def trip_document(trip: Doc, sts: list[Doc], lk: Lookups, problems: Problems) -> Doc:
+    with_stops = []
+    for st in sts:
+        stop = lk.stops.get(st["stop_id"])
+        if stop is None:
+            problems.add(f"stop_times: trip {trip['trip_id']!r} stops at {st['stop_id']!r}, not in stops")
+        with_stops.append(dict(st, stop=stop))
+    return {"trip": trip, "route": lk.routes[trip["route_id"]], "service": lk.services.get(trip["service_id"]),
+            "frequencies": lk.frequencies.get(trip["trip_id"], []), "stop_times": with_stops}
+
+
+class RouteTrips:
+    """One route's trips, each kept as its finished JSON (the same bytes orjson writes for the dict) with
+    its sort key, parked in the spool past a few MB: the largest route costs neither millions of dicts
+    nor its whole tree in memory."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.trips = SortedParking(spool)
+        self.stop_ids: set[str] = set()
+        self.service_ids: set[str] = set()
+
+    def add(self, trip: Doc, sts: list[Doc], lk: Lookups) -> None:
+        doc = dict(trip, stop_times=sts)
+        periods = lk.frequencies.get(trip["trip_id"])
+        if periods:
+            doc["frequencies"] = periods
+        direction = trip["direction_id"]
+        key = (-1 if direction is None else direction), _first_time(sts), trip["trip_id"]
+        self.trips.add(key, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
+        self.stop_ids.update(st["stop_id"] for st in sts)
+        self.service_ids.add(trip["service_id"])
+
+
+def _first_time(sts: list[Doc]) -> tuple[int, str]:
+    for st in sts:
+        t = st["departure_time"] or st["arrival_time"]
+        if t is not None:
+            return time_key(t)
+    return LATE
+
+
+def route_document(route: Doc, trips: RouteTrips, lk: Lookups) -> Streamed:
+    stops = {sid: lk.stops[sid] for sid in trips.stop_ids if sid in lk.stops}
+    services = {sid: lk.services[sid] for sid in trips.service_ids if sid in lk.services}
+    head = {"route": route, "agency": lk.agencies.get(route["agency_id"]), "stops": stops, "services": services}
+    return Streamed(head, "trips", trips.trips.in_order())
+
+

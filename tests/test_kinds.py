@@ -1,0 +1,133 @@
+"""The registry of document kinds and passes (builder.kinds) and the one manifest reader/writer
+(builder.manifest): where documents go, what they are served as, and that everything follows from it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+
+from builder import diff, kinds
+from builder.build import write_made
+from builder.errors import BuildError
+from builder.kinds import KINDS, PASSES, DocumentKind, Ids, Named, Pass, PerId, Single, href, kind
+from builder.manifest import Encoded, Entry, Manifest, ManifestError, parse, read
+from builder.models import DOCUMENT_MODELS
+from builder.output import DocumentWriter, OutputLayout
+from tests.conftest import REPO
+
+SHA = "ab" * 32
+
+
+def test_kinds_place_documents_by_kind_and_key() -> None:
+    assert href("route", "B41") == "routes/B41.json"
+    assert href("stop", "a/b/../c") == "stops/!a~2fb~2f..~2fc.json"
+    assert href("trip", "t 1") == "trips/!t~201.json"
+    assert kind("routes").path(None) == "routes.json" and kind("feed").path(None) == "feed.json"
+    assert kind("schema").path("route") == "schemas/route.schema.json"
+    with pytest.raises(ValueError):
+        kind("schema").path("../x")
+    with pytest.raises(ValueError):
+        kind("route").path(None)
+    with pytest.raises(ValueError, match="no document kind"):
+        kind("nope")
+
+
+def test_kinds_every_kind_has_a_pass_a_model_and_a_known_media_type() -> None:
+    names = [k.name for k in KINDS]
+    assert len(names) == len(set(names))
+    passes = {p.name: p for p in PASSES}
+    for k in KINDS:
+        assert k.name in passes[k.made_by].kinds
+        assert kinds.MEDIA_TYPES[k.place.extension] == k.media_type
+        if k.media_type == kinds.JSON and k.name != "schema":
+            assert k.name in DOCUMENT_MODELS, f"{k.name}: JSON documents need a model (their published schema)"
+    assert [p.name for p in kinds.SPLIT_PASSES] == ["routes-and-trips", "stops"]  # heavier first
+
+
+def test_kinds_refuse_an_inconsistent_declaration() -> None:
+    with pytest.raises(ValueError, match="not application/json"):
+        DocumentKind("map", "x", Single("map.html"))
+    with pytest.raises(ValueError, match="need `ids`"):
+        DocumentKind("board", "x", PerId("boards"))
+    with pytest.raises(ValueError, match="need `ids`"):
+        DocumentKind("index", "x", Single("index.json"), ids=Ids("stops", "stop_id"))
+    geojson = DocumentKind("map", "x", Named("maps", ".geojson"), media_type=kinds.GEOJSON)
+    assert geojson.path("all") == "maps/all.geojson"
+
+
+def test_kinds_staging_folders_diff_groups_and_nginx_types_follow_the_registry(tmp_path: Path) -> None:
+    staging = OutputLayout(tmp_path).new_staging()
+    assert {p.name for p in staging.iterdir()} == {"routes", "stops", "trips", "schemas"}
+    assert diff.KINDS == ("route", "trip", "stop", "route_page", "stop_page", "other")
+    block = re.search(r"\n\s*types \{([^}]*)\}", (REPO / "deploy" / "nginx.conf").read_text())
+    assert block is not None, "deploy/nginx.conf has no types {} block"
+    nginx = {f".{ext}": media for media, *exts in (line.rstrip(";").split() for line in
+                                                    block.group(1).strip().splitlines()) for ext in exts}
+    for extension, media_type in kinds.MEDIA_TYPES.items():
+        assert nginx[extension] == media_type.split(";")[0], extension  # nginx adds the charset itself
+
+
+def test_kinds_a_pass_may_only_yield_the_kinds_it_declares(tmp_path: Path) -> None:
+    (tmp_path / "routes").mkdir()
+    writer = DocumentWriter(tmp_path)
+    indexes = kinds.PASS_BY_NAME["indexes"]
+    write_made(indexes, iter([("routes", None, {"routes": []})]), writer)
+    assert writer.entries[0].path == "routes.json" and writer.entries[0].media_type == "application/json"
+    with pytest.raises(BuildError, match="made a 'route' document"):
+        write_made(indexes, iter([("route", "B41", {})]), writer)
+    assert Pass("p", "builder.indexes:schemas").make() is Pass("q", "builder.indexes:schemas").make()
+
+
+def test_manifest_round_trips_sorted_with_every_field(tmp_path: Path) -> None:
+    gz = Encoded("routes/B41.json.gz", SHA, 9)
+    entries = [Entry("stops.json", "stops", None, SHA, 2),
+               Entry("routes/B41.json", "route", "B41", SHA, 10, "application/json", {"gzip": gz})]
+    data = Manifest.of(entries).to_bytes()
+    assert data == orjson.dumps({"documents": [
+        {"bytes": 10, "encodings": {"gzip": {"bytes": 9, "path": "routes/B41.json.gz", "sha256": SHA}},
+         "id": "B41", "kind": "route", "media_type": "application/json", "path": "routes/B41.json",
+         "sha256": SHA},
+        {"bytes": 2, "id": None, "kind": "stops", "media_type": "application/json", "path": "stops.json",
+         "sha256": SHA}]})
+    (tmp_path / "manifest.json").write_bytes(data)
+    listed = read(tmp_path)
+    assert listed == read(tmp_path / "manifest.json") == Manifest.of(entries)
+    assert listed.files()["routes/B41.json.gz"] == (SHA, 9, "gzip", "application/json")
+
+
+def test_manifest_without_media_types_reads_as_json() -> None:
+    entry = {"path": "a.json", "kind": "route", "id": "a", "sha256": SHA, "bytes": 1}
+    old = orjson.dumps({"documents": [entry]})
+    assert parse(old, "old").entries[0].media_type == "application/json"
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"[", "not valid JSON"),
+    (b'{"docs": []}', "no 'documents' list"),
+    (b'{"documents": [{"path": "../x.json", "kind": "route", "id": null, "sha256": "' + SHA.encode()
+     + b'", "bytes": 1}]}', "unsafe or missing path"),
+])
+def test_manifest_refusals_name_the_manifest(data: bytes, message: str) -> None:
+    with pytest.raises(ManifestError, match=message) as err:
+        parse(data, "/x/manifest.json")
+    assert "/x/manifest.json" in str(err.value)
+
+
+def test_manifest_read_of_a_missing_file_says_what_to_give(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="give a release folder or a manifest.json"):
+        read(tmp_path)
+
+
+def test_kinds_timetable_parts_decode_to_one_route_and_part() -> None:
+    parts = kinds.kind("timetable_page")
+    assert parts.path("B6#3") == "timetables/B6.3.html"
+    assert parts.path("B41+express#1#2") == "timetables/B41~2b!express~231.2.html"
+    assert parts.path("A.1#2") != kinds.kind("timetable_page").path("A#1")  # A.1.2.html, A.1.html
+    assert parts.manifest_id("B6#3") is None
+    for bad in ("B6", "B6#", "#3", None):
+        with pytest.raises(ValueError, match="needs an id"):
+            parts.path(bad)
+    assert "site" not in kinds.folders() and "timetables" not in kinds.folders()  # made by --site only
