@@ -40,7 +40,7 @@ def site_documents(folder: Path) -> Iterator[Made]:
     for summary in release.read("routes.json")["routes"]:
         head = release.read_head(summary["href"])
         route_info[summary["route_id"]] = head["route"]
-        for kind, id_, path, pieces in route_pages(release, head, common):
+        for kind, id_, path, pieces in route_pages(release, summary, head, common):
             (folder / path).parent.mkdir(exist_ok=True)
             yield kind, id_, Raw(pieces)
     window = Window.of(feed)

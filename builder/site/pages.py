@@ -61,11 +61,12 @@ def route_title(route: Doc) -> str:
     return " – ".join(n for n in (short, long) if n) or route["route_id"]
 
 
-def route_pages(release: Release, head: Doc, common: Doc) -> Iterator[RoutePage]:
-    """routes/<key>.html, and timetables/<key>.<n>.html for each part of a long route's tables."""
+def route_pages(release: Release, summary: Doc, head: Doc, common: Doc) -> Iterator[RoutePage]:
+    """routes/<key>.html, and timetables/<key>.<n>.html for each part of a long route's tables.
+    `summary` is the route's entry in routes.json, which links its timetable and GeoJSON (issue 12)."""
     route, href = head["route"], head["route"]["href"]
-    timetable = release.read_optional(sibling(href, "timetables", ".json"))
-    geojson = release.read_optional(sibling(href, "routes", ".geojson"))
+    timetable = release.read_optional(summary.get("timetable") or sibling(href, "timetables", ".json"))
+    geojson = release.read_optional(summary.get("geojson") or sibling(href, "routes", ".geojson"))
     timetables = timetable["timetables"] if timetable else []
     parts = tables.parts(timetables)
     split = tables.cells(timetables) > tables.INLINE_CELLS

@@ -202,17 +202,16 @@ def test_browser_links_between_pages_resolve(browser: Any, origin: str) -> None:
         watched.page.context.close()
 
 
-def test_browser_pages_pass_the_accessibility_audit(browser: Any, origin: str,
-                                                    request: pytest.FixtureRequest) -> None:
+def test_browser_pages_pass_the_accessibility_audit(browser: Any, scheduled: Path, tmp_path: Path) -> None:
+    """The audit is of the pages, the same bytes from every host: run once, over serve."""
     if not AXE.exists():
         pytest.skip(f"axe-core is not installed ({AXE} is absent; scripts/setup-axe installs it)")
-    if request.node.callspec.params["origin"] != "serve":
-        pytest.skip("the audit is of the pages, the same bytes from every host: run once, over serve")
-    for kind, path in PAGES.items():
-        for width in WIDTHS:
-            watched = open_page(browser, origin + path, width=width)
-            watched.page.add_script_tag(path=str(AXE))
-            violations = watched.page.evaluate(
-                "async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])")
-            assert [v for v in violations if v[1] in ("serious", "critical")] == [], (kind, width, violations)
-            watched.page.context.close()
+    with serving(scheduled.parent, tmp_path / "serve.log") as port:
+        for kind, path in PAGES.items():
+            for width in WIDTHS:
+                watched = open_page(browser, f"http://127.0.0.1:{port}/{path}", width=width)
+                watched.page.add_script_tag(path=str(AXE))
+                violations = watched.page.evaluate(
+                    "async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])")
+                assert [v for v in violations if v[1] in ("serious", "critical")] == [], (kind, width, violations)
+                watched.page.context.close()
