@@ -112,8 +112,12 @@ def read_boards(release: Release, window: Window, stop_key: str, route_rows: dic
                 known = route_rows.get(route_id)
                 boards.routes.append(known or route_row((board.get("routes") or {}).get(route_id)
                                                         or {"route_id": route_id}, root))
-            rows.append([d["departure"] or d["arrival"], r, headsign(d["trip_headsign"] or ""),
-                         platform(d["stop_id"] or ""), note(d)])
+            departure = d.get("departure")
+            # most departures need no note: test that in one expression before building one
+            plain = (departure is not None and not d.get("pickup_type") and not d.get("drop_off_type")
+                     and not d.get("estimated") and d.get("frequency") is None)
+            rows.append([departure or d["arrival"], r, headsign(d["trip_headsign"] or ""),
+                         platform(d["stop_id"] or ""), "" if plain else note(d)])
         boards.dates.append(date)
         boards.days[date] = rows
     return boards

@@ -238,3 +238,18 @@ def test_site_long_timetables_get_pages_of_their_own(tmp_path: Path) -> None:
         html5lib.HTMLParser(strict=True).parse(page)
         trips += re.findall(r'data-trip="([^"]*)"', page)
     assert sorted(trips) == sorted(f"R0-T{t}" for t in range(1600))
+
+
+def test_site_board_notes_say_what_differs_from_a_plain_departure() -> None:
+    from builder.site.boards import note
+
+    plain = {"departure": "2026-03-06T07:00:00+01:00", "arrival": None, "pickup_type": 0, "drop_off_type": 0,
+             "estimated": False, "frequency": None}
+    assert note(plain) == ""
+    assert note({**plain, "departure": None, "arrival": "2026-03-06T07:00:00+01:00"}) == "arrives only"
+    assert note({**plain, "pickup_type": 1}) == "no boarding"
+    assert note({**plain, "drop_off_type": 1}) == "boarding only"
+    assert note({**plain, "estimated": True}) == "estimated time"
+    freq = {"start_time": "07:00:00", "headway_secs": 600, "exact_times": 0}
+    assert note({**plain, "frequency": freq}) == "about every 10 min"
+    assert note({**plain, "frequency": {**freq, "exact_times": 1}}) == ""
