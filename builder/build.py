@@ -26,8 +26,9 @@ from builder.manifest import Entry, Manifest
 from builder.memory import keep_large_blocks_returnable, release_memory
 from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
 from builder.passkit import Made, PassInput, Problems
+from builder.pinning import Pin, PinnedDatabase, pin_database
 from builder.progress import Progress, Silent
-from builder.source import EVERYTHING, KeyRange, Source, open_engine, unreliable
+from builder.source import EVERYTHING, KeyRange, unreliable
 from builder.spool import Spool
 from builder.workers import MAX_WORKERS, TaskBoard, run_shared
 
@@ -69,10 +70,11 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
     keep_large_blocks_returnable()
     layout = OutputLayout(settings.out_dir)
     with layout.locked():
-        with progress.phase("check"):
-            _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
-            total = check_database(settings)
-        writer, build_id, is_new = write_release(settings, layout, progress, total, started)
+        _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
+        with pin_database(settings.db_url, layout.new_scratch) as pin:  # every task reads this one state
+            with progress.phase("check"):
+                total = check_database(pin.database)
+            writer, build_id, is_new = write_release(settings, pin, layout, progress, total, started)
         published = is_new or layout.current_build_id() != build_id
         with progress.phase("publish"):
             if published:
@@ -86,21 +88,23 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
                        time.monotonic() - started, layout.release(build_id), removed=removed)
 
 
-def write_release(settings: BuildSettings, layout: OutputLayout, progress: Progress, total: int,
+def write_release(settings: BuildSettings, pin: Pin, layout: OutputLayout, progress: Progress, total: int,
                   started: float) -> tuple[DocumentWriter, str, bool]:
     """Every document into a staging folder, then the staging folder renamed to its build id.
 
-    Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run)."""
+    Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run). The last
+    document read, the pinned state is checked: a change the pin could not keep out publishes nothing."""
     staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
     try:
         with progress.phase("documents", total):
-            writer = write_views(settings, staging, progress)
+            writer = write_views(settings, pin.database, staging, progress)
         with progress.phase("indexes"):
-            write_single_passes(settings, writer, [p for p in SINGLE_PASSES if p.when is None])
+            write_single_passes(pin.database, writer, [p for p in SINGLE_PASSES if p.when is None])
         optional = [p for p in SINGLE_PASSES if p.when is not None and getattr(settings, p.when)]
         for pass_ in optional:  # last: they may read back every document written above
             with progress.phase(pass_.name):
-                write_single_passes(settings, writer, [pass_])
+                write_single_passes(pin.database, writer, [pass_])
+        pin.ensure_unchanged()
         listed = write_manifest(staging, writer)
         build_id = build_id_of(listed)
         info = build_info(build_id, writer, started, changes_since(layout, listed))
@@ -119,11 +123,11 @@ def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
         raise io_error(exc, doing, exc.filename or path) from exc
 
 
-def check_database(settings: BuildSettings) -> int:
+def check_database(database: PinnedDatabase) -> int:
     """Refuse a database the documents cannot rely on; returns how many documents the split passes will
     write (one per id of each kind they make, as the registry declares)."""
     split = {p.name for p in SPLIT_PASSES}
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     with source.connect() as conn:
         source.check_integrity(conn)
         total = sum(source.count(conn, k.ids.table)
@@ -132,12 +136,14 @@ def check_database(settings: BuildSettings) -> int:
     return total
 
 
-def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> DocumentWriter:
+def write_views(settings: BuildSettings, database: PinnedDatabase, staging: Path,
+                progress: Progress) -> DocumentWriter:
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
     writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
-    tasks = plan_tasks(settings) if settings.workers > 1 else [(p.name, EVERYTHING) for p in SPLIT_PASSES]
-    results = run_shared(TaskBoard(tasks), partial(run_pass, settings=settings, staging=staging, tally=tally),
-                         helpers=settings.workers - 1, waiting=tally.show)
+    tasks = (plan_tasks(settings, database) if settings.workers > 1
+             else [(p.name, EVERYTHING) for p in SPLIT_PASSES])
+    work = partial(run_pass, settings=settings, database=database, staging=staging, tally=tally)
+    results = run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show)
     for entries, found, written in results:
         writer.entries += entries
         writer.bytes_written += written
@@ -147,12 +153,12 @@ def write_views(settings: BuildSettings, staging: Path, progress: Progress) -> D
     return writer
 
 
-def plan_tasks(settings: BuildSettings) -> list[Task]:
+def plan_tasks(settings: BuildSettings, database: PinnedDatabase) -> list[Task]:
     """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
     per worker (the route pass by trips per route, the stop pass by stops), so that no process idles
     while another finishes a whole pass."""
     tasks: list[Task] = []
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     with source.connect() as conn:
         for pass_ in SPLIT_PASSES:
             assert pass_.split_by is not None
@@ -193,11 +199,11 @@ class Tally:
         self._progress.advance(self._count.value)
 
 
-def run_pass(task: Task, *, settings: BuildSettings, staging: Path,
+def run_pass(task: Task, *, settings: BuildSettings, database: PinnedDatabase, staging: Path,
              tally: Tally) -> tuple[list[Entry], list[str], int]:
     """One split pass over one id range: its own engine (engines do not cross processes), lookups, writes."""
     name, span = task
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
@@ -223,9 +229,9 @@ def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally:
             tally.add(BATCH)
 
 
-def write_single_passes(settings: BuildSettings, writer: DocumentWriter, passes: Iterable[Pass]) -> None:
+def write_single_passes(database: PinnedDatabase, writer: DocumentWriter, passes: Iterable[Pass]) -> None:
     """Passes the registry runs as one task each, in the build process, after the split passes."""
-    source = Source(open_engine(settings.db_url))
+    source = database.source()
     problems = Problems()
     with Spool(writer.staging) as spool, source.connect() as conn:
         inp = PassInput(source, conn, load_lookups(source, conn), problems, spool, staging=writer.staging)

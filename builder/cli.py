@@ -11,11 +11,12 @@ from typing import Any, TypeVar
 import click
 
 from builder.errors import BuildError
+from builder.options import PORTS, Codings, DatabaseURL, Host, HttpURL, Ratio, S3Location
 from builder.workers import MAX_WORKERS
 
 DEFAULT_DB = "sqlite:///gtfs.sqlite"
 DB_OPTION = click.option(
-    "--db", "db_url", envvar="TRANSIT_SNAPSHOT_DB", default=DEFAULT_DB, show_default=True,
+    "--db", "db_url", type=DatabaseURL(), envvar="TRANSIT_SNAPSHOT_DB", default=DEFAULT_DB, show_default=True,
     help="SQLAlchemy URL of the GTFS database (env TRANSIT_SNAPSHOT_DB), e.g. sqlite:///gtfs.sqlite or "
          "postgresql://user@localhost/gtfs.")
 OUT_OPTION = click.option(
@@ -55,25 +56,57 @@ def cli() -> None:
     """
 
 
+def limit_options(func: F) -> F:
+    """`import`'s bounds on what one file of a feed may hold (builder.import_limits.ImportLimits)."""
+    from builder.import_limits import ImportLimits
+
+    default = ImportLimits()
+    options = [
+        click.option("--max-line-bytes", type=click.IntRange(1), default=default.max_line_bytes,
+                     show_default=True,
+                     help="Longest line (or record quoted over lines, or run of blank lines)."),
+        click.option("--max-field-chars", type=click.IntRange(1), default=default.max_field_chars,
+                     show_default=True, help="Longest value."),
+        click.option("--max-columns", type=click.IntRange(1), default=default.max_columns, show_default=True,
+                     help="Most fields in a header or a row."),
+        click.option("--max-file-bytes", type=click.IntRange(1), default=default.max_file_bytes,
+                     show_default=True, help="Largest file, decompressed."),
+        click.option("--max-ratio", type=Ratio(1), default=default.max_ratio, show_default=True,
+                     help="Highest compression ratio of a zip entry larger than "
+                          f"{default.ratio_floor_bytes >> 20} MB."),
+        click.option("--max-zip-entries", type=click.IntRange(1), default=default.max_zip_entries,
+                     show_default=True, help="Most files and folders listed in a zip."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @cli.command("import")
 @click.argument("feed", type=click.Path(path_type=Path))
 @DB_OPTION
 @click.option("--skip-invalid", is_flag=True,
               help="Drop invalid rows (and what depends on them), report how many, and go on.")
+@limit_options
 @reports_errors
-def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
+def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -> None:
     """Load a GTFS feed (.zip or folder) into the database, replacing what it held.
 
     All or nothing: if the feed is refused, the database is left exactly as it was, and every problem
-    found (up to 50) is listed with its file and line.
+    found (up to 50) is listed with its file and line. A file past one of the --max-* limits is refused
+    as soon as it passes it (exit status 3), so a hostile feed costs seconds and little memory. A build
+    running meanwhile still publishes the state it started from; on PostgreSQL the import waits for it to
+    finish before replacing the tables.
 
     \b
     transit-snapshot import ../shared/feeds/caltrain.zip --db sqlite:///caltrain.sqlite
     transit-snapshot import gtfs/ --db postgresql://localhost/gtfs --skip-invalid
+    transit-snapshot import huge.zip --max-file-bytes 17179869184 --max-line-bytes 4194304
     """
+    from builder.import_limits import ImportLimits
     from builder.importer import import_feed
 
-    report = import_feed(feed, db_url=db_url, skip_invalid=skip_invalid)
+    report = import_feed(feed, db_url=db_url, skip_invalid=skip_invalid, limits=ImportLimits(**limits))
     for warning in report.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     rows = ", ".join(f"{n:,} {table}" for table, n in sorted(report.rows.items()))
@@ -92,7 +125,7 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
                    "both passes in turn. 1 uses the least memory, 2 keeps two cores busy.")
 @click.option("--keep", type=click.IntRange(1), default=None,
               help="After publishing, delete all but the newest N releases (the current one always stays).")
-@click.option("--compress", "compress", default="", metavar="CODINGS",
+@click.option("--compress", "compress", type=Codings(), default="", metavar="CODINGS",
               help="Also write precompressed sidecars beside each document, listed in the manifest: "
                    "gzip, br, or gzip,br.")
 @click.option("--site", is_flag=True,
@@ -101,14 +134,17 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Log each phase with its timing (on stderr).")
 @reports_errors
-def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: str, site: bool,
-                  quiet: bool, verbose: bool) -> None:
+def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: tuple[str, ...],
+                  site: bool, quiet: bool, verbose: bool) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
     rename; readers never see a half-written snapshot. An unchanged database publishes nothing new.
     On a terminal a progress bar shows each phase; the last line is always a summary (unless --quiet).
-    Exit status 0 for published and unchanged, 75 when another build holds the lock (see the README).
+    Every process of the build reads the database as it was when the build started, whatever an import
+    does meanwhile. Exit status 0 for published and unchanged, 6 when the database changed during the
+    build in a way it could not keep out (nothing published; the next run publishes the new state), 75
+    when another build holds the lock (see the README).
 
     \b
     transit-snapshot build --db sqlite:///gtfs.sqlite --out output
@@ -117,12 +153,11 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
     transit-snapshot build --out output --site               # and output/current/index.html
     """
     from builder.build import BuildSettings, build
-    from builder.compress import parse_codings
     from builder.progress import reporter
 
     progress = reporter(quiet=quiet, verbose=verbose, terminal=sys.stderr.isatty())
     settings = BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep,
-                             compress=parse_codings(compress), site=site)
+                             compress=compress, site=site)
     result = build(settings, progress)
     if quiet:
         return
@@ -224,9 +259,10 @@ def verify_command(path: Path) -> None:
 
 @cli.command("serve")
 @OUT_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--max-age", type=int, default=60, show_default=True,
+@click.option("--host", type=Host(), default="127.0.0.1", show_default=True,
+              help="Address to listen on: 127.0.0.1 for this machine only, 0.0.0.0 for every interface.")
+@click.option("--port", type=PORTS, default=8000, show_default=True)
+@click.option("--max-age", type=click.IntRange(0), default=60, show_default=True,
               help="Cache-Control max-age for documents under their stable URLs.")
 @reports_errors
 def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
@@ -247,9 +283,9 @@ def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
 
 @cli.command("publish")
 @OUT_OPTION
-@click.option("--to", "to", required=True, metavar="s3://BUCKET/PREFIX",
+@click.option("--to", "to", type=S3Location(), required=True, metavar="s3://BUCKET/PREFIX",
               help="Where the snapshot goes: a bucket, and a folder (prefix) in it.")
-@click.option("--endpoint-url", default=None, envvar="AWS_ENDPOINT_URL",
+@click.option("--endpoint-url", type=HttpURL(), default=None, envvar="AWS_ENDPOINT_URL",
               help="An S3-compatible store other than AWS (MinIO, R2, GCS interop), e.g. http://127.0.0.1:9000.")
 @click.option("--max-age", type=click.IntRange(0), default=60, show_default=True,
               help="Cache-Control max-age set on every object (a CDN revalidates after it).")

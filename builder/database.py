@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
@@ -18,9 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from builder import gtfs
+from builder.drivers import create_engine, shown
 from builder.errors import DatabaseError
 
 # A 64 MiB page cache, memory-mapped reads and in-memory temporary b-trees: index builds and the
@@ -62,11 +63,7 @@ def create_engine_for(url: str | URL, *, bulk_load: bool = False) -> sa.Engine:
     roll back its DROP TABLEs). `bulk_load` gives up durability for speed (no fsync, journal in memory,
     exclusive lock): only for a file that is thrown away if anything fails.
     """
-    try:
-        parsed = make_url(url)
-        engine = sa.create_engine(parsed)
-    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as err:
-        raise DatabaseError(f"bad database URL {_shown(url)}: {err}") from err
+    engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine, _SQLITE_PRAGMAS + (_BULK_PRAGMAS if bulk_load else ()))
     try:
@@ -75,20 +72,14 @@ def create_engine_for(url: str | URL, *, bulk_load: bool = False) -> sa.Engine:
             conn.exec_driver_sql("PRAGMA schema_version" if engine.dialect.name == "sqlite" else "SELECT 1")
     except SQLAlchemyError as err:
         engine.dispose()
-        raise DatabaseError(f"cannot open database {_shown(url)}: {_reason(err)}") from err
+        raise DatabaseError(f"cannot open database {shown(url)}: {_reason(err)}") from err
     return engine
 
 
-def _shown(url: str | URL) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return repr(url)
-
-
 def _reason(err: BaseException) -> str:
+    """The driver's message on one line (libpq adds hints on lines of their own)."""
     orig = getattr(err, "orig", None)
-    return str(orig if orig is not None else err).strip()
+    return " ".join(line.strip() for line in str(orig if orig is not None else err).splitlines() if line.strip())
 
 
 def _tune_sqlite(engine: sa.Engine, pragmas: tuple[str, ...]) -> None:
@@ -210,17 +201,34 @@ def _copy_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[obj
     statement = (
         f"COPY {_quoted_table(conn, table)} ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({columns}))"
     )
+    # One COPY per batch, each batch read whole before its COPY starts: a row that fails to read (a
+    # csv.Error, a UnicodeDecodeError the caller retries in another encoding) then never aborts a COPY,
+    # which would abort the import's whole transaction.
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    total = 0
     try:
-        for batch in _batches(rows):
-            buffer = io.StringIO()
-            csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC).writerows(batch)
-            buffer.seek(0)
-            cursor.copy_expert(statement, buffer)
-            total += len(batch)
+        if hasattr(cursor, "copy"):  # psycopg 3
+            return _csv_batches(rows, lambda buffer: _copy_psycopg(cursor, statement, buffer.getvalue()))
+        if hasattr(cursor, "copy_expert"):  # psycopg2
+            return _csv_batches(rows, lambda buffer: cursor.copy_expert(statement, buffer))
     finally:
         cursor.close()
+    return _insert_rows(conn, table, rows)  # another driver (pg8000...): plain INSERTs
+
+
+def _copy_psycopg(cursor: Any, statement: str, data: str) -> None:
+    with cursor.copy(statement) as copy:
+        copy.write(data)
+
+
+def _csv_batches(rows: Iterable[Sequence[object]], send: Callable[[io.StringIO], object]) -> int:
+    """Rows as CSV text for COPY, handed to `send` one batch at a time; returns how many rows."""
+    total = 0
+    for batch in _batches(rows):
+        buffer = io.StringIO()
+        csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC).writerows(batch)
+        buffer.seek(0)
+        send(buffer)
+        total += len(batch)
     return total
 
 

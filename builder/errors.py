@@ -31,6 +31,13 @@ class DatabaseError(BuildError):
     exit_code = 4
 
 
+class DatabaseChangedError(BuildError):
+    """The database changed during the build in a way the build could not keep out of its reads: nothing
+    was published, and the next run publishes the new state."""
+
+    exit_code = 6
+
+
 class LockedError(BuildError):
     """Another build holds the output folder's lock."""
 

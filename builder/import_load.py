@@ -12,6 +12,7 @@ from builder import gtfs
 from builder.database import gtfs_table, insert_rows
 from builder.errors import FeedError
 from builder.feedfiles import CP1252, READ_ERRORS, UTF8, Feed, open_csv
+from builder.import_limits import field_error
 from builder.import_values import Issues, Value, column_parsers, converted_rows
 
 
@@ -70,12 +71,12 @@ def _load(
         table = gtfs_table(metadata, name, csv_file.header)
         table.create(conn)
         reader = csv_file.reader
-        rows = converted_rows(
-            reader, csv_file.header, column_parsers(name, csv_file.header), issues, lambda: reader.line_num
-        )
         try:
-            insert_rows(conn, table, rows)
+            insert_rows(conn, table, converted_rows(csv_file, column_parsers(name, csv_file.header), issues))
         except csv.Error as err:
+            too_large = field_error(file_name, reader.line_num, err, feed.limits)
+            if too_large is not None:
+                raise too_large from err
             # The rest of the file cannot be told apart into rows: its problem refuses the feed.
             fatal.append(f"{file_name}:{reader.line_num}: {err}")
     return FileLoad(name, table, encoding, issues, fatal)
@@ -89,8 +90,7 @@ def rescan(feed: Feed, load: FileLoad) -> Iterator[tuple[int, list[Value]]]:
             if csv_file is None:
                 return
             reader = csv_file.reader
-            header = csv_file.header
-            for values in converted_rows(reader, header, column_parsers(load.name, header), None, lambda: 0):
+            for values in converted_rows(csv_file, column_parsers(load.name, csv_file.header), None):
                 yield reader.line_num, values
     except (*READ_ERRORS, csv.Error, UnicodeDecodeError) as err:
         raise FeedError(f"cannot read {file_name} from {feed.source} again: {err}") from err

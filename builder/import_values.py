@@ -13,11 +13,16 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import getitem
+from typing import TYPE_CHECKING
 
 from builder import gtfs
+from builder.import_limits import check_columns
+
+if TYPE_CHECKING:
+    from builder.feedfiles import CsvFile
 
 Value = str | int | float | None
 Parse = Callable[[str], Value]
@@ -200,33 +205,33 @@ def describe(header: list[str], parsers: list[Parse], row: list[str]) -> list[tu
     return found
 
 
-def converted_rows(
-    rows: Iterable[list[str]],
-    header: list[str],
-    parsers: list[Parse],
-    issues: Issues | None,
-    line_of: Callable[[], int],
-) -> Iterator[list[Value]]:
-    """The rows as database values; rows that do not convert are left out (and told to `issues`).
+def converted_rows(csv_file: CsvFile, parsers: list[Parse], issues: Issues | None) -> Iterator[list[Value]]:
+    """The file's rows as database values; rows that do not convert are left out (and told to `issues`).
 
     Blank lines and rows of only empty values are skipped; short rows are padded with empty values and
-    values beyond the header are ignored.
+    values beyond the header are ignored (up to the limit on columns).
     """
+    reader, header, last_row = csv_file.reader, csv_file.header, csv_file.last_row
     width = len(header)
     padding = [""] * width
     memos: dict[Parse, _Memo] = {}
     column_memos = [memos.setdefault(p, _Memo(p)) for p in parsers]
-    for row in rows:
-        if len(row) < width:
-            if not row:
+    for row in reader:
+        last_row[0] = row  # one store a row: what bounds a record quoted over many lines (BoundedStream)
+        fields = len(row)
+        if fields != width:
+            if fields > width:
+                check_columns(csv_file.name, reader.line_num, fields, csv_file.limits)
+            elif not row:
                 continue
-            row = row + padding[len(row) :]
+            else:
+                row = row + padding[fields:]
         try:
             values = list(map(getitem, column_memos, row))
         except ValueError:
             found = describe(header, parsers, row)
             if issues is not None and found and any(v.strip() for v in row):
-                issues.add(line_of(), found)
+                issues.add(reader.line_num, found)
             continue
         if values[0] is None and values.count(None) == width:
             continue

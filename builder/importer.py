@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import secrets
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,17 +34,21 @@ from builder.database import create_engine_for, create_indexes, sqlite_file
 from builder.errors import BuildError, DatabaseError, FeedError
 from builder.feedfiles import Feed, open_feed
 from builder.import_checks import check_feed
+from builder.import_limits import DEFAULT_LIMITS, ImportLimits, LimitError
 from builder.import_load import FileLoad, load_file, rescan
 from builder.import_values import Issues, Value, plural
+from builder.pinning import LOCK_NOT_AVAILABLE, sqlstate
 
 IMPORT_TABLE = "_transit_snapshot_import"
 _SQLITE_MAGIC = b"SQLite format 3\0"
+_BUILD_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
 class ImportOptions:
     skip_invalid: bool = False  # drop invalid rows (and count them) instead of refusing the feed
     max_problems: int = 50  # problem lines listed in a refusal; all are counted
+    limits: ImportLimits = DEFAULT_LIMITS  # the most a file may hold: past it the feed is refused at once
 
     def __post_init__(self) -> None:
         if self.max_problems < 1:
@@ -62,14 +67,20 @@ class ImportReport:
 
 
 def import_feed(
-    source: Path, *, db_url: str, skip_invalid: bool = False, max_problems: int = 50
+    source: Path,
+    *,
+    db_url: str,
+    skip_invalid: bool = False,
+    max_problems: int = 50,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ImportReport:
     """Import the feed at `source` into the database at `db_url`, replacing its GTFS tables.
 
-    Raises FeedError listing the feed's problems, or DatabaseError; the database is then unchanged.
+    Raises FeedError listing the feed's problems (LimitError when a file passes `limits`), or
+    DatabaseError; the database is then unchanged.
     """
     source = Path(source)
-    options = ImportOptions(skip_invalid, max_problems)
+    options = ImportOptions(skip_invalid, max_problems, limits)
     try:
         target = sqlite_file(db_url)
     except ArgumentError as err:
@@ -80,7 +91,7 @@ def import_feed(
             return import_into(engine, source, options)
         finally:
             engine.dispose()
-    with _plain_errors(source), open_feed(source) as feed:
+    with _plain_errors(source), open_feed(source, options.limits) as feed:
         return _import_to_sqlite_file(feed, target, options)
 
 
@@ -88,7 +99,8 @@ def import_into(engine: sa.Engine, source: Path, options: ImportOptions = Import
     """Replace the GTFS tables of `engine`'s database with the feed's, in one transaction that commits
     only if the whole feed is accepted."""
     source = Path(source)
-    with _plain_errors(source), open_feed(source) as feed, engine.begin() as conn:
+    with _plain_errors(source), open_feed(source, options.limits) as feed, engine.begin() as conn:
+        _wait_for_builds(conn)
         _drop_gtfs_tables(conn)
         return _load_and_check(conn, feed, options)
 
@@ -98,12 +110,37 @@ def _plain_errors(source: Path) -> Iterator[None]:
     """Errors the feed has not already explained become DatabaseError: the message is what users read."""
     try:
         yield
+    except LimitError as err:
+        raise LimitError(f"import of {source} refused: {err}") from err
     except BuildError:
         raise
     except SQLAlchemyError as err:
         raise DatabaseError(f"import of {source} failed in the database: {err}") from err
     except OSError as err:
         raise DatabaseError(f"import of {source} failed writing the database: {err}") from err
+
+
+def _wait_for_builds(conn: sa.Connection) -> None:
+    """PostgreSQL: take the GTFS tables once no build reads them, without queueing for them.
+
+    A build holds ACCESS SHARE locks on them for its whole run (builder.pinning). A DROP waiting in the
+    lock queue would put every later lock request of that build behind it, and the build would wait for
+    itself; so the import asks with NOWAIT, and asks again until the build is done."""
+    if conn.dialect.name != "postgresql":
+        return
+    present = [t for t in [*gtfs.TABLES, IMPORT_TABLE] if sa.inspect(conn).has_table(t)]
+    if not present:
+        return
+    names = ", ".join(conn.dialect.identifier_preparer.quote(t) for t in present)
+    while True:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            return
+        except sa.exc.OperationalError as err:
+            if sqlstate(err) != LOCK_NOT_AVAILABLE:
+                raise
+            time.sleep(_BUILD_POLL_SECONDS)
 
 
 def _drop_gtfs_tables(conn: sa.Connection) -> None:

@@ -4,6 +4,7 @@
       current -> releases/<build-id>      the published snapshot (a relative symlink, swapped atomically)
       releases/<build-id>/                complete, immutable releases
       releases/.tmp-<pid>-<random>/       a build in progress; never visible under its final name until done
+      releases/.tmp-<pid>-<random>-pin/   the database file a build reads, pinned (builder.pinning)
       .lock                               held (flock) by the one build (or rollback) allowed at a time
       history                             published build ids, oldest first (rollback's order)
 
@@ -79,6 +80,13 @@ class OutputLayout:
         for folder in folders():  # every kind's folder, from the registry (builder.kinds)
             (staging / folder).mkdir()
         return staging
+
+    def new_scratch(self) -> Path:
+        """A folder of the build's own, removed with the staging folders if the build dies."""
+        self.releases.mkdir(parents=True, exist_ok=True)
+        scratch = self.releases / f".tmp-{os.getpid()}-{secrets.token_hex(4)}-pin"
+        scratch.mkdir()
+        return scratch
 
     def remove_stale_staging(self) -> int:
         """Partial releases of builds that died (the caller holds the lock, so none is in progress)."""

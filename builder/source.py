@@ -24,17 +24,16 @@ from sqlalchemy import (
     Numeric,
     Table,
     Time,
-    create_engine,
     event,
     func,
-    make_url,
     select,
     text,
 )
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.types import NullType
 
+from builder.drivers import create_engine, parse_url
 from builder.errors import DatabaseError, FeedError
 from builder.gtfs import REQUIRED_FILES, Kind, column_kind
 
@@ -57,15 +56,12 @@ EVERYTHING = KeyRange()
 
 def open_engine(url: str) -> Engine:
     """An engine for reading; a SQLite file that does not exist is an error, not a new empty database."""
-    try:
-        parsed = make_url(url)
-        if (parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
-                and not Path(parsed.database).is_file()):
-            raise DatabaseError(f"no database at {parsed.database} (import a feed first: "
-                                f"`transit-snapshot import FEED --db {url}`)")
-        engine = create_engine(parsed)
-    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-        raise DatabaseError(f"cannot use the database URL {url!r}: {exc}") from exc
+    parsed = parse_url(url)
+    if (parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+            and not Path(parsed.database).is_file()):
+        raise DatabaseError(f"no database at {parsed.database} (import a feed first: "
+                            f"`transit-snapshot import FEED --db {url}`)")
+    engine = create_engine(parsed)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _small_page_cache)
     return engine

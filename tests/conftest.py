@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 from builder.build import BuildResult, BuildSettings, build
 from builder.importer import import_feed
@@ -14,8 +15,10 @@ from tests.pg import PostgresServer, has_user, postgres_bin, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_FEED = REPO / "sample" / "feed"
-FEEDS = REPO.parent / "shared" / "feeds"
-ORACLE = REPO.parent / "shared" / "baselines" / "oracle.py"
+# ../shared beside the repository, or where TRANSIT_SNAPSHOT_SHARED says (a git worktree's parent is not the clone's)
+SHARED = Path(os.environ.get("TRANSIT_SNAPSHOT_SHARED") or REPO.parent / "shared")
+FEEDS = SHARED / "feeds"
+ORACLE = SHARED / "baselines" / "oracle.py"
 
 needs_feeds = pytest.mark.skipif(
     not FEEDS.is_dir(), reason=f"the real feeds are not beside the repo ({FEEDS} is absent)")
@@ -65,10 +68,16 @@ def pg_server() -> Iterator[PostgresServer | None]:
 
 
 @pytest.fixture
-def pg_url(pg_server: PostgresServer | None) -> str:
-    """A PostgreSQL database URL: a fresh database on the session's server, or TRANSIT_SNAPSHOT_TEST_PG."""
+def pg_url(request: pytest.FixtureRequest, pg_server: PostgresServer | None) -> str:
+    """A PostgreSQL database URL: a fresh database on the session's server, or TRANSIT_SNAPSHOT_TEST_PG.
+
+    `postgresql://` (psycopg 3) unless a test parametrizes it indirectly with another of
+    tests.pg.URL_SCHEMES, e.g. `@pytest.mark.parametrize("pg_url", URL_SCHEMES, indirect=True)`."""
+    scheme: str | None = getattr(request, "param", None)
     if pg_server is None:
         url = os.environ["TRANSIT_SNAPSHOT_TEST_PG"]
+        if scheme is not None:
+            url = make_url(url).set(drivername=scheme).render_as_string(hide_password=False)
         wait_for(url)
         return url
-    return pg_server.new_database()
+    return pg_server.new_database(scheme or "postgresql")

@@ -22,6 +22,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 START_SECONDS = 30
+# The README's URL forms: `postgresql://` is psycopg 3 (SQLAlchemy 2.1's default, what the `postgres`
+# extra installs), also spelled `postgresql+psycopg://`; `postgresql+psycopg2://` stays supported.
+URL_SCHEMES = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2")
 
 
 def postgres_bin() -> Path | None:
@@ -78,11 +81,11 @@ class PostgresServer:
             self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", scheme: str = "postgresql") -> str:
+        return f"{scheme}://postgres@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """A fresh empty database; its URL."""
+    def new_database(self, scheme: str = "postgresql") -> str:
+        """A fresh empty database; its URL, with `scheme` (one of URL_SCHEMES)."""
         self._databases += 1
         name = f"gtfs_{self._databases}"
         admin = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
@@ -95,7 +98,7 @@ class PostgresServer:
                     conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0")
         finally:
             admin.dispose()
-        return self.url(name)
+        return self.url(name, scheme)
 
 
 def wait_for(url: str, seconds: float = START_SECONDS) -> None:

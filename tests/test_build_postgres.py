@@ -10,12 +10,18 @@ from builder.build import BuildSettings, build
 from builder.importer import import_feed
 from builder.source import Source, open_engine
 from tests.conftest import FEEDS, SAMPLE_FEED
+from tests.pg import URL_SCHEMES
 from tests.quirks import QUIRK_FEED
 from tests.test_import_support import write_feed
 
 # Real feeds with ids holding spaces, non-ASCII letters, `@` and `#`, and dangling parent stations.
 FEEDS_TO_COMPARE = [SAMPLE_FEED, *(FEEDS / f"{name}.zip" for name in ("caltrain", "saopaulo", "berlin",
                                                                       "portoalegre"))]
+
+# Each of the README's URL forms: psycopg 3 (postgresql://, postgresql+psycopg://) and psycopg2; the real
+# feeds with each driver once (postgresql+psycopg:// is postgresql:// spelled out).
+every_url_form = pytest.mark.parametrize("pg_url", URL_SCHEMES, indirect=True)
+every_driver = pytest.mark.parametrize("pg_url", ["postgresql", "postgresql+psycopg2"], indirect=True)
 
 
 def _built(feed: Path, db_url: str, out: Path, workers: int) -> tuple[str, bytes]:
@@ -31,6 +37,7 @@ def _assert_same_release(feed: Path, pg_url: str, tmp_path: Path) -> None:
     assert from_postgres[0] == from_sqlite[0]
 
 
+@every_driver
 @pytest.mark.parametrize("feed", FEEDS_TO_COMPARE, ids=lambda p: p.stem)
 def test_build_from_postgresql_is_byte_identical_to_sqlite(feed: Path, pg_url: str, tmp_path: Path) -> None:
     if not feed.exists():
@@ -38,12 +45,14 @@ def test_build_from_postgresql_is_byte_identical_to_sqlite(feed: Path, pg_url: s
     _assert_same_release(feed, pg_url, tmp_path)
 
 
+@every_url_form
 def test_build_from_postgresql_walks_ids_in_byte_order(pg_url: str, tmp_path: Path) -> None:
     """Odd IDs, and a stop `b` without visits beside a stop `C` with some: a database whose default
     collation is linguistic (the test server's is ICU en-US) puts `b` first, byte order puts `C` first."""
     _assert_same_release(write_feed(tmp_path / "quirks", QUIRK_FEED), pg_url, tmp_path)
 
 
+@every_url_form
 def test_source_streams_postgresql_rows_through_server_side_cursors(pg_url: str, tmp_path: Path) -> None:
     """The big streams are named (server-side) cursors, several open at once in one transaction:
     the client holds one fetch batch of each, never the table."""

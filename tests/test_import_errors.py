@@ -169,9 +169,12 @@ def test_import_feed_refuses_a_nul_character_naming_the_line(db: Path) -> None:
     )
 
 
-def test_import_feed_refuses_a_field_too_large_for_csv_naming_the_line(db: Path) -> None:
+def test_import_feed_refuses_a_field_too_large_naming_the_line_and_the_limit(db: Path) -> None:
     stops = "stop_id,stop_name,stop_lat,stop_lon\nS1,One,48.85,2.35\nS2," + "x" * 200_000 + ",48.86,2.36\n"
-    _refused(db, _feed(db, feed_files(stops=stops)), r"stops\.txt:3: field larger than field limit .*")
+    error = _refused(db, _feed(db, feed_files(stops=stops)))
+    assert str(error).endswith(
+        "refused: stops.txt: line 3 has a field longer than 131,072 characters (--max-field-chars)"
+    )
 
 
 def test_import_feed_reports_every_problem_in_one_run(db: Path) -> None:

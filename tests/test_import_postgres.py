@@ -1,7 +1,7 @@
 """import_feed into PostgreSQL (COPY, one transaction), on a real server the tests start (tests/pg.py).
 
-TRANSIT_SNAPSHOT_TEST_PG=postgresql+psycopg2://user@host/db runs them against that database instead;
-every test then replaces its GTFS tables.
+TRANSIT_SNAPSHOT_TEST_PG=postgresql://user@host/db runs them against that database instead (with each
+driver in turn); every test then replaces its GTFS tables.
 """
 
 from __future__ import annotations
@@ -13,9 +13,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from builder.database import gtfs_table, insert_rows
 from builder.errors import FeedError
 from builder.importer import IMPORT_TABLE, import_feed
+from tests.pg import URL_SCHEMES
 from tests.test_import_support import MINIMAL, feed_files, write_feed
+
+# Every test on each of the README's URL forms: psycopg 3 (postgresql://, postgresql+psycopg://) and psycopg2.
+pytestmark = pytest.mark.parametrize("pg_url", URL_SCHEMES, indirect=True)
 
 
 @pytest.fixture
@@ -66,3 +71,20 @@ def test_import_feed_skip_invalid_drops_later_duplicates_in_postgresql(pg: sa.En
     )
     assert report.dropped == {"duplicate": 1, "repeated_row": 1}
     assert _all(pg, "SELECT stop_id, stop_name FROM stops ORDER BY 1") == [("S1", "One"), ("S2", "Two")]
+
+
+def test_insert_rows_feeds_postgresql_through_copy(pg: sa.Engine) -> None:
+    """With each driver the rows travel by COPY ... FROM STDIN, not INSERTs: a statement trigger notes
+    the statement that filled the table."""
+    table = gtfs_table(sa.MetaData(), "stops", ["stop_id", "stop_name", "stop_lat"])
+    with pg.begin() as conn:
+        table.create(conn)
+        conn.exec_driver_sql("CREATE TABLE seen (query text)")
+        conn.exec_driver_sql("CREATE FUNCTION note() RETURNS trigger LANGUAGE plpgsql AS "
+                             "$$ BEGIN INSERT INTO seen VALUES (current_query()); RETURN NULL; END $$")
+        conn.exec_driver_sql("CREATE TRIGGER noted AFTER INSERT ON stops FOR EACH STATEMENT EXECUTE FUNCTION note()")
+        assert insert_rows(conn, table, [("S1", "One", 48.85), ("S2", None, None)]) == 2
+        seen = [row[0] for row in conn.exec_driver_sql("SELECT query FROM seen")]
+        assert [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM stops ORDER BY 1")] == [
+            ("S1", "One", 48.85), ("S2", None, None)]
+    assert len(seen) == 1 and seen[0].startswith("COPY stops "), seen
