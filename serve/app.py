@@ -10,7 +10,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serve.cache import ByteLRU
+from serve.cache import ByteCache
 from serve.endpoint import CacheKey, SnapshotEndpoint
 from serve.responses import Body
 from serve.snapshot import ReleaseStore
@@ -30,7 +30,7 @@ def create_app(
     if cache_bytes < 0 or max_age < 0:
         raise ValueError("cache_bytes and max_age must be >= 0")
     store = ReleaseStore(out_dir=Path(out_dir))
-    cache: ByteLRU[CacheKey, Body] = ByteLRU(budget=cache_bytes)
+    cache: ByteCache[CacheKey, Body] = ByteCache(budget=cache_bytes)
     app = SnapshotApp(SnapshotEndpoint(store=store, cache=cache, max_age=max_age))
     app.state.releases = store
     app.state.cache = cache

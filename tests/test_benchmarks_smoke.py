@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FEEDS, REPO
+from tests.conftest import FEEDS, REPO, SHARED
 
-BASELINES = REPO.parent / "shared" / "baselines"
+BASELINES = SHARED / "baselines"
 needs_shared = pytest.mark.skipif(not (BASELINES.is_dir() and FEEDS.is_dir()),
                                   reason=f"the baselines and feeds are not beside the repo ({BASELINES.parent})")
 needs_servers = pytest.mark.skipif(
@@ -47,5 +47,10 @@ def test_benchmarks_build_smoke_prints_ratios(tmp_path: Path) -> None:
 @needs_servers
 def test_benchmarks_serve_smoke_prints_ratios_to_nginx(tmp_path: Path) -> None:
     out = smoke("serve", tmp_path)
-    for server in ("ours (serve)", "static_app.py", "dynamic_app.py"):
-        assert f"ratio {server}/nginx: req/s " in out
+    for url_set in ("A", "B"):
+        for server in ("ours (serve)", "ours, no cache", "static_app.py", "dynamic_app.py"):
+            assert f"ratio {server}/nginx on {url_set}: req/s " in out
+    for url_set in ("fits", "overflow"):
+        assert f"ratio ours (serve)/nginx on {url_set}: req/s " in out
+    assert "ratio overflow/fits for ours (serve): req/s " in out
+    assert "ratio overflow/fits for nginx: req/s " in out

@@ -10,7 +10,6 @@ import argparse
 import os
 import platform
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     require_shared()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    print(f"## {args.command} ({'smoke, ' if args.smoke else ''}{args.runs} runs) on {machine()}\n", flush=True)
+    runs = "one run per server and set" if args.command == "serve" else f"{args.runs} runs"
+    print(f"## {args.command} ({'smoke, ' if args.smoke else ''}{runs}) on {machine()}\n", flush=True)
     if args.command == "build":
         if not args.smoke:
             build_bench.settle(work)
@@ -62,7 +62,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="build: our build once per worker count (the first is the one the ratios use)")
     p.add_argument("--seconds", type=int, default=10, help="serve: wrk duration per server")
     p.add_argument("--connections", type=int, default=32)
-    p.add_argument("--urls", type=int, default=3000, help="serve: how many trip and stop documents")
+    p.add_argument("--urls", type=int, default=3000, help="serve: how many trip and stop documents in sets A, B")
+    p.add_argument("--cache-mb", type=float, default=serve_bench.DEFAULT_CACHE_BYTES / 2**20,
+                   help="serve: our cache budget; the overflow pair is 0.75x and 4x it (default: serve's)")
     p.add_argument("--postgres", action="store_true",
                    help=f"import: also into a throwaway PostgreSQL server started from Debian's binaries "
                         f"(or into ${import_bench.PG_ENV} when set)")
@@ -72,7 +74,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     default = {"build": "hart_tampa,mta_bus_brooklyn", "import": "mta_bus_brooklyn", "serve": "hart_tampa",
                "site": "caltrain,hart_tampa,mta_bus_brooklyn"}
     if args.smoke:
-        args.feeds, args.runs, args.seconds, args.urls = SMOKE_FEED, 1, 1, 200
+        args.feeds, args.runs, args.seconds, args.urls, args.cache_mb = SMOKE_FEED, 1, 1, 200, 0.5
         args.naive_feeds, args.rss_feeds = SMOKE_FEED, SMOKE_FEED
     args.feeds = (args.feeds or default[args.command]).split(",")
     args.naive_feeds = [f for f in args.naive_feeds.split(",") if f]
@@ -118,14 +120,15 @@ def run_serve(args: argparse.Namespace, work: Path) -> None:
     if missing:
         raise SystemExit(f"serve needs {', '.join(missing)} (apt-get install wrk nginx)")
     for name in args.feeds:
-        feed = prepare(name, work)
+        feed = prepare(name, work)  # load_gtfs.py's database, for dynamic_app.py
         out = work / f"serve-{name}"
         shutil.rmtree(out, ignore_errors=True)
-        subprocess.run([build_bench.OURS, "build", "--quiet", "--db", f"sqlite:///{feed.db}", "--out", str(out)],
-                       check=True)
-        print(serve_bench.bench(feed, out, work, seconds=args.seconds, warmup=0 if args.smoke else 2,
-                                connections=args.connections, count=args.urls), flush=True)
-        shutil.rmtree(out, ignore_errors=True)
+        try:
+            print(serve_bench.bench(feed, out, work, seconds=args.seconds, warmup=0 if args.smoke else 2,
+                                    connections=args.connections, count=args.urls,
+                                    budget=int(args.cache_mb * 2**20)), flush=True)
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
 
 
 def machine() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("TRANSIT_SNAPSHOT_SHARED") or REPO.parent / "shared")  # as in tests/conftest.py
 BASELINES = SHARED / "baselines"
 FEEDS = SHARED / "feeds"
 SAMPLE_FEED = REPO / "sample" / "feed"

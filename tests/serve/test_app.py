@@ -6,6 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from serve import create_app
+from serve.endpoint import ENTRY_OVERHEAD
 from tests.serve.helpers import (
     PLAIN,
     REVALIDATE,
@@ -116,12 +117,16 @@ def test_app_returns_200_for_stale_if_none_match(client: TestClient, snapshot: S
 
 
 def test_app_healthz_reports_current_build(client: TestClient, snapshot: SnapshotFolder) -> None:
+    for _ in range(2):
+        client.get("/feed.json")
     response = client.get("/healthz")
     assert response.status_code == 200
+    feed_bytes = len(snapshot.documents["feed.json"]) + ENTRY_OVERHEAD
     assert response.json() == {
         "status": "ok",
         "build_id": snapshot.build_id,
         "documents": len(snapshot.documents),
+        "cache": {"entries": 1, "bytes": feed_bytes, "budget": 64 * 2**20, "hits": 1, "misses": 1},
     }
 
 
