@@ -9,18 +9,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from builder import manifest
+from builder.board_context import feed_zone
+from builder.calendars import MAX_WINDOW_DAYS, Window
+from builder.clock import zone_named
 from builder.compress import parse_codings
 from builder.diff import BUILD_INFO_IDS, diff_manifests
 from builder.errors import BuildError, io_error
 from builder.history import keep_newest, record_publish
-from builder.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, kind
+from builder.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, PerDate, kind
 from builder.lookups import load_lookups
 from builder.manifest import Entry, Manifest
 from builder.memory import keep_large_blocks_returnable, release_memory
@@ -28,7 +31,7 @@ from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_rel
 from builder.passkit import Made, PassInput, Problems
 from builder.pinning import Pin, PinnedDatabase, pin_database
 from builder.progress import Progress, Silent
-from builder.source import EVERYTHING, KeyRange, unreliable
+from builder.source import EVERYTHING, KeyRange, Source, unreliable
 from builder.spool import Spool
 from builder.workers import MAX_WORKERS, TaskBoard, run_shared
 
@@ -46,8 +49,13 @@ class BuildSettings:
     # content-codings to precompress every document with (builder.compress): sidecars beside each file
     compress: tuple[str, ...] = ()
     site: bool = False  # also the rider's website: HTML pages made from the documents (builder.site)
+    # departure boards for `departures_days` dates from `departures_from` (None: today in the feed's zone)
+    departures_from: date | None = None
+    departures_days: int = 7
 
     def __post_init__(self) -> None:
+        if not 0 <= self.departures_days <= MAX_WINDOW_DAYS:
+            raise BuildError(f"--departures-days must be 0 to {MAX_WINDOW_DAYS}, got {self.departures_days}")
         if not 1 <= self.workers <= MAX_WORKERS:
             raise BuildError(f"workers must be 1 to {MAX_WORKERS}, got {self.workers}")
         if self.compress != parse_codings(self.compress):
@@ -73,8 +81,8 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
         _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
         with pin_database(settings.db_url, layout.new_scratch) as pin:  # every task reads this one state
             with progress.phase("check"):
-                total = check_database(pin.database)
-            writer, build_id, is_new = write_release(settings, pin, layout, progress, total, started)
+                total, window = check_database(settings, pin.database)
+            writer, build_id, is_new = write_release(settings, pin, layout, progress, total, started, window)
         published = is_new or layout.current_build_id() != build_id
         with progress.phase("publish"):
             if published:
@@ -89,7 +97,7 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
 
 
 def write_release(settings: BuildSettings, pin: Pin, layout: OutputLayout, progress: Progress, total: int,
-                  started: float) -> tuple[DocumentWriter, str, bool]:
+                  started: float, window: Window) -> tuple[DocumentWriter, str, bool]:
     """Every document into a staging folder, then the staging folder renamed to its build id.
 
     Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run). The last
@@ -97,13 +105,14 @@ def write_release(settings: BuildSettings, pin: Pin, layout: OutputLayout, progr
     staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
     try:
         with progress.phase("documents", total):
-            writer = write_views(settings, pin.database, staging, progress)
+            writer = write_views(settings, pin.database, staging, progress, window)
         with progress.phase("indexes"):
-            write_single_passes(pin.database, writer, [p for p in SINGLE_PASSES if p.when is None])
+            write_single_passes(settings, pin.database, writer, window,
+                                [p for p in SINGLE_PASSES if p.when is None])
         optional = [p for p in SINGLE_PASSES if p.when is not None and getattr(settings, p.when)]
         for pass_ in optional:  # last: they may read back every document written above
             with progress.phase(pass_.name):
-                write_single_passes(pin.database, writer, [pass_])
+                write_single_passes(settings, pin.database, writer, window, [pass_])
         pin.ensure_unchanged()
         listed = write_manifest(staging, writer)
         build_id = build_id_of(listed)
@@ -123,26 +132,40 @@ def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
         raise io_error(exc, doing, exc.filename or path) from exc
 
 
-def check_database(database: PinnedDatabase) -> int:
+def check_database(settings: BuildSettings, database: PinnedDatabase) -> tuple[int, Window]:
     """Refuse a database the documents cannot rely on; returns how many documents the split passes will
-    write (one per id of each kind they make, as the registry declares)."""
+    write (one per id of each kind they make, as the registry declares, per date for dated kinds) and
+    the window of dates that dated documents are written for."""
     split = {p.name for p in SPLIT_PASSES}
     source = database.source()
     with source.connect() as conn:
         source.check_integrity(conn)
-        total = sum(source.count(conn, k.ids.table)
+        window = dates_window(settings, source, conn)
+        total = sum(source.count(conn, k.ids.table) * (window.days if isinstance(k.place, PerDate) else 1)
                     for k in KINDS if k.made_by in split and k.ids is not None)
     source.engine.dispose()
-    return total
+    return total, window
 
 
-def write_views(settings: BuildSettings, database: PinnedDatabase, staging: Path,
-                progress: Progress) -> DocumentWriter:
+def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
+    """The dates departure boards are written for; by default 7 from today in the feed's timezone."""
+    first = settings.departures_from
+    if first is None:
+        first = datetime.now(zone_named(feed_zone(load_lookups(source, conn)))).date()
+    return Window(first, settings.departures_days)
+
+
+def write_views(settings: BuildSettings, database: PinnedDatabase, staging: Path, progress: Progress,
+                window: Window) -> DocumentWriter:
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
     writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
-    tasks = (plan_tasks(settings, database) if settings.workers > 1
-             else [(p.name, EVERYTHING) for p in SPLIT_PASSES])
-    work = partial(run_pass, settings=settings, database=database, staging=staging, tally=tally)
+    prepared = prepare_passes(database, staging, window)
+    # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
+    passes = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
+    tasks = (plan_tasks(settings, database, passes) if settings.workers > 1
+             else [(p.name, EVERYTHING) for p in passes])
+    work = partial(run_pass, settings=settings, database=database, staging=staging, tally=tally, window=window,
+                   prepared=prepared)
     results = run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show)
     for entries, found, written in results:
         writer.entries += entries
@@ -153,14 +176,31 @@ def write_views(settings: BuildSettings, database: PinnedDatabase, staging: Path
     return writer
 
 
-def plan_tasks(settings: BuildSettings, database: PinnedDatabase) -> list[Task]:
+def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> dict[str, Any]:
+    """What split passes look up, read once here so that the forked helpers share it instead of each
+    task reading it again (pass name -> what its `prepare` returned)."""
+    prepared: dict[str, Any] = {}
+    if not any(p.prepare for p in SPLIT_PASSES):
+        return prepared
+    source = database.source()
+    with Spool(staging) as spool, source.connect() as conn:
+        inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=window)
+        for pass_ in SPLIT_PASSES:
+            if pass_.prepare:
+                prepared[pass_.name] = pass_.prepared(inp)
+    source.engine.dispose()
+    return prepared
+
+
+def plan_tasks(settings: BuildSettings, database: PinnedDatabase,
+               passes: Iterable[Pass] = SPLIT_PASSES) -> list[Task]:
     """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
-    per worker (the route pass by trips per route, the stop pass by stops), so that no process idles
-    while another finishes a whole pass."""
+    per worker (the route pass by trips per route, the stop pass by stops, the boards by visits), so
+    that no process idles while another finishes a whole pass."""
     tasks: list[Task] = []
     source = database.source()
     with source.connect() as conn:
-        for pass_ in SPLIT_PASSES:
+        for pass_ in passes:
             assert pass_.split_by is not None
             weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
             tasks += [(pass_.name, span) for span in split_evenly(weights, settings.workers)]
@@ -199,15 +239,16 @@ class Tally:
         self._progress.advance(self._count.value)
 
 
-def run_pass(task: Task, *, settings: BuildSettings, database: PinnedDatabase, staging: Path,
-             tally: Tally) -> tuple[list[Entry], list[str], int]:
+def run_pass(task: Task, *, settings: BuildSettings, database: PinnedDatabase, staging: Path, tally: Tally,
+             window: Window, prepared: dict[str, Any]) -> tuple[list[Entry], list[str], int]:
     """One split pass over one id range: its own engine (engines do not cross processes), lookups, writes."""
     name, span = task
     source = database.source()
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
-        made = PASS_BY_NAME[name].make()(PassInput(source, conn, lookups, problems, spool, span))
+        inp = PassInput(source, conn, lookups, problems, spool, span, window=window, prepared=prepared.get(name))
+        made = PASS_BY_NAME[name].make()(inp)
         write_made(PASS_BY_NAME[name], made, writer, tally)
     source.engine.dispose()
     tally.add(len(writer.entries) % BATCH)
@@ -229,12 +270,14 @@ def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally:
             tally.add(BATCH)
 
 
-def write_single_passes(database: PinnedDatabase, writer: DocumentWriter, passes: Iterable[Pass]) -> None:
+def write_single_passes(settings: BuildSettings, database: PinnedDatabase, writer: DocumentWriter,
+                        window: Window, passes: Iterable[Pass]) -> None:
     """Passes the registry runs as one task each, in the build process, after the split passes."""
     source = database.source()
     problems = Problems()
     with Spool(writer.staging) as spool, source.connect() as conn:
-        inp = PassInput(source, conn, load_lookups(source, conn), problems, spool, staging=writer.staging)
+        inp = PassInput(source, conn, load_lookups(source, conn), problems, spool, window=window,
+                        staging=writer.staging)
         for pass_ in passes:
             write_made(pass_, pass_.make()(inp), writer)
     source.engine.dispose()

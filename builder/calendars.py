@@ -9,11 +9,13 @@ resolution here, so they cannot disagree about a holiday.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ONE_WEEK = timedelta(days=7)
+MAX_WINDOW_DAYS = 366  # a year of departure boards at most: a typo must not fill a disk
 
 
 def parse_date(value: str) -> date:
@@ -56,3 +58,31 @@ def resolve_services(services: Mapping[str, Mapping[str, Any]]) -> dict[str, set
     """service_id -> the dates it runs, for every service of calendar.txt and calendar_dates.txt
     (builder.lookups.load_services gives them in the Service model's shape)."""
     return {service_id: service_dates(service) for service_id, service in services.items()}
+
+
+def services_document(services: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """services.json: every service with the dates it runs (sorted; [] for one that never runs), and the
+    first and last date any of them runs (null for a feed where none does)."""
+    resolved = resolve_services(services)
+    every = set().union(*resolved.values()) if resolved else set()
+    return {
+        "start_date": format_date(min(every)) if every else None,
+        "end_date": format_date(max(every)) if every else None,
+        "services": {sid: {"service_id": sid, "dates": [format_date(d) for d in sorted(dates)]}
+                     for sid, dates in sorted(resolved.items())},
+    }
+
+
+@dataclass(frozen=True)
+class Window:
+    """The dates dated documents (departure boards) are written for: `days` dates from `first`."""
+
+    first: date
+    days: int
+
+    def dates(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range(self.days)]
+
+    def describe(self) -> dict[str, Any]:
+        """feed.json's `departures`."""
+        return {"from": format_date(self.first), "days": self.days, "href": "departures/{date}/{stop_key}.json"}

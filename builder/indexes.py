@@ -1,5 +1,6 @@
-"""The small documents: the index pass (the route and stop indexes, feed.json) and the schema pass (the
-JSON Schema of every kind with a model). Both are declared in builder.kinds and run in the build process."""
+"""The small documents: the index pass (the route and stop indexes, the stops' map, feed.json) and the
+schema pass (the JSON Schema of every kind with a model). Both are declared in builder.kinds and run in the
+build process."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, func, select
 
 from builder import contract
+from builder.calendars import services_document
+from builder.geojson import stops_geojson
 from builder.kinds import kind
 from builder.lookups import Doc, Lookups
 from builder.passkit import Made, PassInput
@@ -17,12 +20,17 @@ from builder.source import Source
 
 def indexes(inp: PassInput) -> Iterator[Made]:
     lk = inp.lookups
-    yield "routes", None, {"routes": [lk.routes[k] for k in sorted(lk.routes)]}
+    timetable, geojson = kind("timetable"), kind("route_geojson")
+    yield "routes", None, {"routes": [dict(lk.routes[k], timetable=timetable.path(k), geojson=geojson.path(k))
+                                      for k in sorted(lk.routes)]}
     yield "stops", None, {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
-    yield "feed", None, feed_document(inp.source, inp.conn, lk)
+    yield "stops_geojson", None, stops_geojson(inp.source, inp.conn)
+    yield "services", None, services_document(lk.services)
+    yield "feed", None, feed_document(inp.source, inp.conn, lk, inp.window.describe())
 
 
-def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
+def feed_document(source: Source, conn: Connection, lk: Lookups, departures: Doc) -> Doc:
+    """feed.json; `departures` is the boards' window (from, days, the href template)."""
     agencies = sorted({id(a): a for a in lk.agencies.values()}.values(), key=lambda a: a["agency_id"] or "")
     counts = {t: source.count(conn, t) for t in ("routes", "stops", "trips", "stop_times")}
     return {
@@ -30,7 +38,9 @@ def feed_document(source: Source, conn: Connection, lk: Lookups) -> Doc:
         "agencies": agencies,
         "counts": {"agencies": len(agencies), **counts},
         "service_period": service_period(source, conn),
-        "links": {"routes": kind("routes").path(None), "stops": kind("stops").path(None)},
+        "links": {"routes": kind("routes").path(None), "stops": kind("stops").path(None),
+                  "stops_geojson": kind("stops_geojson").path(None), "services": kind("services").path(None)},
+        "departures": departures,
     }
 
 

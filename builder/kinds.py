@@ -27,12 +27,12 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from builder.keys import key_for
 
 if TYPE_CHECKING:
-    from builder.passkit import Generator
+    from builder.passkit import Generator, PassInput
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -111,10 +111,29 @@ class Single:
 
 
 @dataclass(frozen=True)
+class PerDate:
+    """One document per date and GTFS id: `<folder>/<YYYYMMDD>/<key><extension>`, the id being
+    `YYYYMMDD/<GTFS id>` (departure boards: a stop's board on a date)."""
+
+    folder: str
+    extension: str = ".json"
+
+    def path(self, id_: str | None) -> str:
+        day, _, gtfs_id = (id_ or "").partition("/")
+        if len(day) != 8 or not day.isdigit() or not gtfs_id:
+            raise ValueError(f"documents under {self.folder}/ need an id YYYYMMDD/<id>, got {id_!r}")
+        return f"{self.folder}/{day}/{key_for(gtfs_id)}{self.extension}"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.folder}/{{date}}/{{key}}{self.extension}"
+
+
+@dataclass(frozen=True)
 class Parts:
     """Numbered parts of what one GTFS id has (a long timetable's pages): `<folder>/<key>.<n><extension>`,
-    from the id `<GTFS id>#<n>`. Only parts live in the folder, and a key never ends in `.<digits>` there
-    without being a part, so the path decodes to one id and part. The manifest id stays null."""
+    from the id `<GTFS id>#<n>`. Only parts have this extension in the folder (the timetable documents
+    beside them are `.json`), so the path decodes to one id and part. The manifest id stays null."""
 
     folder: str
     extension: str
@@ -130,7 +149,7 @@ class Parts:
         return f"{self.folder}/{{key}}.{{n}}{self.extension}"
 
 
-Place = PerId | Named | Single | Parts
+Place = PerId | PerDate | Named | Single | Parts
 
 
 @dataclass(frozen=True)
@@ -145,7 +164,7 @@ class DocumentKind:
         expected = MEDIA_TYPES.get(self.place.extension)
         if expected != self.media_type:
             raise ValueError(f"kind {self.name}: {self.place.extension} files are {expected}, not {self.media_type}")
-        if (self.ids is None) == isinstance(self.place, PerId):
+        if (self.ids is None) == isinstance(self.place, (PerId, PerDate)):
             raise ValueError(f"kind {self.name}: documents per id need `ids`, and only they have them")
 
     def path(self, id_: str | None) -> str:
@@ -162,12 +181,19 @@ class Pass:
     generator: str  # "module:function", imported when the pass runs (a pass module may import this one)
     split_by: Ids | None = None  # id ranges of even weight over this column; None: one task, build process
     kinds: tuple[str, ...] = field(default=())  # filled from KINDS: what it may yield
+    # "module:function" run once in the build process before the helpers fork (split passes only): what
+    # every task of the pass looks up, handed to each as PassInput.prepared
+    prepare: str | None = None
     # The BuildSettings flag that asks for it (the site: "site"); None: every build runs it. Optional
     # passes run after all others, in their own phase, and may read back what those wrote.
     when: str | None = None
 
     def make(self) -> Generator:
         return _resolve(self.generator)
+
+    def prepared(self, inp: PassInput) -> Any:
+        assert self.prepare is not None
+        return _resolve(self.prepare)(inp)
 
 
 @cache
@@ -176,16 +202,23 @@ def _resolve(dotted: str) -> Generator:
     return cast("Generator", getattr(importlib.import_module(module), name))
 
 
-ROUTES_AND_TRIPS, STOPS, INDEXES, SCHEMAS = "routes-and-trips", "stops", "indexes", "schemas"
+ROUTES_AND_TRIPS, STOPS, DEPARTURES = "routes-and-trips", "stops", "departures"
+INDEXES, SCHEMAS = "indexes", "schemas"
 SITE = "site"
 
 KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("route", ROUTES_AND_TRIPS, PerId("routes"), ids=Ids("routes", "route_id")),
     DocumentKind("trip", ROUTES_AND_TRIPS, PerId("trips"), ids=Ids("trips", "trip_id")),
     DocumentKind("stop", STOPS, PerId("stops"), ids=Ids("stops", "stop_id")),
+    DocumentKind("timetable", ROUTES_AND_TRIPS, PerId("timetables"), ids=Ids("routes", "route_id")),
+    DocumentKind("route_geojson", ROUTES_AND_TRIPS, PerId("routes", ".geojson"), media_type=GEOJSON,
+                 ids=Ids("routes", "route_id")),
     DocumentKind("routes", INDEXES, Single("routes.json")),
     DocumentKind("stops", INDEXES, Single("stops.json")),
+    DocumentKind("stops_geojson", INDEXES, Single("stops.geojson"), media_type=GEOJSON),
     DocumentKind("feed", INDEXES, Single("feed.json")),
+    DocumentKind("services", INDEXES, Single("services.json")),
+    DocumentKind("departures", DEPARTURES, PerDate("departures"), ids=Ids("stops", "stop_id")),
     DocumentKind("schema", SCHEMAS, Named("schemas", ".schema.json")),
     # the rider's website (build --site, builder.site), made from the documents above
     DocumentKind("index_page", SITE, Single("index.html"), media_type=HTML),
@@ -199,13 +232,15 @@ KINDS: tuple[DocumentKind, ...] = (
 # In the order they run: the split passes first (the heavier first, so no process idles at the end),
 # then the single-task ones in the build process.
 PASSES: tuple[Pass, ...] = tuple(
-    Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name), when)
-    for name, generator, split_by, when in (
-        (ROUTES_AND_TRIPS, "builder.route_trees:views", Ids("trips", "route_id"), None),
-        (STOPS, "builder.stop_views:views", Ids("stops", "stop_id"), None),
-        (INDEXES, "builder.indexes:indexes", None, None),
-        (SCHEMAS, "builder.indexes:schemas", None, None),
-        (SITE, "builder.site:pages", None, "site"),
+    Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name), prepare, when)
+    for name, generator, split_by, prepare, when in (
+        (ROUTES_AND_TRIPS, "builder.route_trees:views", Ids("trips", "route_id"), None, None),
+        (STOPS, "builder.stop_views:views", Ids("stops", "stop_id"), None, None),
+        # the heaviest pass, last: cut by visits per stop; its lookups read once, before the fork
+        (DEPARTURES, "builder.boards:boards", Ids("stop_times", "stop_id"), "builder.boards:prepare", None),
+        (INDEXES, "builder.indexes:indexes", None, None, None),
+        (SCHEMAS, "builder.indexes:schemas", None, None, None),
+        (SITE, "builder.site:pages", None, None, "site"),
     )
 )
 

@@ -10,6 +10,8 @@ Rules every document follows, and which the builder's hot path derives from thes
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -205,11 +207,124 @@ class TripStops(Document):
     stop_times: list[TripStopTime]
 
 
+# -- timetables ---------------------------------------------------------------------------------------------
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class TimetableFrequency(Document):
+    start_time: str
+    end_time: str
+    headway_secs: int
+    exact_times: int = Field(description="0 or 1; 0 where frequencies.txt leaves it empty.")
+
+
+class TimetableTrip(Document):
+    trip_id: str
+    service_id: str | None
+    trip_headsign: str | None
+    href: str
+    frequencies: list[TimetableFrequency] = Field(
+        description="Every frequencies.txt row of the trip, in start_time order; [] for a scheduled trip.")
+    times: list[str | None] = Field(
+        description="One cell per entry of the table's stops: the departure time (else the arrival), "
+        "\"\" where the trip stops without a time, null where it does not stop.")
+
+
+class Timetable(Document):
+    direction_id: int | None
+    days: list[Weekday] = Field(description="The weekdays of the day type, in week order; [] for no dates.")
+    label: str = Field(description='The days in English: "Monday to Friday", "Saturday and Sunday"...')
+    service_ids: list[str]
+    headsigns: list[str]
+    stops: list[StopSummary] = Field(description="Down the side: every trip's stop visits embed in order.")
+    trips: list[TimetableTrip] = Field(description="Across: by first time (start_time), then trip_id.")
+
+
+class RouteTimetables(Document):
+    """timetables/<key>.json: a route's timetables by direction and day type."""
+
+    route: RouteSummary
+    timetables: list[Timetable]
+
+
+# -- GeoJSON (RFC 7946) -------------------------------------------------------------------------------------
+
+Position = Annotated[list[float], Field(min_length=2, max_length=2, description="[longitude, latitude]")]
+
+
+class Point(Document):
+    type: Literal["Point"]
+    coordinates: Position
+
+
+class LineString(Document):
+    type: Literal["LineString"]
+    coordinates: list[Position] = Field(min_length=2)
+
+
+class LineProperties(Document):
+    shape_id: str | None = Field(description="null for a line drawn through the stops of a stop pattern.")
+    from_stops: bool = Field(description="True when the line joins stops because no usable shape exists.")
+    route_id: str
+    direction_ids: list[int | None]
+    trips: int = Field(description="How many of the route's trips follow this line.")
+    route_color: str | None
+
+
+class StopProperties(Document):
+    stop_id: str
+    stop_name: str | None
+    href: str
+
+
+class LineFeature(Document):
+    type: Literal["Feature"]
+    geometry: LineString
+    properties: LineProperties
+
+
+class StopFeature(Document):
+    type: Literal["Feature"]
+    geometry: Point
+    properties: StopProperties
+
+
+class RouteMap(Document):
+    """routes/<key>.geojson: the route's shapes (or lines through its stops) and the stops it serves."""
+
+    type: Literal["FeatureCollection"]
+    features: list[LineFeature | StopFeature]
+
+
+class MapStopProperties(StopProperties):
+    location_type: int | None
+    parent_station: str | None
+
+
+class MapStopFeature(Document):
+    type: Literal["Feature"]
+    geometry: Point
+    properties: MapStopProperties
+
+
+class StopsMap(Document):
+    """stops.geojson: every stop that has coordinates."""
+
+    type: Literal["FeatureCollection"]
+    features: list[MapStopFeature]
+
+
 # -- indexes and the feed ----------------------------------------------------------------------------------
 
 
+class RouteLinks(RouteSummary):
+    timetable: str = Field(description="Path of the route's timetables.")
+    geojson: str = Field(description="Path of the route's GeoJSON map.")
+
+
 class RoutesIndex(Document):
-    routes: list[RouteSummary]
+    routes: list[RouteLinks]
 
 
 class StopsIndex(Document):
@@ -232,6 +347,16 @@ class ServicePeriod(Document):
 class Links(Document):
     routes: str
     stops: str
+    stops_geojson: str
+    services: str
+
+
+class DeparturesWindow(Document):
+    from_: str = Field(alias="from", description="YYYYMMDD: the first date with departure boards.")
+    days: int = Field(description="How many dates from `from` have boards (0: none).")
+    href: str = Field(description="Template of a board's path: departures/{date}/{stop_key}.json.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
 
 class Feed(Document):
@@ -242,6 +367,59 @@ class Feed(Document):
     counts: Counts
     service_period: ServicePeriod
     links: Links
+    departures: DeparturesWindow
+
+
+# -- what runs on a date -----------------------------------------------------------------------------------
+
+
+class ServiceDates(Document):
+    service_id: str
+    dates: list[str] = Field(description="YYYYMMDD, sorted: every date the service runs.")
+
+
+class Services(Document):
+    """services.json: every service of calendar.txt and calendar_dates.txt and the dates it runs."""
+
+    start_date: str | None = Field(description="The first date any service runs (YYYYMMDD).")
+    end_date: str | None = Field(description="The last date any service runs (YYYYMMDD).")
+    services: dict[str, ServiceDates]
+
+
+class FrequencyRun(Document):
+    start_time: str = Field(description="HH:MM:SS: this run's own start time.")
+    headway_secs: int
+    exact_times: int
+
+
+class Departure(Document):
+    trip_id: str
+    route_id: str
+    service_id: str | None
+    service_date: str = Field(description="YYYYMMDD: the service day whose times these are.")
+    trip_headsign: str | None
+    direction_id: int | None
+    stop_id: str = Field(description="The stop visited: the board's stop, or a stop inside the station.")
+    stop_sequence: int
+    arrival_time: str | None = Field(description="HH:MM:SS of the service day, may pass 24:00:00.")
+    departure_time: str | None
+    arrival: str | None = Field(description="ISO 8601 local date-time with its UTC offset.")
+    departure: str | None
+    pickup_type: int
+    drop_off_type: int
+    estimated: bool = Field(description="True when the times were interpolated (a stop without times).")
+    frequency: FrequencyRun | None = Field(description="The run of a frequency-based trip; null otherwise.")
+    href: str
+
+
+class DepartureBoard(Document):
+    """departures/<YYYYMMDD>/<stop-key>.json: what leaves a stop (or a station's stops) on a local date."""
+
+    date: str = Field(description="YYYYMMDD, a local date in `timezone`.")
+    timezone: str
+    stop: StopSummary
+    departures: list[Departure]
+    routes: dict[str, RouteSummary]
 
 
 class Encoded(Document):
@@ -269,9 +447,14 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "route": RouteTree,
     "stop": StopTrips,
     "trip": TripStops,
+    "timetable": RouteTimetables,
+    "route_geojson": RouteMap,
+    "stops_geojson": StopsMap,
     "routes": RoutesIndex,
     "stops": StopsIndex,
     "feed": Feed,
+    "services": Services,
+    "departures": DepartureBoard,
     "manifest": Manifest,
 }
 

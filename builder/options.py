@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import socket
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -15,8 +16,9 @@ from builder.errors import BuildError
 if TYPE_CHECKING:
     _Text = click.ParamType[str]  # generic since click 8.5; older releases cannot be subscripted at run time
     _Names = click.ParamType[tuple[str, ...]]
+    _Date = click.ParamType[date]
 else:
-    _Text = _Names = click.ParamType
+    _Text = _Names = _Date = click.ParamType
 
 # Each type imports what it checks with only when it is used: `serve --help` need not load SQLAlchemy.
 
@@ -45,6 +47,23 @@ class DatabaseURL(_Text):
         if url.port is not None and not 1 <= url.port <= 65535:
             self.fail(f"{value!r}: port {url.port} is not in 1-65535", param, ctx)
         return str(value)
+
+
+class ServiceDate(_Date):
+    """A GTFS date, YYYYMMDD, as `build --departures-from` takes: a datetime.date."""
+
+    name = "YYYYMMDD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value)
+        try:
+            if len(text) != 8 or not text.isdigit():
+                raise ValueError
+            return datetime.strptime(text, "%Y%m%d").date()
+        except ValueError:
+            self.fail(f"{text!r} is not a date YYYYMMDD (e.g. 20260328)", param, ctx)
 
 
 class Codings(_Names):

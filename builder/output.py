@@ -22,7 +22,7 @@ import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -117,17 +117,19 @@ class OutputLayout:
 
 @dataclass(frozen=True)
 class Streamed:
-    """A document too large to hold whole: `head` holds every key but `key`, whose value is a JSON array
-    whose items arrive one by one as finished JSON. Written, it is byte for byte what orjson writes for
-    the whole dict (keys sorted, no spaces), so `key` must sort after every key of `head`."""
+    """A document too large to hold whole: `head` and `tail` hold every key but `key`, whose value is a
+    JSON array whose items arrive one by one as finished JSON. Written, it is byte for byte what orjson
+    writes for the whole dict (keys sorted, no spaces), so `key` must sort after every key of `head` and
+    before every key of `tail`."""
 
     head: dict[str, Any]
     key: str
     items: Iterable[bytes]
+    tail: dict[str, Any] = field(default_factory=dict)  # keys sorting after `key` (GeoJSON's "type")
 
     def __post_init__(self) -> None:
-        if any(k >= self.key for k in self.head):
-            raise ValueError(f"{self.key!r} must sort after every other key of the document")
+        if any(k >= self.key for k in self.head) or any(k <= self.key for k in self.tail):
+            raise ValueError(f"{self.key!r} must sort after every key of head and before every key of tail")
 
     def pieces(self) -> Iterator[bytes]:
         head = orjson.dumps(self.head, option=DUMP_OPTIONS)
@@ -137,7 +139,17 @@ class Streamed:
             yield comma
             yield item
             comma = b","
-        yield b"]}"
+        yield b"]" + (b"," + orjson.dumps(self.tail, option=DUMP_OPTIONS)[1:] if self.tail else b"}")
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A document already serialized by its maker, in pieces that joined are what orjson writes for it."""
+
+    parts: list[bytes]
+
+    def pieces(self) -> Iterator[bytes]:
+        return iter(self.parts)
 
 
 @dataclass(frozen=True)
@@ -166,11 +178,11 @@ class DocumentWriter:
     def write(self, kind: DocumentKind, id_: str | None, doc: Any) -> None:
         """Write one document of `kind` where the registry places it, and remember its manifest entry."""
         path, digest, encodings = kind.path(id_), hashlib.sha256(), None
-        if isinstance(doc, Streamed | Raw) and not self.compress:
+        if isinstance(doc, Streamed | Assembled | Raw) and not self.compress:
             size = self._write(path, doc.pieces(), digest)
         else:
             # Sidecars compress whole documents, so with --compress a streamed one is joined first.
-            data = (b"".join(doc.pieces()) if isinstance(doc, Streamed | Raw)
+            data = (b"".join(doc.pieces()) if isinstance(doc, Streamed | Assembled | Raw)
                     else orjson.dumps(doc, option=DUMP_OPTIONS))
             size = self._write(path, [data], digest)
             if self.compress:
@@ -191,7 +203,11 @@ class DocumentWriter:
         open() adds fstat, ioctl and a buffer object."""
         target, size = f"{self.staging}/{path}", 0
         try:
-            fd = os.open(target, WRITE_FLAGS, 0o644)
+            try:
+                fd = os.open(target, WRITE_FLAGS, 0o644)
+            except FileNotFoundError:  # the first document of a nested folder (departures/<date>/)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                fd = os.open(target, WRITE_FLAGS, 0o644)
             try:
                 batch: list[bytes] = []
                 for piece in pieces:

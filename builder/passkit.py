@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
+from builder.calendars import Window
 from builder.lookups import Doc, Lookups
-from builder.output import Raw, Streamed
+from builder.output import Assembled, Raw, Streamed
 from builder.source import EVERYTHING, KeyRange, Source
 from builder.spool import Spool
 
 # (kind name, id, document): the id is the GTFS id of per-id kinds, the name of a named document
 # (a schema's kind), None for a single document such as routes.json.
-Made = tuple[str, str | None, Doc | Streamed | Raw | dict[str, Any]]
+Made = tuple[str, str | None, Doc | Streamed | Assembled | Raw | dict[str, Any]]
 Generator = Callable[["PassInput"], Iterator[Made]]
+NO_DATES = Window(date(1970, 1, 1), 0)  # for passes run without a window (no dated documents)
 LATE = (1 << 30, "")  # sort key of a visit or trip without any time: after every timed one
 
 
@@ -44,7 +47,8 @@ class Problems(list[str]):
 @dataclass(frozen=True)
 class PassInput:
     """Everything one task of a pass may read: its own connection (engines do not cross processes), the
-    small lookups, where to report problems, the id range it covers and scratch space for large documents."""
+    small lookups, where to report problems, the id range it covers and scratch space for large documents;
+    the dates dated documents are written for, and what the pass's `prepare` read before the helpers forked."""
 
     source: Source
     conn: Connection
@@ -52,5 +56,7 @@ class PassInput:
     problems: Problems
     spool: Spool
     span: KeyRange = EVERYTHING
+    window: Window = NO_DATES
+    prepared: Any = None
     # the staging folder, for passes that read back what earlier passes wrote (the site)
     staging: Path | None = None

@@ -3,7 +3,8 @@
 It merges sorted streams (routes with their trips with their stop times) with itertools.groupby, keeping
 one route's rows at a time. Streams sort by id in byte order (SQLite's BINARY, PostgreSQL's COLLATE "C"),
 which is also Python's str order, so the merge can compare ids directly and notice rows that point at
-nothing. Declared in builder.kinds as the pass making the kinds `route` and `trip`.
+nothing. Declared in builder.kinds as the pass making the kinds `route` and `trip`, and, from the same walk,
+`timetable` and `route_geojson` (builder.timetables, builder.geojson).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from operator import itemgetter
 import orjson
 from sqlalchemy import Connection
 
+from builder.geojson import RouteShapes, route_geojson
 from builder.lookups import Doc, Lookups
 from builder.output import Streamed
 from builder.passkit import LATE, Made, PassInput, Problems, time_key
 from builder.rows import compile_shaper
 from builder.source import EVERYTHING, KeyRange, Source
 from builder.spool import SortedParking, Spool
+from builder.timetables import DayTypes, RouteSchedule, day_types, timetable_document
 
 
 def views(inp: PassInput) -> Iterator[Made]:
@@ -29,7 +32,8 @@ def views(inp: PassInput) -> Iterator[Made]:
 
 def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems: Problems,
                          span: KeyRange = EVERYTHING, *, spool: Spool) -> Iterator[Made]:
-    """Every trip-stops list, then the route tree of its route, route by route (routes within `span`).
+    """Every trip-stops list, then the route tree, timetables and map of its route, route by route (routes
+    within `span`).
 
     A route tree's trips are parked in `spool`: write each tree before asking for the next view."""
     cols = {t: source.columns(t) for t in ("routes", "trips", "stop_times")}
@@ -46,10 +50,11 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
     stop_times = groupby(source.rows(conn, source.stop_times_by_route(span)),
                          itemgetter(cols["stop_times"].index("trip_id")))
     next_trips, next_st = next(trips, None), next(stop_times, None)
+    days_of, shapes = day_types(lk.services), RouteShapes(source, conn, span)
     routes_stmt = source.select_all("routes", "route_id").where(
         *source.within(source.table("routes").c.route_id, span))
     for route in map(route_shape, source.rows(conn, routes_stmt)):
-        rid, route_trips = route["route_id"], RouteTrips(spool)
+        rid, route_trips, schedule = route["route_id"], RouteTrips(spool), RouteSchedule(lk)
         if next_trips is not None and next_trips[0] == rid:
             for trip in map(trip_shape, next_trips[1]):
                 sts: list[Doc] = []
@@ -58,11 +63,20 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
                     next_st = next(stop_times, None)
                 yield "trip", trip["trip_id"], trip_document(trip, sts, lk, problems)
                 route_trips.add(trip, sts, lk)
+                schedule.add(trip, sts)
             next_trips = next(trips, None)
         yield "route", rid, route_document(route, route_trips, lk)
+        yield from schedule_views(route, schedule, days_of, shapes)
     if next_trips is not None or next_st is not None:
         problems.add("trips or stop_times are not in id order with their routes: is the database's "
                      "collation byte order? (trips.route_id must all be in routes)")
+
+
+def schedule_views(route: Doc, schedule: RouteSchedule, days_of: DayTypes, shapes: RouteShapes) -> Iterator[Made]:
+    """A route's timetables and its map, from the trips the pass collected for its tree."""
+    rid = route["route_id"]
+    yield "timetable", rid, timetable_document(route, schedule, days_of)
+    yield "route_geojson", rid, route_geojson(route, schedule, shapes.take(rid))
 
 
 def trip_document(trip: Doc, sts: list[Doc], lk: Lookups, problems: Problems) -> Doc:

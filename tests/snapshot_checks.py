@@ -59,7 +59,9 @@ def check_hashes_and_hrefs(root: Path) -> None:
 
 def _hrefs(value: Any) -> list[str]:
     if isinstance(value, dict):
-        found = [value["href"]] if isinstance(value.get("href"), str) else []
+        # feed.json's departures href is a template ({date}, {stop_key}), not a document
+        href = value.get("href")
+        found = [href] if isinstance(href, str) and "{" not in href else []
         return found + [h for k, v in value.items() if k != "href" for h in _hrefs(v)]
     if isinstance(value, list):
         return [h for v in value for h in _hrefs(v)]

@@ -16,7 +16,7 @@ import pytest
 from builder.build import BuildSettings, build, split_evenly
 from builder.errors import DatabaseError, FeedError
 from builder.source import KeyRange
-from tests.conftest import ORACLE, REPO, SAMPLE_FEED, Builder
+from tests.conftest import DEPARTURES_ORACLE, ORACLE, REPO, SAMPLE_FEED, Builder
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest
 
 GOLDEN = REPO / "tests" / "golden" / "sample"
@@ -78,6 +78,16 @@ def test_build_passes_the_independent_oracle(build_feed: Builder) -> None:
     if not ORACLE.is_file():
         pytest.skip(f"the oracle is not beside the repo ({ORACLE} is absent)")
     run = subprocess.run([sys.executable, str(ORACLE), str(SAMPLE_FEED), str(release)],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0 and " 0 mismatches" in run.stdout, run.stdout[-2000:]
+
+
+def test_build_passes_the_departures_oracle(build_feed: Builder) -> None:
+    """Every board of the sample's window (spring forward, Easter holidays) field by field."""
+    release = build_feed(SAMPLE_FEED).release
+    if not DEPARTURES_ORACLE.is_file():
+        pytest.skip(f"the departures oracle is not beside the repo ({DEPARTURES_ORACLE} is absent)")
+    run = subprocess.run([sys.executable, str(DEPARTURES_ORACLE), str(SAMPLE_FEED), str(release), "--sample", "0"],
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0 and " 0 mismatches" in run.stdout, run.stdout[-2000:]
 

@@ -9,7 +9,7 @@ import pytest
 from builder.build import BuildSettings, build
 from builder.importer import import_feed
 from builder.source import Source, open_engine
-from tests.conftest import FEEDS, SAMPLE_FEED
+from tests.conftest import FEEDS, SAMPLE_FEED, feed_window
 from tests.pg import URL_SCHEMES
 from tests.quirks import QUIRK_FEED
 from tests.test_import_support import write_feed
@@ -26,7 +26,9 @@ every_driver = pytest.mark.parametrize("pg_url", ["postgresql", "postgresql+psyc
 
 def _built(feed: Path, db_url: str, out: Path, workers: int) -> tuple[str, bytes]:
     import_feed(feed, db_url=db_url)
-    result = build(BuildSettings(db_url=db_url, out_dir=out, workers=workers))
+    first, days = feed_window(feed)
+    result = build(BuildSettings(db_url=db_url, out_dir=out, workers=workers, departures_from=first,
+                                 departures_days=days))
     return result.build_id, (result.release / "manifest.json").read_bytes()
 
 

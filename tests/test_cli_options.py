@@ -35,6 +35,7 @@ BAD_VALUES: dict[type[click.ParamType], list[str]] = {
         "postgresql://nobody@127.0.0.1:1/nothing", "sqlite:///{missing}/gtfs.sqlite", "sqlite:///{file}",
     ],
     options.Codings: ["zip", "gzip,zip", "gzip;br"],
+    options.ServiceDate: ["2026-03-28", "20260231", "2026032", "tomorrow"],
     options.S3Location: ["http://bucket/prefix", "s3://", "bucket/prefix", "s3:///prefix"],
     options.HttpURL: ["not a url", "ftp://127.0.0.1:9000", "http://127.0.0.1:99999", "http://"],
     options.Host: ["no.such.host.invalid", "256.256.256.256"],

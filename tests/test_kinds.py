@@ -12,7 +12,7 @@ import pytest
 from builder import diff, kinds
 from builder.build import write_made
 from builder.errors import BuildError
-from builder.kinds import KINDS, PASSES, DocumentKind, Ids, Named, Pass, PerId, Single, href, kind
+from builder.kinds import KINDS, PASSES, DocumentKind, Ids, Named, Pass, PerDate, PerId, Single, href, kind
 from builder.manifest import Encoded, Entry, Manifest, ManifestError, parse, read
 from builder.models import DOCUMENT_MODELS
 from builder.output import DocumentWriter, OutputLayout
@@ -33,6 +33,10 @@ def test_kinds_place_documents_by_kind_and_key() -> None:
         kind("route").path(None)
     with pytest.raises(ValueError, match="no document kind"):
         kind("nope")
+    assert kind("departures").path("20260308/Hbf/Gleis 1") == "departures/20260308/H!bf~2f!G!leis~201.json"
+    for bad in (None, "2026-03-08/A", "20260308/", "A"):
+        with pytest.raises(ValueError, match="YYYYMMDD"):
+            kind("departures").path(bad)
 
 
 def test_kinds_every_kind_has_a_pass_a_model_and_a_known_media_type() -> None:
@@ -44,7 +48,8 @@ def test_kinds_every_kind_has_a_pass_a_model_and_a_known_media_type() -> None:
         assert kinds.MEDIA_TYPES[k.place.extension] == k.media_type
         if k.media_type == kinds.JSON and k.name != "schema":
             assert k.name in DOCUMENT_MODELS, f"{k.name}: JSON documents need a model (their published schema)"
-    assert [p.name for p in kinds.SPLIT_PASSES] == ["routes-and-trips", "stops"]  # heavier first
+    # heavier first; the departure boards last, their tasks then balance what is left
+    assert [p.name for p in kinds.SPLIT_PASSES] == ["routes-and-trips", "stops", "departures"]
 
 
 def test_kinds_refuse_an_inconsistent_declaration() -> None:
@@ -54,14 +59,17 @@ def test_kinds_refuse_an_inconsistent_declaration() -> None:
         DocumentKind("board", "x", PerId("boards"))
     with pytest.raises(ValueError, match="need `ids`"):
         DocumentKind("index", "x", Single("index.json"), ids=Ids("stops", "stop_id"))
+    with pytest.raises(ValueError, match="need `ids`"):
+        DocumentKind("board", "x", PerDate("boards"))
     geojson = DocumentKind("map", "x", Named("maps", ".geojson"), media_type=kinds.GEOJSON)
     assert geojson.path("all") == "maps/all.geojson"
 
 
 def test_kinds_staging_folders_diff_groups_and_nginx_types_follow_the_registry(tmp_path: Path) -> None:
     staging = OutputLayout(tmp_path).new_staging()
-    assert {p.name for p in staging.iterdir()} == {"routes", "stops", "trips", "schemas"}
-    assert diff.KINDS == ("route", "trip", "stop", "route_page", "stop_page", "other")
+    assert {p.name for p in staging.iterdir()} == {"routes", "stops", "trips", "timetables", "schemas", "departures"}
+    assert diff.KINDS == ("route", "trip", "stop", "timetable", "route_geojson", "departures", "route_page",
+                          "stop_page", "other")
     block = re.search(r"\n\s*types \{([^}]*)\}", (REPO / "deploy" / "nginx.conf").read_text())
     assert block is not None, "deploy/nginx.conf has no types {} block"
     nginx = {f".{ext}": media for media, *exts in (line.rstrip(";").split() for line in
@@ -130,4 +138,6 @@ def test_kinds_timetable_parts_decode_to_one_route_and_part() -> None:
     for bad in ("B6", "B6#", "#3", None):
         with pytest.raises(ValueError, match="needs an id"):
             parts.path(bad)
-    assert "site" not in kinds.folders() and "timetables" not in kinds.folders()  # made by --site only
+    assert "site" not in kinds.folders()  # made by --site only
+    # parts share timetables/ with every build's timetable documents, told apart by their extension
+    assert kinds.kind("timetable").path("B6") == "timetables/B6.json" != parts.path("B6#1")

@@ -110,6 +110,11 @@ def run_build(args: argparse.Namespace, work: Path) -> None:
                                          args.ours_workers)
         measured[name] = next(iter(results.values()))
         print(build_bench.report(feed, results), flush=True)
+        boards = build_bench.ours(args.ours_workers[0], boards=True)
+        if boards.name in results:
+            release = boards.written(build_bench.output_of(boards, feed, 0, work))
+            print(f"#### {feed.name}: document sizes (ours+boards)\n\n{build_bench.board_sizes(release)}\n",
+                  flush=True)
     if args.rss_feeds:
         feeds = [prepare(name, work) for name in args.rss_feeds]
         print(build_bench.rss_against_size(feeds, measured, work, args.ours_workers[0]), flush=True)

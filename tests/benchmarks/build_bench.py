@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from tests.benchmarks.feeds import BASELINES, Feed
-from tests.benchmarks.measure import Sample, folder_size, median, run, table
+from tests.benchmarks.measure import Sample, folder_size, largest_file, median, run, table
 
 OURS = str(Path(sys.executable).with_name("transit-snapshot"))
 
@@ -23,11 +27,31 @@ class Program:
     written: Callable[[Path], Path]  # the folder holding what it wrote, given its output dir
 
 
-def ours(workers: int) -> Program:
-    return Program(f"ours (workers={workers})",
-                   lambda f, out: [OURS, "build", "--quiet", "--workers", str(workers), "--db", f"sqlite:///{f.db}",
-                                   "--out", str(out)],
-                   lambda out: out / "current")
+BOARD_DAYS = 7
+
+
+def ours(workers: int, boards: bool = False) -> Program:
+    """Our build; without departure boards (`--departures-days 0`: the contract the baselines build), or
+    with a 7-day window starting on the Monday after the middle of the feed's service period."""
+    def command(f: Feed, out: Path) -> list[str]:
+        window = ["--departures-from", f"{board_start(f.db):%Y%m%d}", "--departures-days", str(BOARD_DAYS)]
+        return [OURS, "build", "--quiet", "--workers", str(workers), "--db", f"sqlite:///{f.db}", "--out", str(out),
+                *(window if boards else ["--departures-days", "0"])]
+
+    name = f"ours+boards (workers={workers}, {BOARD_DAYS} days)" if boards else f"ours (workers={workers})"
+    return Program(name, command, lambda out: out / "current")
+
+
+def board_start(db: Path) -> date:
+    """A neutral window: the first Monday on or after the middle of the calendar's dates."""
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT min(start_date), max(end_date) FROM calendar").fetchall() if con.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'calendar'").fetchone() else []
+        if not rows or rows[0][0] is None:
+            rows = con.execute("SELECT min(date), max(date) FROM calendar_dates").fetchall()
+    first, last = (date(int(str(v)[:4]), int(str(v)[4:6]), int(str(v)[6:8])) for v in rows[0])
+    middle = first + (last - first) / 2
+    return middle + timedelta(days=-middle.weekday() % 7)
 
 
 FLOOR = Program("floor", lambda f, out: [sys.executable, str(BASELINES / "floor_build.py"), str(f.db), str(out)],
@@ -37,8 +61,9 @@ NAIVE = Program("naive", lambda f, out: [sys.executable, str(BASELINES / "naive_
 
 
 def programs(workers: Sequence[int]) -> dict[str, Program]:
-    """Ours first (the first worker count is the default build, the one the ratios use), then the baselines."""
-    return {p.name: p for p in [*map(ours, workers), FLOOR, NAIVE]}
+    """Ours first (the first worker count is the default build, the one the ratios use), ours with departure
+    boards, then the baselines."""
+    return {p.name: p for p in [*map(ours, workers), ours(workers[0], boards=True), FLOOR, NAIVE]}
 
 
 @dataclass
@@ -47,6 +72,7 @@ class Result:
     documents: int = 0
     bytes: int = 0
     largest: int = 0
+    largest_timetable: tuple[str, int] = ("", 0)  # our build's: (file name, bytes)
 
     def wall(self) -> float:
         return median([s.wall for s in self.samples])
@@ -74,8 +100,12 @@ SETTLE_SECONDS = 370  # 360 s and a margin
 SPARE_BYTES = 4 << 30
 
 
+def output_of(program: Program, feed: Feed, run: int, work: Path) -> Path:
+    return work / OUTPUTS / "".join(c for c in f"{program.name}-{feed.name}-{run}" if c.isalnum() or c in "-_+=")
+
+
 def run_once(program: Program, feed: Feed, work: Path, result: Result) -> None:
-    out = work / OUTPUTS / f"{program.name}-{feed.name}-{len(result.samples)}".replace(" ", "")
+    out = output_of(program, feed, len(result.samples), work)
     shutil.rmtree(out, ignore_errors=True)
     free = shutil.disk_usage(work).free
     if free < SPARE_BYTES + 2 * result.bytes:
@@ -84,6 +114,7 @@ def run_once(program: Program, feed: Feed, work: Path, result: Result) -> None:
     subprocess.run(["sync"], check=True)  # the previous program's dirty pages are not this one's cost
     result.samples.append(run(program.command(feed, out)))
     result.documents, result.bytes, result.largest = folder_size(program.written(out))
+    result.largest_timetable = largest_file(program.written(out) / "timetables")
 
 
 def remove_outputs(work: Path) -> None:
@@ -125,9 +156,17 @@ def report(feed: Feed, results: dict[str, Result]) -> str:
     lines = [f"### build: {feed.name} ({feed.stop_times():,} stop_times)", "",
              table(["program", "runs", "wall s", "cpu s", "peak RSS MB", "documents", "MB written"], rows), ""]
     ours, floor, naive = next(iter(results.values())), results.get("floor"), results.get("naive")
+    boards = next((r for n, r in results.items() if n.startswith("ours+boards")), None)
+    if boards:
+        lines.append(f"ratio ours+boards/ours: wall {boards.wall() / ours.wall():.2f}x, "
+                     f"cpu {boards.cpu() / ours.cpu():.2f}x, rss {boards.rss() / ours.rss():.2f}x "
+                     f"(boards from {board_start(feed.db):%Y-%m-%d}, {BOARD_DAYS} days)")
     if floor:
         lines.append(f"ratio ours/floor: wall {ours.wall() / floor.wall():.2f}x, cpu {ours.cpu() / floor.cpu():.2f}x, "
                      f"rss {ours.rss() / floor.rss():.2f}x")
+    name, size = ours.largest_timetable
+    if name:
+        lines.append(f"largest timetable (ours): timetables/{name}, {size / 1e6:.2f} MB")
     if naive:
         lines.append(f"ratio naive/ours: wall {naive.wall() / ours.wall():.1f}x, cpu {naive.cpu() / ours.cpu():.1f}x, "
                      f"rss {naive.rss() / ours.rss():.1f}x")
@@ -145,3 +184,15 @@ def rss_against_size(feeds: Sequence[Feed], measured: dict[str, Result], work: P
                      f"{result.bytes / 1e6:.0f}", f"{result.largest / 1e6:.1f}", f"{result.rss():.0f}"])
     return "\n".join([f"### build: our peak RSS against feed size (workers={workers})", "",
                       table(["feed", "stop_times", "DB MB", "MB written", "largest doc MB", "peak RSS MB"], rows), ""])
+
+
+def board_sizes(release: Path) -> str:
+    """Departure boards against stop views, from a release's manifest: how large a client's download is."""
+    documents = json.loads((release / "manifest.json").read_bytes())["documents"]
+    rows = []
+    for kind, label in (("stop", "stop views (stops/)"), ("departures", "departure boards (departures/)")):
+        sizes = [d["bytes"] for d in documents if d["kind"] == kind]
+        if sizes:
+            rows.append([label, f"{len(sizes):,}", f"{statistics.median(sizes) / 1e3:.1f}",
+                         f"{max(sizes) / 1e3:.1f}", f"{sum(sizes) / 1e6:.1f}"])
+    return table(["documents", "count", "median KB", "largest KB", "total MB"], rows)

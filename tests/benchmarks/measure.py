@@ -101,13 +101,14 @@ def median(values: Sequence[float]) -> float:
 
 
 def folder_size(path: Path) -> tuple[int, int, int]:
-    """(documents, bytes, largest): .json files under `path`, the bytes of every file, the largest file."""
+    """(documents, bytes, largest): .json and .geojson files under `path`, the bytes of every file, the
+    largest file."""
     docs = size = largest = 0
     for root, _, files in os.walk(path, followlinks=True):
         for name in files:
             n = os.path.getsize(os.path.join(root, name))
             size, largest = size + n, max(largest, n)
-            docs += name.endswith(".json")
+            docs += name.endswith((".json", ".geojson"))
     return docs, size, largest
 
 
@@ -118,3 +119,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
+
+
+def largest_file(folder: Path) -> tuple[str, int]:
+    """(name, bytes) of the largest file directly in `folder`; ("", 0) when it has none."""
+    sizes = [(p.stat().st_size, p.name) for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
+    size, name = max(sizes, default=(0, ""))
+    return name, size

@@ -14,6 +14,7 @@ from tests.conftest import REPO
 from tests.delivery.conftest import Built
 from tests.delivery.servers import Reply, fetch, free_port, running, serving
 from tests.serve.helpers import point_current, write_release
+from tests.snapshot_checks import MEDIA_TYPES
 
 NGINX = Path("/usr/sbin/nginx")
 TEMPLATE = REPO / "deploy" / "nginx.conf"
@@ -76,7 +77,8 @@ def both(ports: tuple[int, int], target: str, headers: dict[str, str], method: s
 
 def sample(built: Built) -> list[str]:
     paths = sorted(built.entries)
-    return ["manifest.json", *paths[:: max(1, len(paths) // 15)]]
+    maps = ["stops.geojson", "routes/F1.geojson", "timetables/F1.json"]  # every media type the build writes
+    return ["manifest.json", *maps, *paths[:: max(1, len(paths) // 15)]]
 
 
 def assert_same(nginx: Reply, serve: Reply, what: str) -> None:
@@ -89,6 +91,7 @@ def test_nginx_returns_the_same_bytes_and_headers_as_serve(ports: tuple[int, int
     for path in sample(built):
         nginx, serve = both(ports, f"/{path}", PLAIN)
         assert nginx.status == 200 and nginx.body == (built.release / path).read_bytes(), path
+        assert nginx.headers["content-type"] == MEDIA_TYPES["." + path.rsplit(".", 1)[-1]], path
         assert_same(nginx, serve, path)
 
 

@@ -19,6 +19,7 @@ from builder.manifest import read
 from builder.publish import PublishReport, PublishSettings, publish
 from tests.conftest import SAMPLE_FEED
 from tests.delivery.servers import CLI, changed_sample_feed, free_port, import_and_build, running
+from tests.snapshot_checks import MEDIA_TYPES
 
 MOTO = Path(sys.executable).parent / "moto_server"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -88,13 +89,15 @@ def listed(out: Path) -> dict[str, tuple[str, str | None, str]]:
 def test_publish_uploads_every_document_with_its_headers(bucket: Bucket, two_releases: tuple[Path, Path]) -> None:
     out = two_releases[0]
     objects = listed(out)
+    assert {"stops.geojson", "stops.geojson.gz", "routes/F1.geojson.br"} <= set(objects)  # GeoJSON, sidecars too
     report = bucket.publish(out)
     assert (report.uploaded, report.unchanged, report.deleted) == (len(objects) + 1, 0, 0)
     assert bucket.paths() == set(objects) | {"manifest.json"}
     for path, (sha, coding, media_type) in objects.items():
         got = bucket.client.get_object(Bucket=bucket.name, Key=f"snap/{path}")
         assert got["Body"].read() == (out / "current" / path).read_bytes(), path
-        assert got["ContentType"] == media_type == "application/json"
+        document = path.removesuffix(".gz").removesuffix(".br")
+        assert got["ContentType"] == media_type == MEDIA_TYPES["." + document.rsplit(".", 1)[-1]], path
         assert got["CacheControl"] == REVALIDATE
         assert got.get("ContentEncoding") == coding, path
         assert got["Metadata"]["sha256"] == sha

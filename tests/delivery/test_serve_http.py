@@ -51,6 +51,22 @@ def test_serve_returns_document_bytes_with_manifest_etag(port: int, built: Built
     assert "content-encoding" not in reply.headers
 
 
+@pytest.mark.parametrize(("path", "media_type"), [("routes/F1.geojson", "application/geo+json"),
+                                                  ("stops.geojson", "application/geo+json"),
+                                                  ("timetables/F1.json", "application/json")])
+def test_serve_sends_maps_and_timetables_with_their_media_type_etag_and_sidecars(
+        port: int, built: Built, path: str, media_type: str) -> None:
+    entry = built.entries[path]
+    plain = fetch(port, f"/{path}", PLAIN)
+    assert (plain.status, plain.body) == (200, (built.release / path).read_bytes())
+    assert (plain.headers["content-type"], plain.headers["etag"]) == (media_type, quoted(entry.sha256))
+    gzipped = fetch(port, f"/{path}", {"Accept-Encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip" and gzip.decompress(gzipped.body) == plain.body
+    assert gzipped.headers["content-type"] == media_type
+    assert gzipped.headers["etag"] == quoted((entry.encodings or {})["gzip"].sha256)
+    assert fetch(port, f"/{path}", {**PLAIN, "If-None-Match": quoted(entry.sha256)}).status == 304
+
+
 def test_serve_head_has_the_headers_of_get_and_no_body(port: int) -> None:
     for accept in ("identity", "gzip", "br"):
         get = fetch(port, "/routes.json", {"Accept-Encoding": accept})
