@@ -57,14 +57,23 @@ class Names:
         return found
 
 
+# GTFS pickup_type / drop_off_type: 1 none, 2 phone the agency, 3 ask the driver (0 or empty: regular)
+_PICKUP = {1: "no boarding", 2: "boarding: phone the agency", 3: "boarding: ask the driver"}
+_DROP_OFF = {1: "boarding only", 2: "alighting: phone the agency", 3: "alighting: ask the driver"}
+
+
 def note(departure: Doc) -> str:
+    """What a rider must know about one departure beyond its time, as the real boards state it."""
+    pickup, drop_off = departure.get("pickup_type") or 0, departure.get("drop_off_type") or 0
     notes = []
     if departure.get("departure") is None:
         notes.append("arrives only")
-    elif departure.get("pickup_type") == 1:
-        notes.append("no boarding")
-    if departure.get("drop_off_type") == 1 and departure.get("pickup_type") != 1:
-        notes.append("boarding only")
+    elif pickup in _PICKUP:
+        notes.append(_PICKUP[pickup])
+    if drop_off == 1 and pickup == 1:
+        notes[-1:] = ["no boarding or alighting"]
+    elif drop_off in _DROP_OFF and pickup != 1:
+        notes.append(_DROP_OFF[drop_off])
     if departure.get("estimated"):
         notes.append("estimated time")
     frequency = departure.get("frequency")

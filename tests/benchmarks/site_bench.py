@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.benchmarks.build_bench import OURS
+from tests.benchmarks.build_bench import BOARD_DAYS, OURS, board_start
 from tests.benchmarks.feeds import FEEDS
 from tests.benchmarks.measure import Sample, median, run, table
 
@@ -84,10 +84,13 @@ def bench(name: str, work: Path, runs: int) -> str:
     for i in range(runs):
         db = base / f"ours-{i}.sqlite"
         ours["import"].samples.append(run([OURS, "import", str(zip_path), "--db", f"sqlite:///{db}"]))
+        # both builds write the same real boards (the build benchmark's neutral window), so the page
+        # phase is what --site adds and the stop pages show a week of departures
+        window = ["--departures-from", f"{board_start(db):%Y%m%d}", "--departures-days", str(BOARD_DAYS)]
         for label, extra in (("build", []), ("build --site", ["--site"])):
             out = base / f"ours-{label.replace(' --', '-')}-{i}"
             ours[label].samples.append(run([OURS, "build", "--quiet", "--db", f"sqlite:///{db}", "--out", str(out),
-                                            *extra]))
+                                            *window, *extra]))
         if why_not is None:
             them["whole run"].samples.append(theirs(their_config(zip_path, base / f"theirs-{i}", None, False)))
             them["pages only"].samples.append(theirs(their_config(zip_path, base / f"theirs-pages-{i}",

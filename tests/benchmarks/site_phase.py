@@ -1,12 +1,12 @@
-"""The site pass alone over a real build with stand-in schedule documents: until the builds that make
-timetables, GeoJSON and departure boards are on this branch, `python -m tests.benchmarks site` measures
-pages without them, so this renders the site over a release to which tests/site/fixtures.py adds them.
+"""The site pass alone, in one process, over a real build (its timetables, GeoJSON and DAYS dates of
+departure boards from the build benchmark's neutral window): `python -m tests.benchmarks site` gives the
+page phase only as a difference of two builds' walls, this gives its own CPU time and peak RSS.
 
     python -m tests.benchmarks.site_phase FEED.zip WORK_DIR DAYS
 
-The first run makes the import, build and stand-in documents in WORK_DIR and stops (its peak RSS would
-be theirs); each later run renders every page into a fresh folder of WORK_DIR and prints its wall and
-CPU time, peak RSS, pages, bytes, and the largest pages.
+The first run makes the import and the build in WORK_DIR and stops (its peak RSS would be theirs); each
+later run renders every page into a fresh folder of WORK_DIR and prints its wall and CPU time, peak RSS,
+pages, bytes, and the largest pages.
 """
 
 from __future__ import annotations
@@ -18,28 +18,25 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
-
 from builder.build import BuildSettings, build
 from builder.importer import import_feed
 from builder.kinds import kind
 from builder.output import DocumentWriter
 from builder.site import site_documents
-from tests.site.fixtures import add_schedule_documents
+from tests.benchmarks.build_bench import board_start
 
 
 def prepare(feed: Path, work: Path, days: int) -> Path | None:
-    """The release with stand-in documents; None when it had to be made now."""
+    """The real release; None when it had to be made now."""
     work.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{work / 'gtfs.sqlite'}"
     if not (work / "gtfs.sqlite").exists():
         import_feed(feed, db_url=url)
     folder = work / "release"
     if not (folder / "feed.json").exists():
-        result = build(BuildSettings(db_url=url, out_dir=work / "out", workers=2))
+        result = build(BuildSettings(db_url=url, out_dir=work / "out", workers=2,
+                                     departures_from=board_start(work / "gtfs.sqlite"), departures_days=days))
         shutil.copytree(result.release, folder)
-        start = orjson.loads((folder / "feed.json").read_bytes())["service_period"]["start_date"]
-        add_schedule_documents(folder, (start, days))
         return None
     return folder
 

@@ -1,9 +1,11 @@
-"""Releases with the website: the sample feed built with --site, and the same with the schedule
-documents of issues 11 and 12 (tests/site/fixtures.py) so that tables and boards have data."""
+"""Releases with the website, all real `build --site` runs: the sample feed with a fixed window of
+departure boards (the timetables, GeoJSON and boards are the build's own documents), the same without
+boards, and a copy of the sample feed whose names are made to break out of HTML."""
 
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,10 +13,19 @@ import pytest
 from builder.build import BuildSettings, build
 from builder.importer import import_feed
 from tests.conftest import SAMPLE_FEED
-from tests.site.fixtures import site_release
 
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ROUTE = '"><img src=x onerror=alert(2)>'
+# Friday to Sunday in the sample feed: weekday and weekend boards differ, and the boards carry
+# pickup/drop-off restrictions (route 4S at the station) and frequency-based runs
+WINDOW_FROM, WINDOW_DAYS = date(2026, 3, 6), 3
+
+
+def site_release(db_url: str, out: Path, days: int = WINDOW_DAYS) -> Path:
+    """OUT/current of a real `build --site` of the database, boards for `days` dates from WINDOW_FROM."""
+    build(BuildSettings(db_url=db_url, out_dir=out, workers=1, site=True, departures_from=WINDOW_FROM,
+                        departures_days=days))
+    return out / "current"
 
 
 @pytest.fixture(scope="session")
@@ -26,21 +37,20 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def site_build(sample_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """OUT/current of a real `build --site` of the sample feed."""
-    out = tmp_path_factory.mktemp("site-build") / "out"
-    build(BuildSettings(db_url=sample_db, out_dir=out, workers=1, site=True))
-    return out / "current"
+    """OUT/current of `build --site --departures-from 20260306 --departures-days 3` of the sample feed."""
+    return site_release(sample_db, tmp_path_factory.mktemp("site-build") / "out")
 
 
 @pytest.fixture(scope="session")
-def scheduled(sample_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """OUT/current of the sample feed with timetables, GeoJSON and a 3-day window of boards, and its site."""
-    return site_release(sample_db, tmp_path_factory.mktemp("site-scheduled") / "out")
+def without_boards(sample_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same with `--departures-days 0`: stop pages without boards must still be whole pages."""
+    return site_release(sample_db, tmp_path_factory.mktemp("site-no-boards") / "out", days=0)
 
 
 @pytest.fixture(scope="session")
 def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample feed with a stop, a route and a headsign named to break out of HTML, with the schedule."""
+    """The sample feed with a stop, a route and a headsign named to break out of HTML (no real feed
+    has them), built with its site."""
     root = tmp_path_factory.mktemp("site-hostile")
     feed = root / "feed"
     shutil.copytree(SAMPLE_FEED, feed)

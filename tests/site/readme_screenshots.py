@@ -1,8 +1,8 @@
 """The README's screenshots of the three page kinds: `python -m tests.site.readme_screenshots`.
 
-Builds the sample feed with the schedule documents (tests/site/fixtures.py) and its site in a temporary
-folder, and photographs index.html (with a search typed), a route page and a stop page with Debian's
-chromium into docs/screenshots/.
+Builds the sample feed with --site (boards from 2026-03-06, as the tests do) in a temporary folder,
+and photographs index.html (with a search typed), a route page and a stop page with Debian's chromium
+into docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from builder.importer import import_feed
 from tests.conftest import REPO, SAMPLE_FEED
-from tests.site.fixtures import site_release
+from tests.site.conftest import site_release
 from tests.site.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 TARGET = REPO / "docs" / "screenshots"

@@ -59,12 +59,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module", params=["serve", "nginx", "file"])
-def origin(request: pytest.FixtureRequest, scheduled: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of the scheduled sample release (tests/site/conftest.py), as each host serves it."""
-    out = scheduled.parent
+def origin(request: pytest.FixtureRequest, site_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of the sample release built with --site (tests/site/conftest.py), as each host serves it."""
+    out = site_build.parent
     logs = tmp_path_factory.mktemp(f"browser-{request.param}")
     if request.param == "file":
-        yield scheduled.resolve().as_uri() + "/"
+        yield site_build.resolve().as_uri() + "/"
     elif request.param == "serve":
         with serving(out, logs / "serve.log") as port:
             yield f"http://127.0.0.1:{port}/"
@@ -120,13 +120,13 @@ def test_browser_page_loads_without_errors_and_is_screenshotted(browser: Any, or
         watched.page.context.close()
 
 
-def test_browser_route_tables_hold_every_trip(browser: Any, origin: str, scheduled: Path) -> None:
-    tree = orjson.loads((scheduled / "routes" / "!b41.json").read_bytes())
+def test_browser_route_tables_hold_every_trip(browser: Any, origin: str, site_build: Path) -> None:
+    tree = orjson.loads((site_build / "routes" / "!b41.json").read_bytes())
     watched = open_page(browser, origin + PAGES["route"])
     shown = watched.page.locator("table.tt thead th[data-trip]").evaluate_all(
         "cells => cells.map(c => c.dataset.trip)")
     assert sorted(shown) == sorted(t["trip_id"] for t in tree["trips"])
-    timetable = orjson.loads((scheduled / "timetables" / "!b41.json").read_bytes())["timetables"][0]
+    timetable = orjson.loads((site_build / "timetables" / "!b41.json").read_bytes())["timetables"][0]
     first_row = watched.page.locator("table.tt").first.locator("tbody tr").first
     assert first_row.locator("th").inner_text() == timetable["stops"][0]["stop_name"]
     assert first_row.locator("td").all_inner_texts() == [(t["times"][0] or "")[:5] for t in timetable["trips"]]
@@ -136,22 +136,22 @@ def test_browser_route_tables_hold_every_trip(browser: Any, origin: str, schedul
     watched.page.context.close()
 
 
-def test_browser_stop_board_follows_the_date_picker_and_now(browser: Any, origin: str, scheduled: Path) -> None:
-    window = orjson.loads((scheduled / "feed.json").read_bytes())["departures"]
+def test_browser_stop_board_follows_the_date_picker_and_now(browser: Any, origin: str, site_build: Path) -> None:
+    window = orjson.loads((site_build / "feed.json").read_bytes())["departures"]
     first, second = window["from"], str(int(window["from"]) + 1)
     now = datetime(2026, 3, 7, 7, 0, tzinfo=ZONE)
     watched = open_page(browser, origin + PAGES["stop"], at=now)
     page = watched.page
-    times = [d["departure"][11:16] for d in board(scheduled, first, "HBF")["departures"]]
+    times = [d["departure"][11:16] for d in board(site_build, first, "HBF")["departures"]]
     assert row_texts(page) == times and times
     page.select_option("#board-date", second)
-    expected = [d["departure"][11:16] for d in board(scheduled, second, "HBF")["departures"]]
+    expected = [d["departure"][11:16] for d in board(site_build, second, "HBF")["departures"]]
     assert row_texts(page) == expected and expected != times
     assert str(len(expected)) in page.locator("#board-caption").inner_text()
     page.get_by_role("button", name="Next departures from now").click()
     dates = [str(int(first) + n) for n in range(window["days"])]  # the window stays within March
     upcoming = sorted((d["departure"], d["departure"][11:16]) for date in dates
-                      for d in board(scheduled, date, "HBF")["departures"] if d["departure"] >= now.isoformat())
+                      for d in board(site_build, date, "HBF")["departures"] if d["departure"] >= now.isoformat())
     shown = row_texts(page)
     assert [t.split(" ")[-1] for t in shown] == [t for _, t in upcoming[:10]] and shown
     assert shown[0].startswith("Sat ")
@@ -160,10 +160,10 @@ def test_browser_stop_board_follows_the_date_picker_and_now(browser: Any, origin
 
 
 def test_browser_stop_page_shows_the_first_board_without_javascript(browser: Any, origin: str,
-                                                                   scheduled: Path) -> None:
-    window = orjson.loads((scheduled / "feed.json").read_bytes())["departures"]
+                                                                   site_build: Path) -> None:
+    window = orjson.loads((site_build / "feed.json").read_bytes())["departures"]
     watched = open_page(browser, origin + PAGES["stop"], javascript=False)
-    expected = [d["departure"][11:16] for d in board(scheduled, window["from"], "HBF")["departures"]]
+    expected = [d["departure"][11:16] for d in board(site_build, window["from"], "HBF")["departures"]]
     assert row_texts(watched.page) == expected
     assert not watched.page.locator("#board-controls").is_visible()
     watched.page.context.close()
@@ -202,11 +202,11 @@ def test_browser_links_between_pages_resolve(browser: Any, origin: str) -> None:
         watched.page.context.close()
 
 
-def test_browser_pages_pass_the_accessibility_audit(browser: Any, scheduled: Path, tmp_path: Path) -> None:
+def test_browser_pages_pass_the_accessibility_audit(browser: Any, site_build: Path, tmp_path: Path) -> None:
     """The audit is of the pages, the same bytes from every host: run once, over serve."""
     if not AXE.exists():
         pytest.skip(f"axe-core is not installed ({AXE} is absent; scripts/setup-axe installs it)")
-    with serving(scheduled.parent, tmp_path / "serve.log") as port:
+    with serving(site_build.parent, tmp_path / "serve.log") as port:
         for kind, path in PAGES.items():
             for width in WIDTHS:
                 watched = open_page(browser, f"http://127.0.0.1:{port}/{path}", width=width)

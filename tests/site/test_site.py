@@ -16,7 +16,7 @@ from builder.build import BuildSettings, build
 from builder.keys import key_for
 from builder.site import tables
 from builder.site.svgmap import contrast, text_colour
-from tests.site.conftest import HOSTILE, HOSTILE_ROUTE
+from tests.site.conftest import HOSTILE, HOSTILE_ROUTE, WINDOW_FROM, site_release
 
 MAX_PAGE_BYTES = 2_000_000
 
@@ -62,7 +62,7 @@ def test_site_has_a_page_for_every_route_and_stop(site_build: Path) -> None:
         assert f'href="{route["href"][:-5]}.html"' in index
 
 
-@pytest.mark.parametrize("release", ["site_build", "scheduled"])
+@pytest.mark.parametrize("release", ["site_build", "without_boards"])
 def test_site_links_resolve_inside_the_release(release: str, request: pytest.FixtureRequest) -> None:
     root: Path = request.getfixturevalue(release)
     listed = manifest(root)
@@ -75,7 +75,7 @@ def test_site_links_resolve_inside_the_release(release: str, request: pytest.Fix
             assert resolved in listed, f"{base} links to {target}, which is not in the release"
 
 
-@pytest.mark.parametrize("release", ["site_build", "scheduled"])
+@pytest.mark.parametrize("release", ["site_build", "without_boards"])
 def test_site_pages_are_html5_without_parse_errors(release: str, request: pytest.FixtureRequest) -> None:
     root: Path = request.getfixturevalue(release)
     for page in pages(root):
@@ -90,44 +90,44 @@ def test_site_pages_are_html5_without_parse_errors(release: str, request: pytest
         assert len(page.read_bytes()) < MAX_PAGE_BYTES
 
 
-def test_site_takes_nothing_from_outside_the_release(scheduled: Path) -> None:
-    for page in pages(scheduled):
+def test_site_takes_nothing_from_outside_the_release(site_build: Path) -> None:
+    for page in pages(site_build):
         text = page.read_text()
         for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", text):
             assert "http" not in tag, (page, tag)
-    assert "http" not in (scheduled / "site" / "site.css").read_text()
+    assert "http" not in (site_build / "site" / "site.css").read_text()
 
 
-def test_site_route_page_tables_hold_every_trip_of_the_route(scheduled: Path) -> None:
-    for route in orjson.loads((scheduled / "routes.json").read_bytes())["routes"]:
+def test_site_route_page_tables_hold_every_trip_of_the_route(site_build: Path) -> None:
+    for route in orjson.loads((site_build / "routes.json").read_bytes())["routes"]:
         key = route["href"][len("routes/"):-len(".json")]
-        tree = orjson.loads((scheduled / route["href"]).read_bytes())
-        page = (scheduled / "routes" / f"{key}.html").read_text()
+        tree = orjson.loads((site_build / route["href"]).read_bytes())
+        page = (site_build / "routes" / f"{key}.html").read_text()
         shown = re.findall(r'data-trip="([^"]*)"', page)
         expected = sorted(t["trip_id"] for t in tree["trips"])
         assert sorted(html.unescape(t) for t in shown) == expected, key
-        timetable = orjson.loads((scheduled / "timetables" / f"{key}.json").read_bytes())
+        timetable = orjson.loads((site_build / "timetables" / f"{key}.json").read_bytes())
         assert page.count("<table") == len(timetable["timetables"])
 
 
-def test_site_frequency_trips_say_every_n_minutes(scheduled: Path) -> None:
-    trees = [orjson.loads(p.read_bytes()) for p in sorted((scheduled / "routes").glob("*.json"))]
+def test_site_frequency_trips_say_every_n_minutes(site_build: Path) -> None:
+    trees = [orjson.loads(p.read_bytes()) for p in sorted((site_build / "routes").glob("*.json"))]
     frequent = [(tree, trip) for tree in trees for trip in tree["trips"] if trip.get("frequencies")]
     assert frequent, "the sample feed has frequency-based trips"
     for tree, trip in frequent:
-        page = (scheduled / tree["route"]["href"].replace(".json", ".html")).read_text()
+        page = (site_build / tree["route"]["href"].replace(".json", ".html")).read_text()
         minutes = trip["frequencies"][0]["headway_secs"] / 60
         assert f"every {minutes:g} minutes" in page
 
 
-def test_site_stop_page_holds_the_first_days_board(scheduled: Path) -> None:
-    feed = orjson.loads((scheduled / "feed.json").read_bytes())
+def test_site_stop_page_holds_the_first_days_board(site_build: Path) -> None:
+    feed = orjson.loads((site_build / "feed.json").read_bytes())
     first = feed["departures"]["from"]
     checked = 0
-    for stop in orjson.loads((scheduled / "stops.json").read_bytes())["stops"]:
+    for stop in orjson.loads((site_build / "stops.json").read_bytes())["stops"]:
         key = key_for(stop["stop_id"])
-        board = orjson.loads((scheduled / "departures" / first / f"{key}.json").read_bytes())
-        page = (scheduled / "stops" / f"{key}.html").read_text()
+        board = orjson.loads((site_build / "departures" / first / f"{key}.json").read_bytes())
+        page = (site_build / "stops" / f"{key}.html").read_text()
         body = page.split('id="board"', 1)[1].split("</tbody>", 1)[0] if board["departures"] else ""
         assert body.count("<tr>") == len(board["departures"]) + (1 if board["departures"] else 0), key
         data = orjson.loads(page.split('id="board-data">', 1)[1].split("</script>", 1)[0])
@@ -158,8 +158,9 @@ def test_site_names_from_the_feed_render_as_text(hostile_site: Path) -> None:
 
 
 def test_site_build_is_deterministic(sample_db: str, tmp_path: Path) -> None:
-    first = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "a", workers=1, site=True))
-    second = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "b", workers=2, site=True))
+    window = {"departures_from": WINDOW_FROM, "departures_days": 2}
+    first = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "a", workers=1, site=True, **window))
+    second = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "b", workers=2, site=True, **window))
     assert first.build_id == second.build_id
     plain = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "c", workers=1))
     assert plain.build_id != first.build_id and "page" not in plain.documents
@@ -211,7 +212,6 @@ def test_site_pages_are_verified_bundled_and_compressed_like_documents(sample_db
 
 def test_site_long_timetables_get_pages_of_their_own(tmp_path: Path) -> None:
     from builder.importer import import_feed
-    from tests.site.fixtures import site_release
     from tests.synthetic import write_feed
 
     feed = write_feed(tmp_path / "feed", routes=1, trips_per_route=1, stops=25)
@@ -226,7 +226,7 @@ def test_site_long_timetables_get_pages_of_their_own(tmp_path: Path) -> None:
     (feed / "stop_times.txt").write_text("".join(times))
     url = f"sqlite:///{tmp_path / 'long.sqlite'}"
     import_feed(feed, db_url=url)
-    release = site_release(url, tmp_path / "out")
+    release = site_release(url, tmp_path / "out", days=0)
     route_page = (release / "routes" / "R0.html").read_text()
     links = re.findall(r'href="\.\./(timetables/R0\.\d+\.html)"', route_page)
     assert links and "<table" not in route_page
@@ -249,7 +249,38 @@ def test_site_board_notes_say_what_differs_from_a_plain_departure() -> None:
     assert note({**plain, "departure": None, "arrival": "2026-03-06T07:00:00+01:00"}) == "arrives only"
     assert note({**plain, "pickup_type": 1}) == "no boarding"
     assert note({**plain, "drop_off_type": 1}) == "boarding only"
+    assert note({**plain, "pickup_type": 1, "drop_off_type": 1}) == "no boarding or alighting"
+    assert note({**plain, "pickup_type": 2}) == "boarding: phone the agency"
+    assert note({**plain, "drop_off_type": 3}) == "alighting: ask the driver"
     assert note({**plain, "estimated": True}) == "estimated time"
     freq = {"start_time": "07:00:00", "headway_secs": 600, "exact_times": 0}
     assert note({**plain, "frequency": freq}) == "about every 10 min"
     assert note({**plain, "frequency": {**freq, "exact_times": 1}}) == ""
+
+
+def test_site_stop_page_shows_the_real_boards_rows_and_notes(site_build: Path) -> None:
+    from builder.site.boards import note
+
+    first = WINDOW_FROM.strftime("%Y%m%d")
+    restricted = 0
+    for stop in orjson.loads((site_build / "stops.json").read_bytes())["stops"]:
+        key = key_for(stop["stop_id"])
+        departures = orjson.loads((site_build / "departures" / first / f"{key}.json").read_bytes())["departures"]
+        page = (site_build / "stops" / f"{key}.html").read_text()
+        body = page.split('id="board"', 1)[1].split("</tbody>", 1)[0] if departures else ""
+        rows = body.split("<tr>")[2:]  # after the header row
+        assert len(rows) == len(departures), key
+        for row, departure in zip(rows, departures, strict=True):
+            cells = [html.unescape(re.sub(r"<[^>]*>", "", cell)).strip() for cell in row.split("<td>")[1:]]
+            assert cells[0] == (departure["departure"] or departure["arrival"])[11:16], (key, cells)
+            assert cells[-1] == note(departure), (key, cells)
+            restricted += bool(departure["pickup_type"] or departure["drop_off_type"])
+    assert restricted >= 4, "the sample feed's station boards carry pickup/drop-off restrictions"
+    station = (site_build / "stops" / "HBF.html").read_text()
+    assert "no boarding" in station and "boarding only" in station
+
+
+def test_site_stop_pages_without_boards_say_so(without_boards: Path) -> None:
+    assert not (without_boards / "departures").exists() or not any((without_boards / "departures").iterdir())
+    page = (without_boards / "stops" / "HBF.html").read_text()
+    assert "This release has no departure boards." in page and 'id="board-data"' not in page
