@@ -12,7 +12,7 @@ import pytest
 
 from builder.build import BuildSettings, build
 from builder.importer import import_feed
-from tests.conftest import SAMPLE_FEED
+from tests.conftest import FEED_WINDOWS, FEEDS, SAMPLE_FEED
 
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ROUTE = '"><img src=x onerror=alert(2)>'
@@ -21,9 +21,9 @@ HOSTILE_ROUTE = '"><img src=x onerror=alert(2)>'
 WINDOW_FROM, WINDOW_DAYS = date(2026, 3, 6), 3
 
 
-def site_release(db_url: str, out: Path, days: int = WINDOW_DAYS) -> Path:
-    """OUT/current of a real `build --site` of the database, boards for `days` dates from WINDOW_FROM."""
-    build(BuildSettings(db_url=db_url, out_dir=out, workers=1, site=True, departures_from=WINDOW_FROM,
+def site_release(db_url: str, out: Path, days: int = WINDOW_DAYS, start: date = WINDOW_FROM) -> Path:
+    """OUT/current of a real `build --site` of the database, boards for `days` dates from `start`."""
+    build(BuildSettings(db_url=db_url, out_dir=out, workers=1, site=True, departures_from=start,
                         departures_days=days))
     return out / "current"
 
@@ -45,6 +45,19 @@ def site_build(sample_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path
 def without_boards(sample_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same with `--departures-days 0`: stop pages without boards must still be whole pages."""
     return site_release(sample_db, tmp_path_factory.mktemp("site-no-boards") / "out", days=0)
+
+
+@pytest.fixture(scope="session")
+def caltrain_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real feed's site: caltrain, boards over its Memorial Day week (tests/conftest.py FEED_WINDOWS)."""
+    feed = FEEDS / "caltrain.zip"
+    if not feed.is_file():
+        pytest.skip(f"the real feeds are not beside the repo ({feed} is absent)")
+    root = tmp_path_factory.mktemp("site-caltrain")
+    url = f"sqlite:///{root / 'caltrain.sqlite'}"
+    import_feed(feed, db_url=url)
+    start, days = FEED_WINDOWS["caltrain"]
+    return site_release(url, root / "out", days=days, start=start)
 
 
 @pytest.fixture(scope="session")

@@ -62,7 +62,7 @@ def test_site_has_a_page_for_every_route_and_stop(site_build: Path) -> None:
         assert f'href="{route["href"][:-5]}.html"' in index
 
 
-@pytest.mark.parametrize("release", ["site_build", "without_boards"])
+@pytest.mark.parametrize("release", ["site_build", "without_boards", "caltrain_site"])
 def test_site_links_resolve_inside_the_release(release: str, request: pytest.FixtureRequest) -> None:
     root: Path = request.getfixturevalue(release)
     listed = manifest(root)
@@ -75,7 +75,7 @@ def test_site_links_resolve_inside_the_release(release: str, request: pytest.Fix
             assert resolved in listed, f"{base} links to {target}, which is not in the release"
 
 
-@pytest.mark.parametrize("release", ["site_build", "without_boards"])
+@pytest.mark.parametrize("release", ["site_build", "without_boards", "caltrain_site"])
 def test_site_pages_are_html5_without_parse_errors(release: str, request: pytest.FixtureRequest) -> None:
     root: Path = request.getfixturevalue(release)
     for page in pages(root):
@@ -98,7 +98,9 @@ def test_site_takes_nothing_from_outside_the_release(site_build: Path) -> None:
     assert "http" not in (site_build / "site" / "site.css").read_text()
 
 
-def test_site_route_page_tables_hold_every_trip_of_the_route(site_build: Path) -> None:
+@pytest.mark.parametrize("release", ["site_build", "caltrain_site"])
+def test_site_route_page_tables_hold_every_trip_of_the_route(release: str, request: pytest.FixtureRequest) -> None:
+    site_build: Path = request.getfixturevalue(release)
     for route in orjson.loads((site_build / "routes.json").read_bytes())["routes"]:
         key = route["href"][len("routes/"):-len(".json")]
         tree = orjson.loads((site_build / route["href"]).read_bytes())
@@ -258,15 +260,17 @@ def test_site_board_notes_say_what_differs_from_a_plain_departure() -> None:
     assert note({**plain, "frequency": {**freq, "exact_times": 1}}) == ""
 
 
-def test_site_stop_page_shows_the_real_boards_rows_and_notes(site_build: Path) -> None:
+@pytest.mark.parametrize("release", ["site_build", "caltrain_site"])
+def test_site_stop_page_shows_the_real_boards_rows_and_notes(release: str, request: pytest.FixtureRequest) -> None:
     from builder.site.boards import note
 
-    first = WINDOW_FROM.strftime("%Y%m%d")
-    restricted = 0
-    for stop in orjson.loads((site_build / "stops.json").read_bytes())["stops"]:
+    root: Path = request.getfixturevalue(release)
+    window = orjson.loads((root / "feed.json").read_bytes())["departures"]
+    first, shown = window["from"], 0
+    for stop in orjson.loads((root / "stops.json").read_bytes())["stops"]:
         key = key_for(stop["stop_id"])
-        departures = orjson.loads((site_build / "departures" / first / f"{key}.json").read_bytes())["departures"]
-        page = (site_build / "stops" / f"{key}.html").read_text()
+        departures = orjson.loads((root / "departures" / first / f"{key}.json").read_bytes())["departures"]
+        page = (root / "stops" / f"{key}.html").read_text()
         body = page.split('id="board"', 1)[1].split("</tbody>", 1)[0] if departures else ""
         rows = body.split("<tr>")[2:]  # after the header row
         assert len(rows) == len(departures), key
@@ -274,10 +278,21 @@ def test_site_stop_page_shows_the_real_boards_rows_and_notes(site_build: Path) -
             cells = [html.unescape(re.sub(r"<[^>]*>", "", cell)).strip() for cell in row.split("<td>")[1:]]
             assert cells[0] == (departure["departure"] or departure["arrival"])[11:16], (key, cells)
             assert cells[-1] == note(departure), (key, cells)
-            restricted += bool(departure["pickup_type"] or departure["drop_off_type"])
-    assert restricted >= 4, "the sample feed's station boards carry pickup/drop-off restrictions"
+        if departures:  # every date of the window is embedded, as many rows as its board
+            data = orjson.loads(page.split('id="board-data">', 1)[1].split("</script>", 1)[0])
+            assert len(data["dates"]) == window["days"]
+            for day in data["dates"]:
+                board = orjson.loads((root / "departures" / day / f"{key}.json").read_bytes())
+                assert len(data["days"][day]) == len(board["departures"]), (key, day)
+        shown += len(departures)
+    assert shown > 0
+
+
+def test_site_sample_boards_show_pickup_and_drop_off_restrictions(site_build: Path) -> None:
+    board = orjson.loads((site_build / "departures" / "20260306" / "HBF.json").read_bytes())["departures"]
+    assert {(d["pickup_type"], d["drop_off_type"]) for d in board} >= {(0, 1), (1, 0)}
     station = (site_build / "stops" / "HBF.html").read_text()
-    assert "no boarding" in station and "boarding only" in station
+    assert "<td>no boarding</tr>" in station and "<td>boarding only</tr>" in station
 
 
 def test_site_stop_pages_without_boards_say_so(without_boards: Path) -> None:
