@@ -48,6 +48,7 @@ class BuildSettings:
     keep: int | None = None  # after publishing, delete all but the newest `keep` releases
     # content-codings to precompress every document with (builder.compress): sidecars beside each file
     compress: tuple[str, ...] = ()
+    site: bool = False  # also the rider's website: HTML pages made from the documents (builder.site)
     # departure boards for `departures_days` dates from `departures_from` (None: today in the feed's zone)
     departures_from: date | None = None
     departures_days: int = 7
@@ -107,7 +108,12 @@ def write_release(settings: BuildSettings, pin: Pin, layout: OutputLayout, progr
             with progress.phase("documents", total):
                 writer = write_views(settings, pin.database, staging, progress, window)
             with progress.phase("indexes"):
-                write_single_passes(settings, pin.database, writer, window)
+                write_single_passes(settings, pin.database, writer, window,
+                                    [p for p in SINGLE_PASSES if p.when is None])
+            optional = [p for p in SINGLE_PASSES if p.when is not None and getattr(settings, p.when)]
+            for pass_ in optional:  # last: they may read back every document written above
+                with progress.phase(pass_.name):
+                    write_single_passes(settings, pin.database, writer, window, [pass_])
         except (BuildError, LookupError, ValueError):
             # Where the pin could not keep changes out, a pass may trip over rows another program wrote
             # meanwhile (a stop time whose stop its lookups never saw): that is the database changing,
@@ -272,13 +278,14 @@ def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally:
 
 
 def write_single_passes(settings: BuildSettings, database: PinnedDatabase, writer: DocumentWriter,
-                        window: Window) -> None:
-    """The passes the registry runs as one task each, in the build process, after the split passes."""
+                        window: Window, passes: Iterable[Pass]) -> None:
+    """Passes the registry runs as one task each, in the build process, after the split passes."""
     source = database.source()
     problems = Problems()
     with Spool(writer.staging) as spool, source.connect() as conn:
-        inp = PassInput(source, conn, load_lookups(source, conn), problems, spool, window=window)
-        for pass_ in SINGLE_PASSES:
+        inp = PassInput(source, conn, load_lookups(source, conn), problems, spool, window=window,
+                        staging=writer.staging)
+        for pass_ in passes:
             write_made(pass_, pass_.make()(inp), writer)
     source.engine.dispose()
     if problems:

@@ -130,6 +130,9 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -
 @click.option("--compress", "compress", type=Codings(), default="", metavar="CODINGS",
               help="Also write precompressed sidecars beside each document, listed in the manifest: "
                    "gzip, br, or gzip,br.")
+@click.option("--site", is_flag=True,
+              help="Also write the rider's website: index.html, a page per route (timetables, map) and "
+                   "per stop (departure boards), made from the release's own documents.")
 @click.option("--departures-from", "departures_from", type=ServiceDate(), default=None,
               help="First date of the departure boards' window. [default: today in the feed's timezone]")
 @click.option("--departures-days", "departures_days", type=click.IntRange(0, MAX_WINDOW_DAYS), default=7,
@@ -139,7 +142,8 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -
 @click.option("--verbose", "-v", is_flag=True, help="Log each phase with its timing (on stderr).")
 @reports_errors
 def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: tuple[str, ...],
-                  departures_from: date | None, departures_days: int, quiet: bool, verbose: bool) -> None:
+                  site: bool, departures_from: date | None, departures_days: int, quiet: bool,
+                  verbose: bool) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
@@ -154,6 +158,7 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
     transit-snapshot build --db sqlite:///gtfs.sqlite --out output
     transit-snapshot build --out /srv/snapshot --keep 5 --quiet      # nightly, from cron
     transit-snapshot build --out output --compress gzip,br   # routes/B41.json.gz and .br too
+    transit-snapshot build --out output --site               # and output/current/index.html
     transit-snapshot build --departures-from 20260328 --departures-days 3   # boards for 3 dates
     """
     from builder.build import BuildSettings, build
@@ -161,7 +166,8 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
 
     progress = reporter(quiet=quiet, verbose=verbose, terminal=sys.stderr.isatty())
     settings = BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep,
-                             compress=compress, departures_from=departures_from, departures_days=departures_days)
+                             compress=compress, site=site, departures_from=departures_from,
+                             departures_days=departures_days)
     result = build(settings, progress)
     if quiet:
         return

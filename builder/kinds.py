@@ -37,9 +37,11 @@ if TYPE_CHECKING:
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 HTML = "text/html; charset=utf-8"
+CSS = "text/css; charset=utf-8"
+JAVASCRIPT = "text/javascript; charset=utf-8"
 # Extensions the snapshot's files may have, and the media type a static server must send for each
 # (deploy/nginx.conf's `types {}` block says the same; a test holds them together).
-MEDIA_TYPES = {".json": JSON, ".geojson": GEOJSON, ".html": HTML}
+MEDIA_TYPES = {".json": JSON, ".geojson": GEOJSON, ".html": HTML, ".css": CSS, ".js": JAVASCRIPT}
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,27 @@ class PerDate:
         return f"{self.folder}/{{date}}/{{key}}{self.extension}"
 
 
-Place = PerId | PerDate | Named | Single
+@dataclass(frozen=True)
+class Parts:
+    """Numbered parts of what one GTFS id has (a long timetable's pages): `<folder>/<key>.<n><extension>`,
+    from the id `<GTFS id>#<n>`. Only parts have this extension in the folder (the timetable documents
+    beside them are `.json`), so the path decodes to one id and part. The manifest id stays null."""
+
+    folder: str
+    extension: str
+
+    def path(self, id_: str | None) -> str:
+        gtfs_id, _, number = (id_ or "").rpartition("#")
+        if not gtfs_id or not number.isdigit():
+            raise ValueError(f"a part under {self.folder}/ needs an id `<GTFS id>#<n>`, got {id_!r}")
+        return f"{self.folder}/{key_for(gtfs_id)}.{int(number)}{self.extension}"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.folder}/{{key}}.{{n}}{self.extension}"
+
+
+Place = PerId | PerDate | Named | Single | Parts
 
 
 @dataclass(frozen=True)
@@ -162,6 +184,9 @@ class Pass:
     # "module:function" run once in the build process before the helpers fork (split passes only): what
     # every task of the pass looks up, handed to each as PassInput.prepared
     prepare: str | None = None
+    # The BuildSettings flag that asks for it (the site: "site"); None: every build runs it. Optional
+    # passes run after all others, in their own phase, and may read back what those wrote.
+    when: str | None = None
 
     def make(self) -> Generator:
         return _resolve(self.generator)
@@ -179,6 +204,7 @@ def _resolve(dotted: str) -> Generator:
 
 ROUTES_AND_TRIPS, STOPS, DEPARTURES = "routes-and-trips", "stops", "departures"
 INDEXES, SCHEMAS = "indexes", "schemas"
+SITE = "site"
 
 KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("route", ROUTES_AND_TRIPS, PerId("routes"), ids=Ids("routes", "route_id")),
@@ -194,19 +220,27 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("services", INDEXES, Single("services.json")),
     DocumentKind("departures", DEPARTURES, PerDate("departures"), ids=Ids("stops", "stop_id")),
     DocumentKind("schema", SCHEMAS, Named("schemas", ".schema.json")),
+    # the rider's website (build --site, builder.site), made from the documents above
+    DocumentKind("index_page", SITE, Single("index.html"), media_type=HTML),
+    DocumentKind("route_page", SITE, PerId("routes", ".html"), media_type=HTML, ids=Ids("routes", "route_id")),
+    DocumentKind("timetable_page", SITE, Parts("timetables", ".html"), media_type=HTML),
+    DocumentKind("stop_page", SITE, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")),
+    DocumentKind("stylesheet", SITE, Named("site", ".css"), media_type=CSS),
+    DocumentKind("script", SITE, Named("site", ".js"), media_type=JAVASCRIPT),
 )
 
 # In the order they run: the split passes first (the heavier first, so no process idles at the end),
 # then the single-task ones in the build process.
 PASSES: tuple[Pass, ...] = tuple(
-    Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name), prepare)
-    for name, generator, split_by, prepare in (
-        (ROUTES_AND_TRIPS, "builder.route_trees:views", Ids("trips", "route_id"), None),
-        (STOPS, "builder.stop_views:views", Ids("stops", "stop_id"), None),
+    Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name), prepare, when)
+    for name, generator, split_by, prepare, when in (
+        (ROUTES_AND_TRIPS, "builder.route_trees:views", Ids("trips", "route_id"), None, None),
+        (STOPS, "builder.stop_views:views", Ids("stops", "stop_id"), None, None),
         # the heaviest pass, last: cut by visits per stop; its lookups read once, before the fork
-        (DEPARTURES, "builder.boards:boards", Ids("stop_times", "stop_id"), "builder.boards:prepare"),
-        (INDEXES, "builder.indexes:indexes", None, None),
-        (SCHEMAS, "builder.indexes:schemas", None, None),
+        (DEPARTURES, "builder.boards:boards", Ids("stop_times", "stop_id"), "builder.boards:prepare", None),
+        (INDEXES, "builder.indexes:indexes", None, None, None),
+        (SCHEMAS, "builder.indexes:schemas", None, None, None),
+        (SITE, "builder.site:pages", None, None, "site"),
     )
 )
 
@@ -229,8 +263,10 @@ def href(kind_name: str, id_: str) -> str:
 
 
 def folders() -> list[str]:
-    """Top-level folders the kinds write into, for the staging release."""
-    return sorted({k.place.folder for k in KINDS if k.place.folder is not None})
+    """Top-level folders the kinds every build makes write into, for the staging release (optional
+    passes make their own folders when they run)."""
+    always = {p.name for p in PASSES if p.when is None}
+    return sorted({k.place.folder for k in KINDS if k.place.folder is not None and k.made_by in always})
 
 
 def _check_registry() -> None:

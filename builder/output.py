@@ -152,6 +152,16 @@ class Assembled:
         return iter(self.parts)
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A document made of bytes already (a page, a stylesheet), written piece by piece as they come."""
+
+    chunks: Iterable[bytes]
+
+    def pieces(self) -> Iterable[bytes]:
+        return self.chunks
+
+
 class DocumentWriter:
     """Writes documents into a staging folder and remembers each one's manifest entry.
 
@@ -168,11 +178,11 @@ class DocumentWriter:
     def write(self, kind: DocumentKind, id_: str | None, doc: Any) -> None:
         """Write one document of `kind` where the registry places it, and remember its manifest entry."""
         path, digest, encodings = kind.path(id_), hashlib.sha256(), None
-        if isinstance(doc, (Streamed, Assembled)) and not self.compress:
+        if isinstance(doc, Streamed | Assembled | Raw) and not self.compress:
             size = self._write(path, doc.pieces(), digest)
         else:
             # Sidecars compress whole documents, so with --compress a streamed one is joined first.
-            data = (b"".join(doc.pieces()) if isinstance(doc, (Streamed, Assembled))
+            data = (b"".join(doc.pieces()) if isinstance(doc, Streamed | Assembled | Raw)
                     else orjson.dumps(doc, option=DUMP_OPTIONS))
             size = self._write(path, [data], digest)
             if self.compress:

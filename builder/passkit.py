@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
 from builder.calendars import Window
 from builder.lookups import Doc, Lookups
-from builder.output import Assembled, Streamed
+from builder.output import Assembled, Raw, Streamed
 from builder.source import EVERYTHING, KeyRange, Source
 from builder.spool import Spool
 
 # (kind name, id, document): the id is the GTFS id of per-id kinds, the name of a named document
 # (a schema's kind), None for a single document such as routes.json.
-Made = tuple[str, str | None, Doc | Streamed | Assembled | dict[str, Any]]
+Made = tuple[str, str | None, Doc | Streamed | Assembled | Raw | dict[str, Any]]
 Generator = Callable[["PassInput"], Iterator[Made]]
 NO_DATES = Window(date(1970, 1, 1), 0)  # for passes run without a window (no dated documents)
 LATE = (1 << 30, "")  # sort key of a visit or trip without any time: after every timed one
@@ -57,3 +58,5 @@ class PassInput:
     span: KeyRange = EVERYTHING
     window: Window = NO_DATES
     prepared: Any = None
+    # the staging folder, for passes that read back what earlier passes wrote (the site)
+    staging: Path | None = None

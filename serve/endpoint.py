@@ -37,6 +37,7 @@ ENTRY_OVERHEAD = 512
 _VANISHED = (FileNotFoundError, NotADirectoryError)
 _PINNED_PREFIX = "/releases/"
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC
+INDEX_PAGE = "index.html"
 
 
 class SnapshotEndpoint:
@@ -67,7 +68,8 @@ class SnapshotEndpoint:
         return await self._serve_current(scope, path)
 
     async def _serve_current(self, scope: Scope, path: str) -> Response:
-        key = path[1:]
+        # A release with the website (build --site) answers `/` with its home page (404 without one).
+        key = path[1:] or INDEX_PAGE
         try:
             response = await self._serve(scope, self._store.current(), key, self._revalidate)
         except _VANISHED:

@@ -68,7 +68,8 @@ def test_kinds_refuse_an_inconsistent_declaration() -> None:
 def test_kinds_staging_folders_diff_groups_and_nginx_types_follow_the_registry(tmp_path: Path) -> None:
     staging = OutputLayout(tmp_path).new_staging()
     assert {p.name for p in staging.iterdir()} == {"routes", "stops", "trips", "timetables", "schemas", "departures"}
-    assert diff.KINDS == ("route", "trip", "stop", "timetable", "route_geojson", "departures", "other")
+    assert diff.KINDS == ("route", "trip", "stop", "timetable", "route_geojson", "departures", "route_page",
+                          "stop_page", "other")
     block = re.search(r"\n\s*types \{([^}]*)\}", (REPO / "deploy" / "nginx.conf").read_text())
     assert block is not None, "deploy/nginx.conf has no types {} block"
     nginx = {f".{ext}": media for media, *exts in (line.rstrip(";").split() for line in
@@ -126,3 +127,17 @@ def test_manifest_refusals_name_the_manifest(data: bytes, message: str) -> None:
 def test_manifest_read_of_a_missing_file_says_what_to_give(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="give a release folder or a manifest.json"):
         read(tmp_path)
+
+
+def test_kinds_timetable_parts_decode_to_one_route_and_part() -> None:
+    parts = kinds.kind("timetable_page")
+    assert parts.path("B6#3") == "timetables/B6.3.html"
+    assert parts.path("B41+express#1#2") == "timetables/B41~2b!express~231.2.html"
+    assert parts.path("A.1#2") != kinds.kind("timetable_page").path("A#1")  # A.1.2.html, A.1.html
+    assert parts.manifest_id("B6#3") is None
+    for bad in ("B6", "B6#", "#3", None):
+        with pytest.raises(ValueError, match="needs an id"):
+            parts.path(bad)
+    assert "site" not in kinds.folders()  # made by --site only
+    # parts share timetables/ with every build's timetable documents, told apart by their extension
+    assert kinds.kind("timetable").path("B6") == "timetables/B6.json" != parts.path("B6#1")

@@ -1,4 +1,4 @@
-"""python -m tests.benchmarks build|import|serve [--feeds a,b] [--runs N] [--smoke] [--work DIR]
+"""python -m tests.benchmarks build|import|serve|site [--feeds a,b] [--runs N] [--smoke] [--work DIR]
 
 Every program runs in its own subprocess, on the same machine and the same load_gtfs.py database, in one
 run; each table is printed as Markdown with the ratio lines under it (see BENCHMARKS.md).
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.benchmarks import build_bench, import_bench, serve_bench
+from tests.benchmarks import build_bench, import_bench, serve_bench, site_bench
 from tests.benchmarks.feeds import SMOKE_FEED, prepare, require_shared
 from tests.pg import PostgresServer, postgres_bin
 
@@ -38,6 +38,12 @@ def main(argv: list[str] | None = None) -> None:
         with postgres(args.postgres):
             for name in args.feeds:
                 print(import_bench.bench(prepare(name, work), work, args.runs), flush=True)
+    elif args.command == "site":
+        try:
+            for name in args.feeds:
+                print(site_bench.bench(name, work, args.runs), flush=True)
+        finally:
+            site_bench.cleanup(work)
     else:
         run_serve(args, work)
 
@@ -45,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["build", "import", "serve"])
+    p.add_argument("command", choices=["build", "import", "serve", "site"])
     p.add_argument("--feeds", help="comma-separated feed names from ../shared/feeds")
     p.add_argument("--runs", type=int, default=3, help="runs per program; medians are reported")
     p.add_argument("--naive-feeds", default="hart_tampa",
@@ -65,7 +71,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true", help=f"a quick pass on {SMOKE_FEED}: 1 run, 1 s of wrk")
     p.add_argument("--work", default="/tmp/transit-snapshot-bench", help="feeds, databases and outputs")
     args = p.parse_args(argv)
-    default = {"build": "hart_tampa,mta_bus_brooklyn", "import": "mta_bus_brooklyn", "serve": "hart_tampa"}
+    default = {"build": "hart_tampa,mta_bus_brooklyn", "import": "mta_bus_brooklyn", "serve": "hart_tampa",
+               "site": "caltrain,hart_tampa,mta_bus_brooklyn"}
     if args.smoke:
         args.feeds, args.runs, args.seconds, args.urls, args.cache_mb = SMOKE_FEED, 1, 1, 200, 0.5
         args.naive_feeds, args.rss_feeds = SMOKE_FEED, SMOKE_FEED

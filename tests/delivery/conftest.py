@@ -1,4 +1,5 @@
-"""A snapshot of the sample feed built by the real builder with `--compress gzip,br`, shared read-only."""
+"""A snapshot of the sample feed built by the real builder with `--compress gzip,br --site`, shared
+read-only: the website's pages are delivered like the documents."""
 
 from __future__ import annotations
 
@@ -31,6 +32,6 @@ def load_entries(release: Path) -> dict[str, Entry]:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("delivery")
     out = root / "out"
-    import_and_build(SAMPLE_FEED, root / "sample.sqlite", out, "--compress", "gzip,br")
+    import_and_build(SAMPLE_FEED, root / "sample.sqlite", out, "--compress", "gzip,br", "--site")
     release = (out / "current").resolve()
     return Built(out, release, load_entries(release))

@@ -114,10 +114,31 @@ def test_nginx_pinned_release_urls_match_serve(ports: tuple[int, int], built: Bu
 
 def test_nginx_not_found_body_matches_serve(ports: tuple[int, int], built: Built) -> None:
     for target in ("/routes/NOPE.json", "/routes/B41.json.gz", "/routes.json.br", "/build-info.json",
-                   "/routes/", "/", f"/releases/{built.build_id}/routes.json.gz", "/releases/nope/feed.json"):
+                   "/routes/", f"/releases/{built.build_id}/", f"/releases/{built.build_id}/routes.json.gz",
+                   "/releases/nope/feed.json"):
         nginx, serve = both(ports, target, GZIP)
         assert nginx.status == 404, target
         assert_same(nginx, serve, target)
+
+
+def test_nginx_answers_root_with_the_home_page_like_serve(ports: tuple[int, int], built: Built) -> None:
+    for headers in (PLAIN, GZIP):
+        nginx, serve = both(ports, "/", headers)
+        assert nginx.status == 200
+        assert nginx.headers["content-type"] == "text/html; charset=utf-8"
+        assert_same(nginx, serve, "/")
+    assert fetch(ports[1], "/", PLAIN).body == (built.release / "index.html").read_bytes()
+
+
+def test_nginx_sends_the_site_media_types_like_serve(ports: tuple[int, int], built: Built) -> None:
+    for path, media_type in (("routes/B41.html", "text/html; charset=utf-8"),
+                             ("site/site.css", "text/css; charset=utf-8"),
+                             ("site/site.js", "text/javascript; charset=utf-8"),
+                             ("routes/B41.json", "application/json")):
+        for headers in (PLAIN, GZIP):
+            nginx, serve = both(ports, f"/{path}", headers)
+            assert nginx.headers["content-type"] == media_type, path
+            assert_same(nginx, serve, path)
 
 
 def test_nginx_refuses_other_methods_like_serve(ports: tuple[int, int]) -> None:

