@@ -7,7 +7,7 @@ periods and first departure, and the interpolated times of rows without any (bui
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import groupby
@@ -21,7 +21,7 @@ from builder.calendars import Window, format_date, resolve_services
 from builder.clock import DAY, ZoneClock, local_midnight, parse_gtfs_time, reference_instant
 from builder.estimates import Estimates, load_estimates
 from builder.kinds import href
-from builder.lookups import Lookups
+from builder.lookups import Doc, Lookups
 from builder.source import Source
 
 DEFAULT_ZONE = "UTC"  # only for a feed without any agency_timezone, which GTFS does not allow
@@ -67,14 +67,16 @@ class BoardContext:
                 local_midnight(dates[-1] + timedelta(days=1), z) + DAY)
 
 
-def feed_zone(lk: Lookups) -> str:
-    """The feed's timezone: the first agency's (by agency_id); all agencies of a valid feed share one."""
-    agencies = sorted({id(a): a for a in lk.agencies.values()}.values(), key=lambda a: a.get("agency_id") or "")
-    return next((a["agency_timezone"] for a in agencies if a.get("agency_timezone")), DEFAULT_ZONE)
+def feed_zone(agencies: Mapping[str | None, Doc]) -> str:
+    """The feed's timezone: the first agency's (by agency_id); all agencies of a valid feed share one.
+    Takes the agencies alone (builder.lookups.load_agencies), so the build's default window costs one
+    small table at start-up, not every lookup."""
+    ordered = sorted({id(a): a for a in agencies.values()}.values(), key=lambda a: a.get("agency_id") or "")
+    return next((a["agency_timezone"] for a in ordered if a.get("agency_timezone")), DEFAULT_ZONE)
 
 
 def load_board_context(source: Source, conn: Connection, lk: Lookups, window: Window) -> BoardContext:
-    zone = feed_zone(lk)
+    zone = feed_zone(lk.agencies)
     frequencies = _frequencies(source, conn, lk)
     longest = _latest_time(source, conn) + max((p[1] for _, periods in frequencies.values() for p in periods),
                                                default=0)

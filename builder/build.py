@@ -24,7 +24,7 @@ from builder.diff import BUILD_INFO_IDS, diff_manifests
 from builder.errors import BuildError, io_error
 from builder.history import keep_newest, record_publish
 from builder.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, PerDate, kind
-from builder.lookups import load_lookups
+from builder.lookups import load_agencies, load_lookups
 from builder.manifest import Entry, Manifest
 from builder.memory import keep_large_blocks_returnable, release_memory
 from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
@@ -158,7 +158,7 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
     """The dates departure boards are written for; by default 7 from today in the feed's timezone."""
     first = settings.departures_from
     if first is None:
-        first = datetime.now(zone_named(feed_zone(load_lookups(source, conn)))).date()
+        first = datetime.now(zone_named(feed_zone(load_agencies(source, conn)))).date()
     return Window(first, settings.departures_days)
 
 

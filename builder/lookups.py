@@ -34,7 +34,7 @@ def load_lookups(source: Source, conn: Connection) -> Lookups:
     return Lookups(
         stops=_summaries(source, conn, "stops", "stop_id", "StopSummary", "stop"),
         routes=_summaries(source, conn, "routes", "route_id", "RouteSummary", "route"),
-        agencies=_agencies(source, conn),
+        agencies=load_agencies(source, conn),
         services=load_services(source, conn),
         frequencies=_frequencies(source, conn),
     )
@@ -49,7 +49,7 @@ def _summaries(source: Source, conn: Connection, table: str, key: str, model: st
     return {doc[key]: doc for doc in map(shape, source.rows(conn, stmt))}
 
 
-def _agencies(source: Source, conn: Connection) -> dict[str | None, Doc]:
+def load_agencies(source: Source, conn: Connection) -> dict[str | None, Doc]:
     cols = source.columns("agency")
     shape = compile_shaper("agency", cols, "Agency", typed=source.typed_columns("agency"))
     rows = [shape(r) for r in source.rows(conn, source.select_all("agency", "agency_id"))]
