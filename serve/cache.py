@@ -29,6 +29,9 @@ V = TypeVar("V")
 
 PROTECTED_SHARE = 0.8
 ADMISSION_MARGIN = 1
+# How many of each segment's oldest entries a tie looks through for a larger victim: enough to
+# reach past a run of equally small ones, few enough to keep a refused miss cheap.
+LOOKAHEAD = 16
 # Sizing the sketch needs an entry count; budgets are in bytes. The app adds 512 bytes of
 # overhead to every entry, so a cache holds at most budget / 512 of them (sketch: at most 256 KiB).
 TYPICAL_ENTRY_BYTES = 512
@@ -133,6 +136,11 @@ class ByteCache(Generic[K, V]):
                 break
         # A margin of one: a cycle's next documents have been counted once more than the rest.
         if frequency <= most_popular + ADMISSION_MARGIN and size * len(victims) >= freed:
+            # Between equals, the only trade worth making frees more bytes than it takes. The
+            # oldest entries may all be as small as the candidate while larger ones sit behind
+            # them (often in protected, where hits put them): look a little further for one.
+            if self._evict_larger(size, frequency, excess):
+                return True
             # The next newcomer meets another victim: ties then settle on the smaller documents
             # in a few passes of a cycle instead of waiting for hits to reorder probation.
             segment, victim = victims[0]
@@ -145,6 +153,22 @@ class ByteCache(Generic[K, V]):
             else:
                 self._protected_bytes -= victim_size
         return True
+
+    def _evict_larger(self, size: int, frequency: int, excess: int) -> bool:
+        """Evict one old entry larger than the candidate, no more popular, freeing `excess`."""
+        for segment in (self._probation, self._protected):
+            for seen, (victim, (_, victim_size)) in enumerate(segment.items()):
+                if seen == LOOKAHEAD:
+                    break
+                larger = victim_size > size and victim_size >= excess
+                if larger and self._sketch.frequency(victim) <= frequency:
+                    del segment[victim]
+                    if segment is self._probation:
+                        self._probation_bytes -= victim_size
+                    else:
+                        self._protected_bytes -= victim_size
+                    return True
+        return False
 
     def _protect(self, key: K, entry: _Entry[V]) -> None:
         self._protected[key] = entry
