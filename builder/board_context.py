@@ -63,8 +63,7 @@ class BoardContext:
         """Instants surely before and after the window in `zone` (a day of margin for any offset)."""
         dates = self.window.dates()
         z = self.clock(zone).zone
-        return (local_midnight(dates[0], z) - DAY,
-                local_midnight(dates[-1] + timedelta(days=1), z) + DAY)
+        return (local_midnight(dates[0], z) - DAY, local_midnight(dates[-1] + timedelta(days=1), z) + DAY)
 
 
 def feed_zone(agencies: Mapping[str | None, Doc]) -> str:
@@ -78,13 +77,22 @@ def feed_zone(agencies: Mapping[str | None, Doc]) -> str:
 def load_board_context(source: Source, conn: Connection, lk: Lookups, window: Window) -> BoardContext:
     zone = feed_zone(lk.agencies)
     frequencies = _frequencies(source, conn, lk)
-    longest = _latest_time(source, conn) + max((p[1] for _, periods in frequencies.values() for p in periods),
-                                               default=0)
+    longest = _latest_time(source, conn) + max(
+        (p[1] for _, periods in frequencies.values() for p in periods), default=0
+    )
     # Service dates whose times can reach the window: times may pass 48:00, and frequency runs shift them.
     earliest = window.first - timedelta(days=longest // DAY + 2)
     latest = window.first + timedelta(days=window.days + 1)
-    context = BoardContext(window, lk, zone, {}, _stop_zones(source, conn, zone), _stations(source, conn),
-                           frequencies, load_estimates(source, conn))
+    context = BoardContext(
+        window,
+        lk,
+        zone,
+        {},
+        _stop_zones(source, conn, zone),
+        _stations(source, conn),
+        frequencies,
+        load_estimates(source, conn),
+    )
     context.trips = _trips(source, conn, lk, context, earliest, latest)
     return context
 
@@ -98,19 +106,25 @@ def _route_zones(lk: Lookups, zone: str) -> dict[str, str]:
     return out
 
 
-def _trips(source: Source, conn: Connection, lk: Lookups, context: BoardContext, earliest: date,
-           latest: date) -> dict[str, TripInfo]:
+def _trips(
+    source: Source, conn: Connection, lk: Lookups, context: BoardContext, earliest: date, latest: date
+) -> dict[str, TripInfo]:
     """trip_id -> what its departures repeat: one shared timetable per (service, zone) and JSON pieces
     (route ids, directions and service pieces shared between trips: 58k trips on mta_bus_brooklyn)."""
     route_zones = _route_zones(lk, context.feed_zone)
-    dates = {sid: sorted(d for d in ds if earliest <= d <= latest) for sid, ds in resolve_services(lk.services).items()}
+    dates = {
+        sid: sorted(d for d in ds if earliest <= d <= latest)
+        for sid, ds in resolve_services(lk.services).items()
+    }
     timetables: dict[tuple[str | None, str], Timetable] = {}
     shared: dict[tuple[bytes, Any], bytes] = {}
 
     def piece(value: Any, before: bytes = b"", after: bytes = b"") -> bytes:
         found = shared.get((before, value))
         if found is None:
-            found = shared[before, value] = small_json(value) if not before else before + orjson.dumps(value) + after
+            found = shared[before, value] = (
+                small_json(value) if not before else before + orjson.dumps(value) + after
+            )
         return found
 
     t = source.table("trips")
@@ -124,10 +138,22 @@ def _trips(source: Source, conn: Connection, lk: Lookups, context: BoardContext,
         if table is None:
             table = timetables[sid, zone] = _timetable(dates.get(sid, []) if sid else [], context.clock(zone))
         direction = None if direction in (None, "") else int(direction)
-        tail = (b',"trip_headsign":' + orjson.dumps(None if headsign is None else str(headsign))
-                + b',"trip_id":' + orjson.dumps(tid) + b"}")
-        out[tid] = (table, rid, piece(direction), small_json(href("trip", tid)), piece(rid),
-                    piece(sid, b'","service_id":', b',"stop_id":'), tail)
+        tail = (
+            b',"trip_headsign":'
+            + orjson.dumps(None if headsign is None else str(headsign))
+            + b',"trip_id":'
+            + orjson.dumps(tid)
+            + b"}"
+        )
+        out[tid] = (
+            table,
+            rid,
+            piece(direction),
+            small_json(href("trip", tid)),
+            piece(rid),
+            piece(sid, b'","service_id":', b',"stop_id":'),
+            tail,
+        )
     return out
 
 
@@ -158,16 +184,23 @@ def _stations(source: Source, conn: Connection) -> frozenset[str]:
     if "parent_station" not in t.c or "location_type" not in t.c:
         return frozenset()
     station = t.alias("station")
-    stmt = (select(station.c.stop_id, station.c.location_type).distinct()
-            .join_from(t, station, t.c.parent_station == station.c.stop_id))
-    return frozenset(sid for sid, kind in source.rows(conn, stmt) if kind is not None and str(kind).strip() == "1")
+    stmt = (
+        select(station.c.stop_id, station.c.location_type)
+        .distinct()
+        .join_from(t, station, t.c.parent_station == station.c.stop_id)
+    )
+    return frozenset(
+        sid for sid, kind in source.rows(conn, stmt) if kind is not None and str(kind).strip() == "1"
+    )
 
 
 def _latest_time(source: Source, conn: Connection) -> int:
     """The latest arrival or departure of any stop time, in seconds (one scan, no sort)."""
     st, latest = source.table("stop_times"), 0
     for c in (st.c.arrival_time, st.c.departure_time):
-        stmt = select(c).where(c.is_not(None)).order_by(func.length(c).desc(), source.by_id(c).desc()).limit(1)
+        stmt = (
+            select(c).where(c.is_not(None)).order_by(func.length(c).desc(), source.by_id(c).desc()).limit(1)
+        )
         value = conn.execute(stmt).scalar()
         latest = max(latest, parse_gtfs_time(None if value is None else str(value)) or 0)
     return latest
@@ -178,8 +211,16 @@ def _frequencies(source: Source, conn: Connection, lk: Lookups) -> dict[str, tup
         return {}
     periods: dict[str, list[Period]] = {}
     for tid, rows in lk.frequencies.items():
-        runs = [(parse_gtfs_time(f["start_time"]) or 0, parse_gtfs_time(f["end_time"]) or 0, f["headway_secs"],
-                 f.get("exact_times") or 0) for f in rows if (f.get("headway_secs") or 0) > 0]
+        runs = [
+            (
+                parse_gtfs_time(f["start_time"]) or 0,
+                parse_gtfs_time(f["end_time"]) or 0,
+                f["headway_secs"],
+                f.get("exact_times") or 0,
+            )
+            for f in rows
+            if (f.get("headway_secs") or 0) > 0
+        ]
         if runs:
             periods[tid] = runs
     return {tid: (first, periods[tid]) for tid, first in _first_departures(source, conn, set(periods))}
@@ -189,9 +230,11 @@ def _first_departures(source: Source, conn: Connection, trip_ids: set[str]) -> I
     """(trip_id, its first timed stop's departure, else that stop's arrival) for the given trips."""
     st, freq = source.table("stop_times"), source.table("frequencies")
     ids = select(freq.c.trip_id).distinct().subquery()
-    stmt = (select(st.c.trip_id, st.c.arrival_time, st.c.departure_time)
-            .join_from(st, ids, st.c.trip_id == ids.c.trip_id)
-            .order_by(source.by_id(st.c.trip_id), st.c.stop_sequence))
+    stmt = (
+        select(st.c.trip_id, st.c.arrival_time, st.c.departure_time)
+        .join_from(st, ids, st.c.trip_id == ids.c.trip_id)
+        .order_by(source.by_id(st.c.trip_id), st.c.stop_sequence)
+    )
     for tid, rows in groupby(source.rows(conn, stmt), itemgetter(0)):
         if tid not in trip_ids:
             continue

@@ -30,8 +30,15 @@ from builder.passkit import Made, PassInput
 from builder.source import KeyRange, Source
 
 KIND = "departures"
-VISIT_COLUMNS = ("stop_id", "trip_id", "stop_sequence", "arrival_time", "departure_time", "pickup_type",
-                 "drop_off_type")
+VISIT_COLUMNS = (
+    "stop_id",
+    "trip_id",
+    "stop_sequence",
+    "arrival_time",
+    "departure_time",
+    "pickup_type",
+    "drop_off_type",
+)
 Departure = tuple[int, str, int, bytes]  # sort key (instant, trip_id, stop_sequence), then the JSON
 SORT_KEY = itemgetter(0, 1, 2)
 
@@ -50,11 +57,19 @@ def boards(inp: PassInput) -> Iterator[Made]:
 
 def _boards(source: Source, conn: Connection, ctx: BoardContext, span: KeyRange) -> Iterator[Made]:
     t = source.table("stops")
-    stops = [r[0] for r in source.rows(conn, select(t.c.stop_id).where(*source.within(t.c.stop_id, span))
-                                       .order_by(source.by_id(t.c.stop_id)))]
+    stops = [
+        r[0]
+        for r in source.rows(
+            conn,
+            select(t.c.stop_id).where(*source.within(t.c.stop_id, span)).order_by(source.by_id(t.c.stop_id)),
+        )
+    ]
     own = _Merge(source.rows(conn, _visits_by_stop(source, span)))
-    inside = _Merge(source.rows(conn, _visits_by_station(source, span)) if any(
-        s in ctx.stations for s in stops) else iter(()))
+    inside = _Merge(
+        source.rows(conn, _visits_by_station(source, span))
+        if any(s in ctx.stations for s in stops)
+        else iter(())
+    )
     for sid in stops:
         visits = own.take(sid)
         if sid in ctx.stations:
@@ -85,16 +100,23 @@ def _columns(source: Source, table: Any) -> list[Any]:
 
 def _visits_by_stop(source: Source, span: KeyRange) -> Any:
     st = source.table("stop_times")
-    return (select(st.c.stop_id.label("board_stop"), *_columns(source, st)).where(*source.within(st.c.stop_id, span))
-            .order_by(source.by_id(st.c.stop_id)))
+    return (
+        select(st.c.stop_id.label("board_stop"), *_columns(source, st))
+        .where(*source.within(st.c.stop_id, span))
+        .order_by(source.by_id(st.c.stop_id))
+    )
 
 
 def _visits_by_station(source: Source, span: KeyRange) -> Any:
     """Visits to the stops inside a station, by station: (parent_station, then VISIT_COLUMNS)."""
     st, stops = source.table("stop_times"), source.table("stops")
     parent = stops.c.parent_station
-    return (select(parent, *_columns(source, st)).join_from(st, stops, st.c.stop_id == stops.c.stop_id)
-            .where(parent.is_not(None), *source.within(parent, span)).order_by(source.by_id(parent)))
+    return (
+        select(parent, *_columns(source, st))
+        .join_from(st, stops, st.c.stop_id == stops.c.stop_id)
+        .where(parent.is_not(None), *source.within(parent, span))
+        .order_by(source.by_id(parent))
+    )
 
 
 def _stop_boards(ctx: BoardContext, sid: str, visits: list[Sequence[Any]]) -> Iterator[Made]:
@@ -109,18 +131,23 @@ def _stop_boards(ctx: BoardContext, sid: str, visits: list[Sequence[Any]]) -> It
         departures.sort(key=SORT_KEY)
         text = format_date(day)
         summaries = {rid: ctx.lookups.routes[rid] for rid in used if rid in ctx.lookups.routes}
-        doc = Assembled([b'{"date":"' + text.encode() + b'","departures":[',
-                         b",".join([d[3] for d in departures]),
-                         b'],"routes":' + orjson.dumps(summaries, option=DUMP_OPTIONS) + b',"stop":' + stop,
-                         tail_zone])
+        doc = Assembled(
+            [
+                b'{"date":"' + text.encode() + b'","departures":[',
+                b",".join([d[3] for d in departures]),
+                b'],"routes":' + orjson.dumps(summaries, option=DUMP_OPTIONS) + b',"stop":' + stop,
+                tail_zone,
+            ]
+        )
         yield KIND, f"{text}/{sid}", doc
 
 
 class _Collector:
     """Turns one stop's visits into departures on the boards of the window's dates."""
 
-    def __init__(self, ctx: BoardContext, zone: str, boards: list[list[Departure]],
-                 routes: list[set[str]]) -> None:
+    def __init__(
+        self, ctx: BoardContext, zone: str, boards: list[list[Departure]], routes: list[set[str]]
+    ) -> None:
         self.ctx, self.boards, self.routes = ctx, boards, routes
         self.board_clock = ctx.clock(zone)
         self.low, self.high = ctx.bounds(zone)
@@ -152,9 +179,12 @@ class _Collector:
             if arr is None:
                 return  # no timed stop on one side: not listed
             estimated = b"true"
-        fixed = (estimated, b"0" if pickup is None else str(int(pickup)).encode(),
-                 b"0" if drop_off is None else str(int(drop_off)).encode(),
-                 info[5] + stop_json + b',"stop_sequence":' + str(seq).encode() + info[6])
+        fixed = (
+            estimated,
+            b"0" if pickup is None else str(int(pickup)).encode(),
+            b"0" if drop_off is None else str(int(drop_off)).encode(),
+            info[5] + stop_json + b',"stop_sequence":' + str(seq).encode() + info[6],
+        )
         periods = self.ctx.frequencies.get(trip_id)
         if periods is None:
             self._run(trip_id, seq, arr, dep, info, clock, fixed, b"null")
@@ -164,12 +194,32 @@ class _Collector:
             for begin in range(start, end, headway):
                 shift = begin - first
                 freq = b'{"exact_times":%d,"headway_secs":%d,"start_time":"%s"}' % (
-                    exact, headway, gtfs_time(begin).encode())
-                self._run(trip_id, seq, None if arr is None else arr + shift, None if dep is None else dep + shift,
-                          info, clock, fixed, freq)
+                    exact,
+                    headway,
+                    gtfs_time(begin).encode(),
+                )
+                self._run(
+                    trip_id,
+                    seq,
+                    None if arr is None else arr + shift,
+                    None if dep is None else dep + shift,
+                    info,
+                    clock,
+                    fixed,
+                    freq,
+                )
 
-    def _run(self, trip_id: str, seq: int, arr: int | None, dep: int | None, info: TripInfo, clock: ZoneClock,
-             fixed: tuple[bytes, bytes, bytes, bytes], freq: bytes) -> None:
+    def _run(
+        self,
+        trip_id: str,
+        seq: int,
+        arr: int | None,
+        dep: int | None,
+        info: TripInfo,
+        clock: ZoneClock,
+        fixed: tuple[bytes, bytes, bytes, bytes],
+        freq: bytes,
+    ) -> None:
         when = dep if dep is not None else arr
         assert when is not None
         refs, dates = info[0]
@@ -178,18 +228,49 @@ class _Collector:
             return
         estimated, pickup, drop_off, tail = fixed
         middle_a = b',"arrival_time":' + time_json(arr) + b',"departure":'
-        middle_b = b"".join((b',"departure_time":', time_json(dep), b',"direction_id":', info[2],
-                             b',"drop_off_type":', drop_off, b',"estimated":', estimated, b',"frequency":', freq,
-                             b',"href":', info[3], b',"pickup_type":', pickup, b',"route_id":', info[4],
-                             b',"service_date":"'))
+        middle_b = b"".join(
+            (
+                b',"departure_time":',
+                time_json(dep),
+                b',"direction_id":',
+                info[2],
+                b',"drop_off_type":',
+                drop_off,
+                b',"estimated":',
+                estimated,
+                b',"frequency":',
+                freq,
+                b',"href":',
+                info[3],
+                b',"pickup_type":',
+                pickup,
+                b',"route_id":',
+                info[4],
+                b',"service_date":"',
+            )
+        )
         day_of, first_day, boards, iso = self.board_clock.local_day, self.first_day, self.boards, clock.iso
         for i in range(lo, hi):
             ref = refs[i]
             instant = ref + when
             day = day_of(instant) - first_day
             if 0 <= day < len(boards):
-                boards[day].append((instant, trip_id, seq, b"".join((
-                    b'{"arrival":', b"null" if arr is None else iso(ref + arr), middle_a,
-                    b"null" if dep is None else iso(ref + dep), middle_b, dates[i], tail))))
+                boards[day].append(
+                    (
+                        instant,
+                        trip_id,
+                        seq,
+                        b"".join(
+                            (
+                                b'{"arrival":',
+                                b"null" if arr is None else iso(ref + arr),
+                                middle_a,
+                                b"null" if dep is None else iso(ref + dep),
+                                middle_b,
+                                dates[i],
+                                tail,
+                            )
+                        ),
+                    )
+                )
                 self.routes[day].add(info[1])
-

@@ -89,15 +89,32 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
                 _io(lambda: publish(layout, build_id), "cannot publish into", layout.root)
                 _io(lambda: record_publish(layout, build_id), "cannot record the publish in", layout.root)
             keep = settings.keep
-            removed: list[str] = [] if keep is None else _io(
-                lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
+            removed: list[str] = (
+                []
+                if keep is None
+                else _io(lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
+            )
     kinds = Counter(e.kind for e in writer.entries)
-    return BuildResult(build_id, published, dict(kinds), writer.bytes_written,
-                       time.monotonic() - started, layout.release(build_id), removed=removed)
+    return BuildResult(
+        build_id,
+        published,
+        dict(kinds),
+        writer.bytes_written,
+        time.monotonic() - started,
+        layout.release(build_id),
+        removed=removed,
+    )
 
 
-def write_release(settings: BuildSettings, pin: Pin, layout: OutputLayout, progress: Progress, total: int,
-                  started: float, window: Window) -> tuple[DocumentWriter, str, bool]:
+def write_release(
+    settings: BuildSettings,
+    pin: Pin,
+    layout: OutputLayout,
+    progress: Progress,
+    total: int,
+    started: float,
+    window: Window,
+) -> tuple[DocumentWriter, str, bool]:
     """Every document into a staging folder, then the staging folder renamed to its build id.
 
     Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run). The last
@@ -108,8 +125,9 @@ def write_release(settings: BuildSettings, pin: Pin, layout: OutputLayout, progr
             with progress.phase("documents", total):
                 writer = write_views(settings, pin.database, staging, progress, window)
             with progress.phase("indexes"):
-                write_single_passes(settings, pin.database, writer, window,
-                                    [p for p in SINGLE_PASSES if p.when is None])
+                write_single_passes(
+                    settings, pin.database, writer, window, [p for p in SINGLE_PASSES if p.when is None]
+                )
             optional = [p for p in SINGLE_PASSES if p.when is not None and getattr(settings, p.when)]
             for pass_ in optional:  # last: they may read back every document written above
                 with progress.phase(pass_.name):
@@ -148,8 +166,11 @@ def check_database(settings: BuildSettings, database: PinnedDatabase) -> tuple[i
     with source.connect() as conn:
         source.check_integrity(conn)
         window = dates_window(settings, source, conn)
-        total = sum(source.count(conn, k.ids.table) * (window.days if isinstance(k.place, PerDate) else 1)
-                    for k in KINDS if k.made_by in split and k.ids is not None)
+        total = sum(
+            source.count(conn, k.ids.table) * (window.days if isinstance(k.place, PerDate) else 1)
+            for k in KINDS
+            if k.made_by in split and k.ids is not None
+        )
     source.engine.dispose()
     return total, window
 
@@ -162,17 +183,28 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
     return Window(first, settings.departures_days)
 
 
-def write_views(settings: BuildSettings, database: PinnedDatabase, staging: Path, progress: Progress,
-                window: Window) -> DocumentWriter:
+def write_views(
+    settings: BuildSettings, database: PinnedDatabase, staging: Path, progress: Progress, window: Window
+) -> DocumentWriter:
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
     writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
     prepared = prepare_passes(database, staging, window)
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     passes = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
-    tasks = (plan_tasks(settings, database, passes) if settings.workers > 1
-             else [(p.name, EVERYTHING) for p in passes])
-    work = partial(run_pass, settings=settings, database=database, staging=staging, tally=tally, window=window,
-                   prepared=prepared)
+    tasks = (
+        plan_tasks(settings, database, passes)
+        if settings.workers > 1
+        else [(p.name, EVERYTHING) for p in passes]
+    )
+    work = partial(
+        run_pass,
+        settings=settings,
+        database=database,
+        staging=staging,
+        tally=tally,
+        window=window,
+        prepared=prepared,
+    )
     results = run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show)
     for entries, found, written in results:
         writer.entries += entries
@@ -199,8 +231,9 @@ def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> d
     return prepared
 
 
-def plan_tasks(settings: BuildSettings, database: PinnedDatabase,
-               passes: Iterable[Pass] = SPLIT_PASSES) -> list[Task]:
+def plan_tasks(
+    settings: BuildSettings, database: PinnedDatabase, passes: Iterable[Pass] = SPLIT_PASSES
+) -> list[Task]:
     """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
     per worker (the route pass by trips per route, the stop pass by stops, the boards by visits), so
     that no process idles while another finishes a whole pass."""
@@ -246,15 +279,25 @@ class Tally:
         self._progress.advance(self._count.value)
 
 
-def run_pass(task: Task, *, settings: BuildSettings, database: PinnedDatabase, staging: Path, tally: Tally,
-             window: Window, prepared: dict[str, Any]) -> tuple[list[Entry], list[str], int]:
+def run_pass(
+    task: Task,
+    *,
+    settings: BuildSettings,
+    database: PinnedDatabase,
+    staging: Path,
+    tally: Tally,
+    window: Window,
+    prepared: dict[str, Any],
+) -> tuple[list[Entry], list[str], int]:
     """One split pass over one id range: its own engine (engines do not cross processes), lookups, writes."""
     name, span = task
     source = database.source()
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
     with Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
-        inp = PassInput(source, conn, lookups, problems, spool, span, window=window, prepared=prepared.get(name))
+        inp = PassInput(
+            source, conn, lookups, problems, spool, span, window=window, prepared=prepared.get(name)
+        )
         made = PASS_BY_NAME[name].make()(inp)
         write_made(PASS_BY_NAME[name], made, writer, tally)
     source.engine.dispose()
@@ -270,21 +313,29 @@ def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally:
     for kind_name, id_, doc in made:
         document_kind = kinds.get(kind_name)
         if document_kind is None:
-            raise BuildError(f"pass {pass_.name} made a {kind_name!r} document; builder.kinds declares "
-                             f"it makes {', '.join(pass_.kinds)}")
+            raise BuildError(
+                f"pass {pass_.name} made a {kind_name!r} document; builder.kinds declares "
+                f"it makes {', '.join(pass_.kinds)}"
+            )
         writer.write(document_kind, id_, doc)
         if tally is not None and len(writer.entries) % BATCH == 0:
             tally.add(BATCH)
 
 
-def write_single_passes(settings: BuildSettings, database: PinnedDatabase, writer: DocumentWriter,
-                        window: Window, passes: Iterable[Pass]) -> None:
+def write_single_passes(
+    settings: BuildSettings,
+    database: PinnedDatabase,
+    writer: DocumentWriter,
+    window: Window,
+    passes: Iterable[Pass],
+) -> None:
     """Passes the registry runs as one task each, in the build process, after the split passes."""
     source = database.source()
     problems = Problems()
     with Spool(writer.staging) as spool, source.connect() as conn:
-        inp = PassInput(source, conn, load_lookups(source, conn), problems, spool, window=window,
-                        staging=writer.staging)
+        inp = PassInput(
+            source, conn, load_lookups(source, conn), problems, spool, window=window, staging=writer.staging
+        )
         for pass_ in passes:
             write_made(pass_, pass_.make()(inp), writer)
     source.engine.dispose()
@@ -311,8 +362,9 @@ def changes_since(layout: OutputLayout, new: bytes) -> dict[str, Any] | None:
     return {"against": previous, **changes.as_dict(limit=BUILD_INFO_IDS)}
 
 
-def build_info(build_id: str, writer: DocumentWriter, started: float,
-               changes: dict[str, Any] | None) -> dict[str, Any]:
+def build_info(
+    build_id: str, writer: DocumentWriter, started: float, changes: dict[str, Any] | None
+) -> dict[str, Any]:
     """Everything time-stamped lives here, outside the manifest, so releases stay byte-identical."""
     return {
         "build_id": build_id,

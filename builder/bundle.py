@@ -62,8 +62,10 @@ def _write_archive(fmt: str, fh: IO[bytes], members: list[tuple[Path, str]]) -> 
             _add_all(tf, members)
         return
     zstd = _zstandard()
-    with zstd.ZstdCompressor().stream_writer(fh, closefd=False) as zfh, \
-            tarfile.open(fileobj=zfh, mode="w|") as tf:
+    with (
+        zstd.ZstdCompressor().stream_writer(fh, closefd=False) as zfh,
+        tarfile.open(fileobj=zfh, mode="w|") as tf,
+    ):
         _add_all(tf, members)
 
 

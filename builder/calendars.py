@@ -68,8 +68,10 @@ def services_document(services: Mapping[str, Mapping[str, Any]]) -> dict[str, An
     return {
         "start_date": format_date(min(every)) if every else None,
         "end_date": format_date(max(every)) if every else None,
-        "services": {sid: {"service_id": sid, "dates": [format_date(d) for d in sorted(dates)]}
-                     for sid, dates in sorted(resolved.items())},
+        "services": {
+            sid: {"service_id": sid, "dates": [format_date(d) for d in sorted(dates)]}
+            for sid, dates in sorted(resolved.items())
+        },
     }
 
 
@@ -85,4 +87,8 @@ class Window:
 
     def describe(self) -> dict[str, Any]:
         """feed.json's `departures`."""
-        return {"from": format_date(self.first), "days": self.days, "href": "departures/{date}/{stop_key}.json"}
+        return {
+            "from": format_date(self.first),
+            "days": self.days,
+            "href": "departures/{date}/{stop_key}.json",
+        }

@@ -18,12 +18,23 @@ from builder.workers import MAX_WORKERS
 
 DEFAULT_DB = "sqlite:///gtfs.sqlite"
 DB_OPTION = click.option(
-    "--db", "db_url", type=DatabaseURL(), envvar="TRANSIT_SNAPSHOT_DB", default=DEFAULT_DB, show_default=True,
+    "--db",
+    "db_url",
+    type=DatabaseURL(),
+    envvar="TRANSIT_SNAPSHOT_DB",
+    default=DEFAULT_DB,
+    show_default=True,
     help="SQLAlchemy URL of the GTFS database (env TRANSIT_SNAPSHOT_DB), e.g. sqlite:///gtfs.sqlite or "
-         "postgresql://user@localhost/gtfs.")
+    "postgresql://user@localhost/gtfs.",
+)
 OUT_OPTION = click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
-    show_default=True, help="Output folder: releases/, and `current` pointing at the published one.")
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder: releases/, and `current` pointing at the published one.",
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,20 +75,49 @@ def limit_options(func: F) -> F:
 
     default = ImportLimits()
     options = [
-        click.option("--max-line-bytes", type=click.IntRange(1), default=default.max_line_bytes,
-                     show_default=True,
-                     help="Longest line (or record quoted over lines, or run of blank lines)."),
-        click.option("--max-field-chars", type=click.IntRange(1), default=default.max_field_chars,
-                     show_default=True, help="Longest value."),
-        click.option("--max-columns", type=click.IntRange(1), default=default.max_columns, show_default=True,
-                     help="Most fields in a header or a row."),
-        click.option("--max-file-bytes", type=click.IntRange(1), default=default.max_file_bytes,
-                     show_default=True, help="Largest file, decompressed."),
-        click.option("--max-ratio", type=Ratio(1), default=default.max_ratio, show_default=True,
-                     help="Highest compression ratio of a zip entry larger than "
-                          f"{default.ratio_floor_bytes >> 20} MB."),
-        click.option("--max-zip-entries", type=click.IntRange(1), default=default.max_zip_entries,
-                     show_default=True, help="Most files and folders listed in a zip."),
+        click.option(
+            "--max-line-bytes",
+            type=click.IntRange(1),
+            default=default.max_line_bytes,
+            show_default=True,
+            help="Longest line (or record quoted over lines, or run of blank lines).",
+        ),
+        click.option(
+            "--max-field-chars",
+            type=click.IntRange(1),
+            default=default.max_field_chars,
+            show_default=True,
+            help="Longest value.",
+        ),
+        click.option(
+            "--max-columns",
+            type=click.IntRange(1),
+            default=default.max_columns,
+            show_default=True,
+            help="Most fields in a header or a row.",
+        ),
+        click.option(
+            "--max-file-bytes",
+            type=click.IntRange(1),
+            default=default.max_file_bytes,
+            show_default=True,
+            help="Largest file, decompressed.",
+        ),
+        click.option(
+            "--max-ratio",
+            type=Ratio(1),
+            default=default.max_ratio,
+            show_default=True,
+            help="Highest compression ratio of a zip entry larger than "
+            f"{default.ratio_floor_bytes >> 20} MB.",
+        ),
+        click.option(
+            "--max-zip-entries",
+            type=click.IntRange(1),
+            default=default.max_zip_entries,
+            show_default=True,
+            help="Most files and folders listed in a zip.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -87,8 +127,11 @@ def limit_options(func: F) -> F:
 @cli.command("import")
 @click.argument("feed", type=click.Path(path_type=Path))
 @DB_OPTION
-@click.option("--skip-invalid", is_flag=True,
-              help="Drop invalid rows (and what depends on them), report how many, and go on.")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Drop invalid rows (and what depends on them), report how many, and go on.",
+)
 @limit_options
 @reports_errors
 def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -> None:
@@ -122,28 +165,65 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -
 @cli.command("build")
 @DB_OPTION
 @OUT_OPTION
-@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=2, show_default=True,
-              help="Processes writing documents: this one and N-1 forked helpers taking id ranges of "
-                   "both passes in turn. 1 uses the least memory, 2 keeps two cores busy.")
-@click.option("--keep", type=click.IntRange(1), default=None,
-              help="After publishing, delete all but the newest N releases (the current one always stays).")
-@click.option("--compress", "compress", type=Codings(), default="", metavar="CODINGS",
-              help="Also write precompressed sidecars beside each document, listed in the manifest: "
-                   "gzip, br, or gzip,br.")
-@click.option("--site", is_flag=True,
-              help="Also write the rider's website: index.html, a page per route (timetables, map) and "
-                   "per stop (departure boards), made from the release's own documents.")
-@click.option("--departures-from", "departures_from", type=ServiceDate(), default=None,
-              help="First date of the departure boards' window. [default: today in the feed's timezone]")
-@click.option("--departures-days", "departures_days", type=click.IntRange(0, MAX_WINDOW_DAYS), default=7,
-              show_default=True,
-              help="Dates in the window: a board per stop per date; 0 writes none.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=2,
+    show_default=True,
+    help="Processes writing documents: this one and N-1 forked helpers taking id ranges of "
+    "both passes in turn. 1 uses the least memory, 2 keeps two cores busy.",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(1),
+    default=None,
+    help="After publishing, delete all but the newest N releases (the current one always stays).",
+)
+@click.option(
+    "--compress",
+    "compress",
+    type=Codings(),
+    default="",
+    metavar="CODINGS",
+    help="Also write precompressed sidecars beside each document, listed in the manifest: "
+    "gzip, br, or gzip,br.",
+)
+@click.option(
+    "--site",
+    is_flag=True,
+    help="Also write the rider's website: index.html, a page per route (timetables, map) and "
+    "per stop (departure boards), made from the release's own documents.",
+)
+@click.option(
+    "--departures-from",
+    "departures_from",
+    type=ServiceDate(),
+    default=None,
+    help="First date of the departure boards' window. [default: today in the feed's timezone]",
+)
+@click.option(
+    "--departures-days",
+    "departures_days",
+    type=click.IntRange(0, MAX_WINDOW_DAYS),
+    default=7,
+    show_default=True,
+    help="Dates in the window: a board per stop per date; 0 writes none.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Log each phase with its timing (on stderr).")
 @reports_errors
-def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, compress: tuple[str, ...],
-                  site: bool, departures_from: date | None, departures_days: int, quiet: bool,
-                  verbose: bool) -> None:
+def build_command(
+    db_url: str,
+    out_dir: Path,
+    workers: int,
+    keep: int | None,
+    compress: tuple[str, ...],
+    site: bool,
+    departures_from: date | None,
+    departures_days: int,
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Write every route tree, stop-trips view and trip-stops list, then publish them atomically.
 
     The release is written under OUT/releases/<build-id>/ and OUT/current is switched to it in one
@@ -165,17 +245,26 @@ def build_command(db_url: str, out_dir: Path, workers: int, keep: int | None, co
     from builder.progress import reporter
 
     progress = reporter(quiet=quiet, verbose=verbose, terminal=sys.stderr.isatty())
-    settings = BuildSettings(db_url=db_url, out_dir=out_dir, workers=workers, keep=keep,
-                             compress=compress, site=site, departures_from=departures_from,
-                             departures_days=departures_days)
+    settings = BuildSettings(
+        db_url=db_url,
+        out_dir=out_dir,
+        workers=workers,
+        keep=keep,
+        compress=compress,
+        site=site,
+        departures_from=departures_from,
+        departures_days=departures_days,
+    )
     result = build(settings, progress)
     if quiet:
         return
     docs = ", ".join(f"{n:,} {kind}" for kind, n in sorted(result.documents.items()))
     state = "published" if result.published else "unchanged (already published)"
     removed = f"; removed {len(result.removed)} old releases" if result.removed else ""
-    click.echo(f"build {result.build_id} {state}: {docs}; {result.bytes_written / 1e6:.1f} MB "
-               f"in {result.seconds:.1f} s -> {out_dir / 'current'}{removed}")
+    click.echo(
+        f"build {result.build_id} {state}: {docs}; {result.bytes_written / 1e6:.1f} MB "
+        f"in {result.seconds:.1f} s -> {out_dir / 'current'}{removed}"
+    )
 
 
 @cli.command("rollback")
@@ -228,8 +317,13 @@ def diff_command(old: Path, new: Path, as_json: bool) -> None:
 
 @cli.command("bundle")
 @OUT_OPTION
-@click.option("--to", "to", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Archive to write: .zip, .tar.gz, .tgz or .tar.zst.")
+@click.option(
+    "--to",
+    "to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Archive to write: .zip, .tar.gz, .tgz or .tar.zst.",
+)
 @reports_errors
 def bundle_command(out_dir: Path, to: Path) -> None:
     """Write the published release as one archive, its manifest included, for offline consumers.
@@ -269,11 +363,21 @@ def verify_command(path: Path) -> None:
 
 @cli.command("serve")
 @OUT_OPTION
-@click.option("--host", type=Host(), default="127.0.0.1", show_default=True,
-              help="Address to listen on: 127.0.0.1 for this machine only, 0.0.0.0 for every interface.")
+@click.option(
+    "--host",
+    type=Host(),
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on: 127.0.0.1 for this machine only, 0.0.0.0 for every interface.",
+)
 @click.option("--port", type=PORTS, default=8000, show_default=True)
-@click.option("--max-age", type=click.IntRange(0), default=60, show_default=True,
-              help="Cache-Control max-age for documents under their stable URLs.")
+@click.option(
+    "--max-age",
+    type=click.IntRange(0),
+    default=60,
+    show_default=True,
+    help="Cache-Control max-age for documents under their stable URLs.",
+)
 @reports_errors
 def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
     """Serve the published snapshot over HTTP, following new publishes without a restart.
@@ -293,12 +397,28 @@ def serve_command(out_dir: Path, host: str, port: int, max_age: int) -> None:
 
 @cli.command("publish")
 @OUT_OPTION
-@click.option("--to", "to", type=S3Location(), required=True, metavar="s3://BUCKET/PREFIX",
-              help="Where the snapshot goes: a bucket, and a folder (prefix) in it.")
-@click.option("--endpoint-url", type=HttpURL(), default=None, envvar="AWS_ENDPOINT_URL",
-              help="An S3-compatible store other than AWS (MinIO, R2, GCS interop), e.g. http://127.0.0.1:9000.")
-@click.option("--max-age", type=click.IntRange(0), default=60, show_default=True,
-              help="Cache-Control max-age set on every object (a CDN revalidates after it).")
+@click.option(
+    "--to",
+    "to",
+    type=S3Location(),
+    required=True,
+    metavar="s3://BUCKET/PREFIX",
+    help="Where the snapshot goes: a bucket, and a folder (prefix) in it.",
+)
+@click.option(
+    "--endpoint-url",
+    type=HttpURL(),
+    default=None,
+    envvar="AWS_ENDPOINT_URL",
+    help="An S3-compatible store other than AWS (MinIO, R2, GCS interop), e.g. http://127.0.0.1:9000.",
+)
+@click.option(
+    "--max-age",
+    type=click.IntRange(0),
+    default=60,
+    show_default=True,
+    help="Cache-Control max-age set on every object (a CDN revalidates after it).",
+)
 @reports_errors
 def publish_command(out_dir: Path, to: str, endpoint_url: str | None, max_age: int) -> None:
     """Upload the current release to S3-compatible object storage, changed documents only.
@@ -314,8 +434,10 @@ def publish_command(out_dir: Path, to: str, endpoint_url: str | None, max_age: i
     from builder.publish import PublishSettings, publish
 
     report = publish(PublishSettings(out_dir=out_dir, to=to, endpoint_url=endpoint_url, max_age=max_age))
-    click.echo(f"published {report.build_id} to {to}: {report.uploaded:,} uploaded, "
-               f"{report.unchanged:,} unchanged, {report.deleted:,} deleted")
+    click.echo(
+        f"published {report.build_id} to {to}: {report.uploaded:,} uploaded, "
+        f"{report.unchanged:,} unchanged, {report.deleted:,} deleted"
+    )
 
 
 def main() -> None:

@@ -43,8 +43,9 @@ def parse_codings(spec: str | Iterable[str]) -> tuple[str, ...]:
     wanted = {name.strip().lower() for name in names if name.strip()}
     unknown = wanted - CODINGS.keys()
     if unknown:
-        raise BuildError(f"unknown compression {', '.join(sorted(unknown))}: "
-                         f"choose from {', '.join(sorted(CODINGS))}")
+        raise BuildError(
+            f"unknown compression {', '.join(sorted(unknown))}: choose from {', '.join(sorted(CODINGS))}"
+        )
     return tuple(sorted(wanted))
 
 

@@ -50,11 +50,15 @@ def generate() -> bytes:
 
     from builder import models
 
-    classes = {name: value for name, value in vars(models).items()
-               if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == models.__name__}
-    shapes = {name: {"fields": list(cls.model_fields),
-                     "always": sorted(models.always_present(cls))}
-              for name, cls in sorted(classes.items())}
+    classes = {
+        name: value
+        for name, value in vars(models).items()
+        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == models.__name__
+    }
+    shapes = {
+        name: {"fields": list(cls.model_fields), "always": sorted(models.always_present(cls))}
+        for name, cls in sorted(classes.items())
+    }
     published = {}
     for kind, model in sorted(models.DOCUMENT_MODELS.items()):
         schema = model.model_json_schema()

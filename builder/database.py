@@ -79,7 +79,9 @@ def create_engine_for(url: str | URL, *, bulk_load: bool = False) -> sa.Engine:
 def _reason(err: BaseException) -> str:
     """The driver's message on one line (libpq adds hints on lines of their own)."""
     orig = getattr(err, "orig", None)
-    return " ".join(line.strip() for line in str(orig if orig is not None else err).splitlines() if line.strip())
+    return " ".join(
+        line.strip() for line in str(orig if orig is not None else err).splitlines() if line.strip()
+    )
 
 
 def _tune_sqlite(engine: sa.Engine, pragmas: tuple[str, ...]) -> None:

@@ -18,8 +18,13 @@ from builder.calendars import WEEKDAYS, flagged_weekdays, service_dates
 DayType = tuple[int, ...]  # weekday numbers, 0 = Monday, ascending; () for no weekday
 NO_SERVICE_LABEL = "No scheduled service"  # days (): the services never run
 SELECTED_DATES_LABEL = "Selected dates"  # days (): some run, but on no weekday often enough (holidays)
-_NAMED = {(0, 1, 2, 3, 4, 5, 6): "Daily", (0, 1, 2, 3, 4): "Monday to Friday", (5,): "Saturday",
-          (6,): "Sunday", (5, 6): "Saturday and Sunday"}
+_NAMED = {
+    (0, 1, 2, 3, 4, 5, 6): "Daily",
+    (0, 1, 2, 3, 4): "Monday to Friday",
+    (5,): "Saturday",
+    (6,): "Sunday",
+    (5, 6): "Saturday and Sunday",
+}
 
 
 def day_type(service: Mapping[str, Any] | None) -> DayType:

@@ -25,16 +25,23 @@ class Changes:
     changed: dict[str, list[str]]
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return {kind: {"added": len(self.added[kind]), "removed": len(self.removed[kind]),
-                       "changed": len(self.changed[kind])} for kind in KINDS}
+        return {
+            kind: {
+                "added": len(self.added[kind]),
+                "removed": len(self.removed[kind]),
+                "changed": len(self.changed[kind]),
+            }
+            for kind in KINDS
+        }
 
     def total(self) -> int:
         return sum(sum(c.values()) for c in self.counts().values())
 
     def as_dict(self, limit: int | None = None) -> dict[str, Any]:
-        ids = {change: {kind: found[kind][:limit] for kind in KINDS}
-               for change, found in (("added", self.added), ("removed", self.removed),
-                                     ("changed", self.changed))}
+        ids = {
+            change: {kind: found[kind][:limit] for kind in KINDS}
+            for change, found in (("added", self.added), ("removed", self.removed), ("changed", self.changed))
+        }
         return {"counts": self.counts(), **ids}
 
 

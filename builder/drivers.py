@@ -47,14 +47,18 @@ def missing_driver(url: URL, exc: ImportError) -> DatabaseError:
     why = str(exc).strip().splitlines()[0] if str(exc).strip() else f"no module {module}"
     if url.get_backend_name() != "postgresql":
         package = _PACKAGES.get(module, module)
-        return DatabaseError(f"the database driver for {scheme}:// cannot be imported ({why}): "
-                             f"pip install {package}")
+        return DatabaseError(
+            f"the database driver for {scheme}:// cannot be imported ({why}): pip install {package}"
+        )
     if module == "psycopg":
-        return DatabaseError(f"the PostgreSQL driver psycopg (for {scheme}://) cannot be imported ({why}): "
-                             f"{POSTGRES_EXTRA}")
+        return DatabaseError(
+            f"the PostgreSQL driver psycopg (for {scheme}://) cannot be imported ({why}): {POSTGRES_EXTRA}"
+        )
     package = _PACKAGES.get(module, module)
-    return DatabaseError(f"the PostgreSQL driver {module} (for {scheme}://) cannot be imported ({why}): "
-                         f"pip install {package}, or use postgresql:// after {POSTGRES_EXTRA}")
+    return DatabaseError(
+        f"the PostgreSQL driver {module} (for {scheme}://) cannot be imported ({why}): "
+        f"pip install {package}, or use postgresql:// after {POSTGRES_EXTRA}"
+    )
 
 
 def _driver_name(url: URL) -> str:

@@ -56,7 +56,9 @@ class VerifyError(BuildError):
 
 def io_error(exc: OSError, doing: str, path: object = None) -> BuildError:
     """One line for an OSError: what we were doing, the path, and the reason (a full disk said plainly)."""
-    reason = "no space left on device (disk full)" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    reason = (
+        "no space left on device (disk full)" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    )
     where = path or exc.filename
     return BuildError(f"{doing} {where}: {reason}" if where else f"{doing}: {reason}")
 

@@ -76,8 +76,11 @@ def interpolate(rows: Sequence[tuple[int, int | None, int | None, Fraction | Non
         da, db = rows[a][3], rows[b][3]
         for k in range(a + 1, b):
             dk = rows[k][3]
-            share = ((dk - da) / (db - da) if da is not None and db is not None and dk is not None and da != db
-                     else Fraction(k - a, b - a))
+            share = (
+                (dk - da) / (db - da)
+                if da is not None and db is not None and dk is not None and da != db
+                else Fraction(k - a, b - a)
+            )
             out.append((rows[k][0], start + math.floor((end - start) * share)))
     return out
 
@@ -89,8 +92,11 @@ def load_estimates(source: Source, conn: Connection) -> Estimates:
     needy = select(st.c.trip_id).where(untimed).distinct().subquery()
     has_distance = "shape_dist_traveled" in st.c
     distance = st.c.shape_dist_traveled if has_distance else null()
-    stmt = (select(st.c.trip_id, st.c.stop_sequence, arrival, departure, distance).join_from(st, needy, st.c.trip_id == needy.c.trip_id)
-            .order_by(source.by_id(st.c.trip_id), st.c.stop_sequence))
+    stmt = (
+        select(st.c.trip_id, st.c.stop_sequence, arrival, departure, distance)
+        .join_from(st, needy, st.c.trip_id == needy.c.trip_id)
+        .order_by(source.by_id(st.c.trip_id), st.c.stop_sequence)
+    )
     estimates = Estimates()
     for trip_id, rows in groupby(source.rows(conn, stmt), itemgetter(0)):
         estimates.add(trip_id, interpolate(_timed_rows(rows)))

@@ -45,20 +45,31 @@ class RouteShapes:
             self._next = next(self._groups, None)  # trips of a route not in routes: refused elsewhere
         if self._next is None or self._next[0] != route_id:
             return {}
-        shapes = {shape_id: [[_number(lon), _number(lat)] for _, _, lon, lat in points
-                             if lon is not None and lat is not None]
-                  for shape_id, points in groupby(self._next[1], itemgetter(1))}
+        shapes = {
+            shape_id: [
+                [_number(lon), _number(lat)]
+                for _, _, lon, lat in points
+                if lon is not None and lat is not None
+            ]
+            for shape_id, points in groupby(self._next[1], itemgetter(1))
+        }
         self._next = next(self._groups, None)
         return shapes
 
 
 def _shape_points(source: Source, span: KeyRange) -> Any:
     trips, shapes = source.table("trips"), source.table("shapes")
-    used = (select(trips.c.route_id, trips.c.shape_id).distinct()
-            .where(trips.c.shape_id.is_not(None), *source.within(trips.c.route_id, span)).subquery())
-    return (select(used.c.route_id, shapes.c.shape_id, shapes.c.shape_pt_lon, shapes.c.shape_pt_lat)
-            .join_from(used, shapes, shapes.c.shape_id == used.c.shape_id)
-            .order_by(source.by_id(used.c.route_id), source.by_id(shapes.c.shape_id), shapes.c.shape_pt_sequence))
+    used = (
+        select(trips.c.route_id, trips.c.shape_id)
+        .distinct()
+        .where(trips.c.shape_id.is_not(None), *source.within(trips.c.route_id, span))
+        .subquery()
+    )
+    return (
+        select(used.c.route_id, shapes.c.shape_id, shapes.c.shape_pt_lon, shapes.c.shape_pt_lat)
+        .join_from(used, shapes, shapes.c.shape_id == used.c.shape_id)
+        .order_by(source.by_id(used.c.route_id), source.by_id(shapes.c.shape_id), shapes.c.shape_pt_sequence)
+    )
 
 
 def _number(value: Any) -> float:
@@ -77,25 +88,39 @@ def route_geojson(route: Doc, schedule: RouteSchedule, shapes: dict[str, list[Po
             by_pattern.setdefault(trip.stops, []).append(trip)
     color = route.get("route_color")
     stops = schedule.lk.stops
-    features = [_line(shapes[sid], sid, route["route_id"], color, trips) for sid, trips in sorted(by_shape.items())]
+    features = [
+        _line(shapes[sid], sid, route["route_id"], color, trips) for sid, trips in sorted(by_shape.items())
+    ]
     for pattern, trips in sorted(by_pattern.items()):
         positions = [p for p in (_position(stops.get(s)) for s in pattern) if p is not None]
         if len(positions) == len(pattern) >= 2:  # a line only through stops that all have coordinates
             features.append(_line(positions, None, route["route_id"], color, trips))
     served = sorted({s for pattern in {t.stops for t in schedule.trips} for s in pattern})
-    features += [_point(stops[s], {"stop_id": s, "stop_name": stops[s]["stop_name"], "href": stops[s]["href"]})
-                 for s in served if _position(stops.get(s))]
+    features += [
+        _point(stops[s], {"stop_id": s, "stop_name": stops[s]["stop_name"], "href": stops[s]["href"]})
+        for s in served
+        if _position(stops.get(s))
+    ]
     return {"type": "FeatureCollection", "features": features}
 
 
-def _line(positions: list[Position], shape_id: str | None, route_id: str, color: str | None,
-          trips: list[TripRecord]) -> Doc:
+def _line(
+    positions: list[Position], shape_id: str | None, route_id: str, color: str | None, trips: list[TripRecord]
+) -> Doc:
     directions = {t.direction_id for t in trips}
-    return {"type": "Feature", "geometry": {"type": "LineString", "coordinates": positions},
-            "properties": {"shape_id": shape_id, "from_stops": shape_id is None, "route_id": route_id,
-                           "direction_ids": sorted(d for d in directions if d is not None)
-                           + ([None] if None in directions else []),
-                           "trips": len(trips), "route_color": color}}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": positions},
+        "properties": {
+            "shape_id": shape_id,
+            "from_stops": shape_id is None,
+            "route_id": route_id,
+            "direction_ids": sorted(d for d in directions if d is not None)
+            + ([None] if None in directions else []),
+            "trips": len(trips),
+            "route_color": color,
+        },
+    }
 
 
 def _position(stop: Doc | None) -> Position | None:
@@ -105,21 +130,40 @@ def _position(stop: Doc | None) -> Position | None:
 
 
 def _point(stop: Doc, properties: Doc) -> Doc:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": _position(stop)},
-            "properties": properties}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": _position(stop)},
+        "properties": properties,
+    }
 
 
 def stops_geojson(source: Source, conn: Connection) -> Streamed:
     """Every stop that has coordinates, as a Point, in stop_id byte order, streamed from the database
     (GTFS lets generic nodes and boarding areas leave coordinates out: those are not on the map)."""
     cols = source.columns("stops")
-    shape = compile_shaper("stops", cols, "Stop", typed=source.typed_columns("stops"),
-                           extra={"href": f"_href('stop', r[{cols.index('stop_id')}])"})
+    shape = compile_shaper(
+        "stops",
+        cols,
+        "Stop",
+        typed=source.typed_columns("stops"),
+        extra={"href": f"_href('stop', r[{cols.index('stop_id')}])"},
+    )
     rows = map(shape, source.rows(conn, source.select_all("stops", "stop_id")))
-    features = (orjson.dumps(_point(s, {"stop_id": s["stop_id"], "stop_name": s["stop_name"],
-                                        "location_type": s.get("location_type"),
-                                        "parent_station": s.get("parent_station"), "href": s["href"]}),
-                             option=DUMP_OPTIONS)
-                for s in rows if _position(s))
+    features = (
+        orjson.dumps(
+            _point(
+                s,
+                {
+                    "stop_id": s["stop_id"],
+                    "stop_name": s["stop_name"],
+                    "location_type": s.get("location_type"),
+                    "parent_station": s.get("parent_station"),
+                    "href": s["href"],
+                },
+            ),
+            option=DUMP_OPTIONS,
+        )
+        for s in rows
+        if _position(s)
+    )
     return Streamed({}, "features", features, tail={"type": "FeatureCollection"})
-

@@ -58,7 +58,7 @@ def rollback(layout: OutputLayout) -> tuple[str, str]:
     order = publish_order(layout)
     if current not in order or order.index(current) == 0:
         raise BuildError(f"no release before {current} in {layout.releases}: nothing to roll back to")
-    earlier = order[:order.index(current)]
+    earlier = order[: order.index(current)]
     publish(layout, earlier[-1])
     _write_history(layout, earlier)
     return current, earlier[-1]

@@ -21,8 +21,16 @@ from builder.source import Source
 def indexes(inp: PassInput) -> Iterator[Made]:
     lk = inp.lookups
     timetable, geojson = kind("timetable"), kind("route_geojson")
-    yield "routes", None, {"routes": [dict(lk.routes[k], timetable=timetable.path(k), geojson=geojson.path(k))
-                                      for k in sorted(lk.routes)]}
+    yield (
+        "routes",
+        None,
+        {
+            "routes": [
+                dict(lk.routes[k], timetable=timetable.path(k), geojson=geojson.path(k))
+                for k in sorted(lk.routes)
+            ]
+        },
+    )
     yield "stops", None, {"stops": [lk.stops[k] for k in sorted(lk.stops)]}
     yield "stops_geojson", None, stops_geojson(inp.source, inp.conn)
     yield "services", None, services_document(lk.services)
@@ -38,8 +46,12 @@ def feed_document(source: Source, conn: Connection, lk: Lookups, departures: Doc
         "agencies": agencies,
         "counts": {"agencies": len(agencies), **counts},
         "service_period": service_period(source, conn),
-        "links": {"routes": kind("routes").path(None), "stops": kind("stops").path(None),
-                  "stops_geojson": kind("stops_geojson").path(None), "services": kind("services").path(None)},
+        "links": {
+            "routes": kind("routes").path(None),
+            "stops": kind("stops").path(None),
+            "stops_geojson": kind("stops_geojson").path(None),
+            "services": kind("services").path(None),
+        },
         "departures": departures,
     }
 

@@ -163,7 +163,9 @@ class DocumentKind:
     def __post_init__(self) -> None:
         expected = MEDIA_TYPES.get(self.place.extension)
         if expected != self.media_type:
-            raise ValueError(f"kind {self.name}: {self.place.extension} files are {expected}, not {self.media_type}")
+            raise ValueError(
+                f"kind {self.name}: {self.place.extension} files are {expected}, not {self.media_type}"
+            )
         if (self.ids is None) == isinstance(self.place, (PerId, PerDate)):
             raise ValueError(f"kind {self.name}: documents per id need `ids`, and only they have them")
 
@@ -211,8 +213,13 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("trip", ROUTES_AND_TRIPS, PerId("trips"), ids=Ids("trips", "trip_id")),
     DocumentKind("stop", STOPS, PerId("stops"), ids=Ids("stops", "stop_id")),
     DocumentKind("timetable", ROUTES_AND_TRIPS, PerId("timetables"), ids=Ids("routes", "route_id")),
-    DocumentKind("route_geojson", ROUTES_AND_TRIPS, PerId("routes", ".geojson"), media_type=GEOJSON,
-                 ids=Ids("routes", "route_id")),
+    DocumentKind(
+        "route_geojson",
+        ROUTES_AND_TRIPS,
+        PerId("routes", ".geojson"),
+        media_type=GEOJSON,
+        ids=Ids("routes", "route_id"),
+    ),
     DocumentKind("routes", INDEXES, Single("routes.json")),
     DocumentKind("stops", INDEXES, Single("stops.json")),
     DocumentKind("stops_geojson", INDEXES, Single("stops.geojson"), media_type=GEOJSON),
@@ -222,7 +229,9 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("schema", SCHEMAS, Named("schemas", ".schema.json")),
     # the rider's website (build --site, builder.site), made from the documents above
     DocumentKind("index_page", SITE, Single("index.html"), media_type=HTML),
-    DocumentKind("route_page", SITE, PerId("routes", ".html"), media_type=HTML, ids=Ids("routes", "route_id")),
+    DocumentKind(
+        "route_page", SITE, PerId("routes", ".html"), media_type=HTML, ids=Ids("routes", "route_id")
+    ),
     DocumentKind("timetable_page", SITE, Parts("timetables", ".html"), media_type=HTML),
     DocumentKind("stop_page", SITE, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")),
     DocumentKind("stylesheet", SITE, Named("site", ".css"), media_type=CSS),

@@ -40,12 +40,18 @@ def load_lookups(source: Source, conn: Connection) -> Lookups:
     )
 
 
-def _summaries(source: Source, conn: Connection, table: str, key: str, model: str,
-               kind: str) -> dict[str, Doc]:
+def _summaries(
+    source: Source, conn: Connection, table: str, key: str, model: str, kind: str
+) -> dict[str, Doc]:
     fields = [f for f in contract.fields(model).names if f != "href" and f in source.columns(table)]
     stmt = source.select_all(table, key).with_only_columns(*(source.table(table).c[f] for f in fields))
-    shape = compile_shaper(table, fields, model, typed=source.typed_columns(table),
-                           extra={"href": f"_href({kind!r}, r[{fields.index(key)}])"})
+    shape = compile_shaper(
+        table,
+        fields,
+        model,
+        typed=source.typed_columns(table),
+        extra={"href": f"_href({kind!r}, r[{fields.index(key)}])"},
+    )
     return {doc[key]: doc for doc in map(shape, source.rows(conn, stmt))}
 
 
@@ -72,7 +78,8 @@ def load_services(source: Source, conn: Connection) -> dict[str, Doc]:
         sid, date, exc = (cols.index(c) for c in ("service_id", "date", "exception_type"))
         for service_id, rows in groupby(source.rows(conn, stmt), key=itemgetter(sid)):
             service = services.setdefault(
-                service_id, {"service_id": service_id, "added_dates": [], "removed_dates": []})
+                service_id, {"service_id": service_id, "added_dates": [], "removed_dates": []}
+            )
             for row in rows:
                 target = "added_dates" if int(row[exc]) == 1 else "removed_dates"
                 service[target].append(str(row[date]))
@@ -87,12 +94,16 @@ def _frequencies(source: Source, conn: Connection) -> dict[str, list[Doc]]:
     if not source.has("frequencies"):
         return out
     cols = source.columns("frequencies")
-    shape = compile_shaper("frequencies", cols, "Frequency", typed=source.typed_columns("frequencies"),
-                           skip=frozenset({"trip_id"}))
+    shape = compile_shaper(
+        "frequencies",
+        cols,
+        "Frequency",
+        typed=source.typed_columns("frequencies"),
+        skip=frozenset({"trip_id"}),
+    )
     tid = cols.index("trip_id")
     for row in source.rows(conn, source.select_all("frequencies", "trip_id")):
         out[row[tid]].append(shape(row))
     for periods in out.values():  # zero-padded times sort as text once equal in length (hours may pass 99)
         periods.sort(key=lambda f: (len(f["start_time"]), f["start_time"]))
     return out
-

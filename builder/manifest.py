@@ -60,8 +60,14 @@ class Entry(NamedTuple):
     encodings: dict[str, Encoded] | None = None  # content-coding -> sidecar
 
     def as_json(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"path": self.path, "kind": self.kind, "id": self.id, "sha256": self.sha256,
-                                 "bytes": self.bytes, "media_type": self.media_type}
+        entry: dict[str, Any] = {
+            "path": self.path,
+            "kind": self.kind,
+            "id": self.id,
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+            "media_type": self.media_type,
+        }
         if self.encodings is not None:
             entry["encodings"] = {coding: e._asdict() for coding, e in self.encodings.items()}
         return entry
@@ -89,8 +95,11 @@ class Manifest:
 
     def files(self) -> dict[str, tuple[str, int, str | None, str]]:
         """Every file the manifest lists, sidecars included: path -> (sha256, bytes, coding, media type)."""
-        return {path: (sha, size, coding, e.media_type)
-                for e in self.entries for path, sha, size, coding in e.files()}
+        return {
+            path: (sha, size, coding, e.media_type)
+            for e in self.entries
+            for path, sha, size, coding in e.files()
+        }
 
 
 def read(path: Path) -> Manifest:
@@ -145,8 +154,14 @@ def _entry(item: object, context: str) -> Entry:
     codings = item.get("encodings")
     if codings is not None and not isinstance(codings, dict):
         raise ManifestError(f"{context}: 'encodings' must be an object")
-    encodings = None if codings is None else {
-        str(coding): Encoded(*_file(sidecar, f"{context}.{coding}")) for coding, sidecar in codings.items()}
+    encodings = (
+        None
+        if codings is None
+        else {
+            str(coding): Encoded(*_file(sidecar, f"{context}.{coding}"))
+            for coding, sidecar in codings.items()
+        }
+    )
     return Entry(path, kind, id_, sha, size, media_type, encodings)
 
 

@@ -225,10 +225,12 @@ class TimetableTrip(Document):
     trip_headsign: str | None
     href: str
     frequencies: list[TimetableFrequency] = Field(
-        description="Every frequencies.txt row of the trip, in start_time order; [] for a scheduled trip.")
+        description="Every frequencies.txt row of the trip, in start_time order; [] for a scheduled trip."
+    )
     times: list[str | None] = Field(
         description="One cell per entry of the table's stops: the departure time (else the arrival), "
-        "\"\" where the trip stops without a time, null where it does not stop.")
+        '"" where the trip stops without a time, null where it does not stop.'
+    )
 
 
 class Timetable(Document):

@@ -71,7 +71,9 @@ class Codings(_Names):
 
     name = "CODINGS"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, ...]:
         from builder.compress import parse_codings
 
         if isinstance(value, tuple):

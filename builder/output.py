@@ -182,13 +182,19 @@ class DocumentWriter:
             size = self._write(path, doc.pieces(), digest)
         else:
             # Sidecars compress whole documents, so with --compress a streamed one is joined first.
-            data = (b"".join(doc.pieces()) if isinstance(doc, Streamed | Assembled | Raw)
-                    else orjson.dumps(doc, option=DUMP_OPTIONS))
+            data = (
+                b"".join(doc.pieces())
+                if isinstance(doc, Streamed | Assembled | Raw)
+                else orjson.dumps(doc, option=DUMP_OPTIONS)
+            )
             size = self._write(path, [data], digest)
             if self.compress:
                 encodings = self._write_sidecars(path, data)
-        self.entries.append(Entry(path, kind.name, kind.manifest_id(id_), digest.hexdigest(), size,
-                                  kind.media_type, encodings))
+        self.entries.append(
+            Entry(
+                path, kind.name, kind.manifest_id(id_), digest.hexdigest(), size, kind.media_type, encodings
+            )
+        )
 
     def _write_sidecars(self, path: str, data: bytes) -> dict[str, Encoded]:
         encodings = {}
@@ -232,7 +238,7 @@ def _write_all(fd: int, pieces: list[bytes]) -> int:
     if written < total:  # a short write: finish it from the joined rest
         view = memoryview(b"".join(pieces))[written:]
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     return total
 
 
@@ -244,7 +250,9 @@ def build_id_of(manifest: bytes) -> str:
 
 def finish_release(layout: OutputLayout, staging: Path, build_id: str, build_info: dict[str, Any]) -> bool:
     """Make the staging folder the release `build_id`; False when that release already exists."""
-    (staging / "build-info.json").write_bytes(orjson.dumps(build_info, option=DUMP_OPTIONS | orjson.OPT_INDENT_2))
+    (staging / "build-info.json").write_bytes(
+        orjson.dumps(build_info, option=DUMP_OPTIONS | orjson.OPT_INDENT_2)
+    )
     final = layout.release(build_id)
     if final.exists():
         shutil.rmtree(staging)

@@ -59,8 +59,13 @@ class Bars:
         from rich.progress import Progress as RichProgress
 
         # One display per phase: each finished phase stays on screen as one line.
-        with RichProgress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=self._console) as bar:
+        with RichProgress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self._console,
+        ) as bar:
             self._bar, self._task = bar, bar.add_task(name, total=total if total is not None else 1)
             yield
             bar.update(self._task, completed=total if total is not None else 1)

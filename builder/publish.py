@@ -66,7 +66,7 @@ class LocalObject:
 def parse_target(url: str) -> Target:
     if not url.startswith("s3://"):
         raise PublishError(f"--to must look like s3://BUCKET/PREFIX, got {url!r}")
-    bucket, _, prefix = url[len("s3://"):].partition("/")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
     if not bucket:
         raise PublishError(f"--to {url!r} names no bucket")
     prefix = prefix.strip("/")
@@ -98,8 +98,10 @@ def current_release(out_dir: Path) -> tuple[Path, str]:
 
 def release_objects(listed: Manifest) -> dict[str, LocalObject]:
     """Every document and sidecar the manifest lists, by path."""
-    return {path: LocalObject(path, sha, coding, media_type)
-            for path, (sha, _, coding, media_type) in listed.files().items()}
+    return {
+        path: LocalObject(path, sha, coding, media_type)
+        for path, (sha, _, coding, media_type) in listed.files().items()
+    }
 
 
 def sync(store: Store, release: Path, build_id: str, manifest: bytes, listed: Manifest) -> PublishReport:
@@ -116,7 +118,9 @@ def sync(store: Store, release: Path, build_id: str, manifest: bytes, listed: Ma
         return PublishReport(build_id, 0, len(objects), 0)
     store.put_json(PENDING, {"documents": [e.as_json() for e in listed.entries], "delete": gone})
     store.upload_all(release, changed)
-    store.upload(release, LocalObject(MANIFEST, hashlib.sha256(manifest).hexdigest(), None, MANIFEST_MEDIA_TYPE))
+    store.upload(
+        release, LocalObject(MANIFEST, hashlib.sha256(manifest).hexdigest(), None, MANIFEST_MEDIA_TYPE)
+    )
     store.delete(gone)
     store.delete([PENDING])
     uploaded = len(changed) + 1
@@ -143,8 +147,12 @@ def manifest_hashes(manifest: dict[str, Any] | None) -> dict[str, str]:
     return {path: sha for path, (sha, *_) in listed.files().items()}
 
 
-def held_hashes(store: Store, objects: dict[str, LocalObject], published: dict[str, Any] | None,
-                pending: dict[str, Any] | None) -> dict[str, str]:
+def held_hashes(
+    store: Store,
+    objects: dict[str, LocalObject],
+    published: dict[str, Any] | None,
+    pending: dict[str, Any] | None,
+) -> dict[str, str]:
     """What the bucket holds for each path, as sha256: from the published manifest, and by HEAD
     for every path an interrupted publish may have overwritten."""
     held = manifest_hashes(published)
@@ -172,8 +180,10 @@ class Store:
         import boto3
         import botocore.exceptions
 
-        self.errors: tuple[type[Exception], ...] = (botocore.exceptions.BotoCoreError,
-                                                    botocore.exceptions.ClientError)
+        self.errors: tuple[type[Exception], ...] = (
+            botocore.exceptions.BotoCoreError,
+            botocore.exceptions.ClientError,
+        )
         self._client = boto3.client("s3", endpoint_url=settings.endpoint_url)
         self._target = target
         self._cache_control = f"public, max-age={settings.max_age}, must-revalidate"
@@ -211,20 +221,30 @@ class Store:
         except OSError as exc:
             raise PublishError(f"cannot read {release / obj.path}: {exc.strerror or exc}") from exc
         self._client.put_object(
-            Bucket=self._target.bucket, Key=self._target.key(obj.path), Body=body,
-            ContentType=obj.media_type, CacheControl=self._cache_control,
-            Metadata={"sha256": obj.sha256}, **extra)
+            Bucket=self._target.bucket,
+            Key=self._target.key(obj.path),
+            Body=body,
+            ContentType=obj.media_type,
+            CacheControl=self._cache_control,
+            Metadata={"sha256": obj.sha256},
+            **extra,
+        )
 
     def put_json(self, path: str, value: Any) -> None:
-        self._client.put_object(Bucket=self._target.bucket, Key=self._target.key(path),
-                                Body=orjson.dumps(value), ContentType=MANIFEST_MEDIA_TYPE,
-                                CacheControl="no-store")
+        self._client.put_object(
+            Bucket=self._target.bucket,
+            Key=self._target.key(path),
+            Body=orjson.dumps(value),
+            ContentType=MANIFEST_MEDIA_TYPE,
+            CacheControl="no-store",
+        )
 
     def delete(self, paths: list[str]) -> None:
         for start in range(0, len(paths), DELETE_BATCH):
-            batch = [{"Key": self._target.key(p)} for p in paths[start:start + DELETE_BATCH]]
-            answer = self._client.delete_objects(Bucket=self._target.bucket,
-                                                 Delete={"Objects": batch, "Quiet": True})
+            batch = [{"Key": self._target.key(p)} for p in paths[start : start + DELETE_BATCH]]
+            answer = self._client.delete_objects(
+                Bucket=self._target.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
             if answer.get("Errors"):
                 first = answer["Errors"][0]
                 raise PublishError(f"cannot delete {first.get('Key')}: {first.get('Message')}")

@@ -30,29 +30,54 @@ def views(inp: PassInput) -> Iterator[Made]:
     return route_and_trip_views(inp.source, inp.conn, inp.lookups, inp.problems, inp.span, spool=inp.spool)
 
 
-def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems: Problems,
-                         span: KeyRange = EVERYTHING, *, spool: Spool) -> Iterator[Made]:
+def route_and_trip_views(
+    source: Source,
+    conn: Connection,
+    lk: Lookups,
+    problems: Problems,
+    span: KeyRange = EVERYTHING,
+    *,
+    spool: Spool,
+) -> Iterator[Made]:
     """Every trip-stops list, then the route tree, timetables and map of its route, route by route (routes
     within `span`).
 
     A route tree's trips are parked in `spool`: write each tree before asking for the next view."""
     cols = {t: source.columns(t) for t in ("routes", "trips", "stop_times")}
-    route_shape = compile_shaper("routes", cols["routes"], "Route", typed=source.typed_columns("routes"),
-                                 extra={"href": f"_href('route', r[{cols['routes'].index('route_id')}])"})
-    trip_shape = compile_shaper("trips", cols["trips"], "Trip", typed=source.typed_columns("trips"),
-                                extra={"href": f"_href('trip', r[{cols['trips'].index('trip_id')}])"})
-    st_shape = compile_shaper("stop_times", cols["stop_times"], "StopTime",
-                              typed=source.typed_columns("stop_times"), skip=frozenset({"trip_id"}))
+    route_shape = compile_shaper(
+        "routes",
+        cols["routes"],
+        "Route",
+        typed=source.typed_columns("routes"),
+        extra={"href": f"_href('route', r[{cols['routes'].index('route_id')}])"},
+    )
+    trip_shape = compile_shaper(
+        "trips",
+        cols["trips"],
+        "Trip",
+        typed=source.typed_columns("trips"),
+        extra={"href": f"_href('trip', r[{cols['trips'].index('trip_id')}])"},
+    )
+    st_shape = compile_shaper(
+        "stop_times",
+        cols["stop_times"],
+        "StopTime",
+        typed=source.typed_columns("stop_times"),
+        skip=frozenset({"trip_id"}),
+    )
     trip_route = cols["trips"].index("route_id")
     trips_stmt = source.select_all("trips", "route_id", "trip_id").where(
-        *source.within(source.table("trips").c.route_id, span))
+        *source.within(source.table("trips").c.route_id, span)
+    )
     trips = groupby(source.rows(conn, trips_stmt), itemgetter(trip_route))
-    stop_times = groupby(source.rows(conn, source.stop_times_by_route(span)),
-                         itemgetter(cols["stop_times"].index("trip_id")))
+    stop_times = groupby(
+        source.rows(conn, source.stop_times_by_route(span)), itemgetter(cols["stop_times"].index("trip_id"))
+    )
     next_trips, next_st = next(trips, None), next(stop_times, None)
     days_of, shapes = day_types(lk.services), RouteShapes(source, conn, span)
     routes_stmt = source.select_all("routes", "route_id").where(
-        *source.within(source.table("routes").c.route_id, span))
+        *source.within(source.table("routes").c.route_id, span)
+    )
     for route in map(route_shape, source.rows(conn, routes_stmt)):
         rid, route_trips, schedule = route["route_id"], RouteTrips(spool), RouteSchedule(lk)
         if next_trips is not None and next_trips[0] == rid:
@@ -68,11 +93,15 @@ def route_and_trip_views(source: Source, conn: Connection, lk: Lookups, problems
         yield "route", rid, route_document(route, route_trips, lk)
         yield from schedule_views(route, schedule, days_of, shapes)
     if next_trips is not None or next_st is not None:
-        problems.add("trips or stop_times are not in id order with their routes: is the database's "
-                     "collation byte order? (trips.route_id must all be in routes)")
+        problems.add(
+            "trips or stop_times are not in id order with their routes: is the database's "
+            "collation byte order? (trips.route_id must all be in routes)"
+        )
 
 
-def schedule_views(route: Doc, schedule: RouteSchedule, days_of: DayTypes, shapes: RouteShapes) -> Iterator[Made]:
+def schedule_views(
+    route: Doc, schedule: RouteSchedule, days_of: DayTypes, shapes: RouteShapes
+) -> Iterator[Made]:
     """A route's timetables and its map, from the trips the pass collected for its tree."""
     rid = route["route_id"]
     yield "timetable", rid, timetable_document(route, schedule, days_of)
@@ -86,8 +115,13 @@ def trip_document(trip: Doc, sts: list[Doc], lk: Lookups, problems: Problems) ->
         if stop is None:
             problems.add(f"stop_times: trip {trip['trip_id']!r} stops at {st['stop_id']!r}, not in stops")
         with_stops.append(dict(st, stop=stop))
-    return {"trip": trip, "route": lk.routes[trip["route_id"]], "service": lk.services.get(trip["service_id"]),
-            "frequencies": lk.frequencies.get(trip["trip_id"], []), "stop_times": with_stops}
+    return {
+        "trip": trip,
+        "route": lk.routes[trip["route_id"]],
+        "service": lk.services.get(trip["service_id"]),
+        "frequencies": lk.frequencies.get(trip["trip_id"], []),
+        "stop_times": with_stops,
+    }
 
 
 class RouteTrips:
@@ -123,7 +157,10 @@ def _first_time(sts: list[Doc]) -> tuple[int, str]:
 def route_document(route: Doc, trips: RouteTrips, lk: Lookups) -> Streamed:
     stops = {sid: lk.stops[sid] for sid in trips.stop_ids if sid in lk.stops}
     services = {sid: lk.services[sid] for sid in trips.service_ids if sid in lk.services}
-    head = {"route": route, "agency": lk.agencies.get(route["agency_id"]), "stops": stops, "services": services}
+    head = {
+        "route": route,
+        "agency": lk.agencies.get(route["agency_id"]),
+        "stops": stops,
+        "services": services,
+    }
     return Streamed(head, "trips", trips.trips.in_order())
-
-

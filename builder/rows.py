@@ -104,10 +104,13 @@ def compile_shaper(
         lines.append(f"    d[{name!r}] = {expr}")
     lines.append("    return d")
     namespace: dict[str, Any] = {
-        "_pad": pad_time, "_int": _to_int, "_float": _to_float, "_text": _to_text, "_date": _date_text,
+        "_pad": pad_time,
+        "_int": _to_int,
+        "_float": _to_float,
+        "_text": _to_text,
+        "_date": _date_text,
         "_href": href,
     }
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from column names via repr(), no user code
     shaper: Shaper = namespace["shape"]
     return shaper
-

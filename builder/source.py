@@ -57,10 +57,15 @@ EVERYTHING = KeyRange()
 def open_engine(url: str) -> Engine:
     """An engine for reading; a SQLite file that does not exist is an error, not a new empty database."""
     parsed = parse_url(url)
-    if (parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
-            and not Path(parsed.database).is_file()):
-        raise DatabaseError(f"no database at {parsed.database} (import a feed first: "
-                            f"`transit-snapshot import FEED --db {url}`)")
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and parsed.database not in (None, "", ":memory:")
+        and not Path(parsed.database).is_file()
+    ):
+        raise DatabaseError(
+            f"no database at {parsed.database} (import a feed first: "
+            f"`transit-snapshot import FEED --db {url}`)"
+        )
     engine = create_engine(parsed)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _small_page_cache)
@@ -87,8 +92,10 @@ class Source:
             raise DatabaseError(f"cannot read the database {engine.url!r}: {_reason(exc)}") from exc
         missing = [t for t in REQUIRED_FILES if t not in self.metadata.tables]
         if missing:
-            raise FeedError(f"the database has no table {', '.join(missing)}: is it a GTFS database? "
-                            "(load one with `transit-snapshot import FEED`)")
+            raise FeedError(
+                f"the database has no table {', '.join(missing)}: is it a GTFS database? "
+                "(load one with `transit-snapshot import FEED`)"
+            )
         self.is_postgres = engine.dialect.name == "postgresql"
 
     def has(self, table: str) -> bool:
@@ -107,9 +114,11 @@ class Source:
         for col in self.table(table).columns:
             kind = column_kind(table, col.name)
             numeric = isinstance(col.type, (Integer, Float, Numeric))
-            if (kind is Kind.INT and isinstance(col.type, Integer)) or (
-                    kind is Kind.FLOAT and isinstance(col.type, Float)) or (
-                    kind in (Kind.TEXT, Kind.DATE) and not numeric):
+            if (
+                (kind is Kind.INT and isinstance(col.type, Integer))
+                or (kind is Kind.FLOAT and isinstance(col.type, Float))
+                or (kind in (Kind.TEXT, Kind.DATE) and not numeric)
+            ):
                 out.add(col.name)
         return frozenset(out)
 
@@ -159,21 +168,32 @@ class Source:
         """stop_times with their trip's route, sorted by route, trip, stop_sequence."""
         st, trips = self.table("stop_times"), self.table("trips")
         cols = [st.c[c] for c in self.columns("stop_times")]
-        return (select(*cols)
-                .join_from(st, trips, st.c.trip_id == trips.c.trip_id)
-                .where(*self.within(trips.c.route_id, span))
-                .order_by(self.by_id(trips.c.route_id), self.by_id(st.c.trip_id), st.c.stop_sequence))
+        return (
+            select(*cols)
+            .join_from(st, trips, st.c.trip_id == trips.c.trip_id)
+            .where(*self.within(trips.c.route_id, span))
+            .order_by(self.by_id(trips.c.route_id), self.by_id(st.c.trip_id), st.c.stop_sequence)
+        )
 
     def stop_times_by_stop(self, columns: Sequence[str], span: KeyRange = EVERYTHING) -> Select[Any]:
         st = self.table("stop_times")
-        return (select(*(st.c[c] for c in columns)).where(*self.within(st.c.stop_id, span))
-                .order_by(self.by_id(st.c.stop_id)))
+        return (
+            select(*(st.c[c] for c in columns))
+            .where(*self.within(st.c.stop_id, span))
+            .order_by(self.by_id(st.c.stop_id))
+        )
 
     def check_integrity(self, conn: Connection) -> None:
         """What the documents rely on and a foreign database may lack: ids present, unique, resolvable."""
         problems: list[str] = []
-        for table, column in (("routes", "route_id"), ("stops", "stop_id"), ("trips", "trip_id"),
-                              ("trips", "route_id"), ("stop_times", "trip_id"), ("stop_times", "stop_id")):
+        for table, column in (
+            ("routes", "route_id"),
+            ("stops", "stop_id"),
+            ("trips", "trip_id"),
+            ("trips", "route_id"),
+            ("stop_times", "trip_id"),
+            ("stop_times", "stop_id"),
+        ):
             problems += self._nulls(conn, table, column)
         for table, column in (("routes", "route_id"), ("stops", "stop_id"), ("trips", "trip_id")):
             problems += self._duplicates(conn, table, column)

@@ -38,7 +38,7 @@ class Spool:
             if self._fd is None:
                 self._fd = _unnamed_file(self.folder)
             while view:
-                view = view[os.pwrite(self._fd, view, self._end):]
+                view = view[os.pwrite(self._fd, view, self._end) :]
                 self._end = offset + len(data) - len(view)
         except OSError as exc:  # a full disk, in a helper too, is the build's one-line error
             raise io_error(exc, "cannot write the route spool file in", self.folder) from exc
@@ -52,8 +52,9 @@ class Spool:
         except OSError as exc:
             raise io_error(exc, "cannot read the route spool file in", self.folder) from exc
         if len(data) != length:
-            raise BuildError(f"the route spool file in {self.folder} lost data at {offset} "
-                             f"({len(data)} of {length} bytes)")
+            raise BuildError(
+                f"the route spool file in {self.folder} lost data at {offset} ({len(data)} of {length} bytes)"
+            )
         return data
 
     def reset(self) -> None:
@@ -113,6 +114,6 @@ class SortedParking:
         buffer, spooled = memoryview(self._buffer), self._spooled
         for _, offset, length in self.items:
             if offset >= spooled:
-                yield buffer[offset - spooled:offset - spooled + length].tobytes()
+                yield buffer[offset - spooled : offset - spooled + length].tobytes()
             else:
                 yield self.spool.read(offset, length)

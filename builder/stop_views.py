@@ -24,15 +24,23 @@ def views(inp: PassInput) -> Iterator[Made]:
     return stop_views(inp.source, inp.conn, inp.lookups, inp.problems, inp.span)
 
 
-def stop_views(source: Source, conn: Connection, lk: Lookups, problems: Problems,
-               span: KeyRange = EVERYTHING) -> Iterator[Made]:
+def stop_views(
+    source: Source, conn: Connection, lk: Lookups, problems: Problems, span: KeyRange = EVERYTHING
+) -> Iterator[Made]:
     """Every stop-trips view, stop by stop (stops within `span`), with its visits in time order."""
     trips = _visit_fields(source, conn)
     cols = source.columns("stops")
-    stop_shape = compile_shaper("stops", cols, "Stop", typed=source.typed_columns("stops"),
-                                extra={"href": f"_href('stop', r[{cols.index('stop_id')}])"})
+    stop_shape = compile_shaper(
+        "stops",
+        cols,
+        "Stop",
+        typed=source.typed_columns("stops"),
+        extra={"href": f"_href('stop', r[{cols.index('stop_id')}])"},
+    )
     children = _children(source, conn, lk)
-    stops_stmt = source.select_all("stops", "stop_id").where(*source.within(source.table("stops").c.stop_id, span))
+    stops_stmt = source.select_all("stops", "stop_id").where(
+        *source.within(source.table("stops").c.stop_id, span)
+    )
     stops = list(map(stop_shape, source.rows(conn, stops_stmt)))
     columns = ["stop_id", "trip_id", "stop_sequence", "arrival_time", "departure_time"]
     groups = groupby(source.rows(conn, source.stop_times_by_stop(columns, span)), itemgetter(0))
@@ -56,8 +64,11 @@ def _children(source: Source, conn: Connection, lk: Lookups) -> dict[str, list[D
     if "parent_station" not in source.columns("stops"):
         return children
     t = source.table("stops")
-    stmt = select(t.c.stop_id, t.c.parent_station).where(t.c.parent_station.is_not(None)).order_by(
-        source.by_id(t.c.stop_id))
+    stmt = (
+        select(t.c.stop_id, t.c.parent_station)
+        .where(t.c.parent_station.is_not(None))
+        .order_by(source.by_id(t.c.stop_id))
+    )
     for stop_id, parent in source.rows(conn, stmt):
         children.setdefault(parent, []).append(lk.stops[stop_id])
     return children
@@ -73,14 +84,28 @@ def _visit_fields(source: Source, conn: Connection) -> dict[str, TripFields]:
     (routes, services, headsigns) are one shared object each keep it a fraction of a dict per trip."""
     fields = ["trip_id", "route_id", "service_id", "trip_headsign", "direction_id"]
     cols = source.columns("trips")
-    shape = compile_shaper("trips", [f for f in fields if f in cols], "StopVisit",
-                           typed=source.typed_columns("trips"), extra={"href": "_href('trip', r[0])"})
-    stmt = source.select_all("trips").with_only_columns(*(source.table("trips").c[f] for f in fields if f in cols))
+    shape = compile_shaper(
+        "trips",
+        [f for f in fields if f in cols],
+        "StopVisit",
+        typed=source.typed_columns("trips"),
+        extra={"href": "_href('trip', r[0])"},
+    )
+    stmt = source.select_all("trips").with_only_columns(
+        *(source.table("trips").c[f] for f in fields if f in cols)
+    )
     shared: dict[Any, Any] = {}
     one = shared.setdefault
-    return {doc["trip_id"]: (one(doc["route_id"], doc["route_id"]), one(doc["service_id"], doc["service_id"]),
-                             one(doc["trip_headsign"], doc["trip_headsign"]), doc["direction_id"], doc["href"])
-            for doc in map(shape, source.rows(conn, stmt))}
+    return {
+        doc["trip_id"]: (
+            one(doc["route_id"], doc["route_id"]),
+            one(doc["service_id"], doc["service_id"]),
+            one(doc["trip_headsign"], doc["trip_headsign"]),
+            doc["direction_id"],
+            doc["href"],
+        )
+        for doc in map(shape, source.rows(conn, stmt))
+    }
 
 
 def _visits(rows: Iterable[Sequence[Any]], trips: dict[str, TripFields], problems: Problems) -> list[Doc]:
@@ -92,9 +117,17 @@ def _visits(rows: Iterable[Sequence[Any]], trips: dict[str, TripFields], problem
             problems.add(f"stop_times: trip_id {trip_id!r} is not in trips")
             continue
         arrival, departure = pad_time(arrival), pad_time(departure)
-        visit = {"trip_id": trip_id, "route_id": trip[0], "service_id": trip[1], "trip_headsign": trip[2],
-                 "direction_id": trip[3], "stop_sequence": seq, "arrival_time": arrival,
-                 "departure_time": departure, "href": trip[4]}
+        visit = {
+            "trip_id": trip_id,
+            "route_id": trip[0],
+            "service_id": trip[1],
+            "trip_headsign": trip[2],
+            "direction_id": trip[3],
+            "stop_sequence": seq,
+            "arrival_time": arrival,
+            "departure_time": departure,
+            "href": trip[4],
+        }
         keyed.append((time_key(departure or arrival), trip_id, seq, visit))
     keyed.sort(key=itemgetter(0, 1, 2))
     return [k[3] for k in keyed]
@@ -104,5 +137,7 @@ def stop_document(stop: Doc, visits: list[Doc], children: list[Doc], lk: Lookups
     parent_id = stop.get("parent_station")
     detail = dict(stop, parent=lk.stops.get(parent_id) if parent_id else None, children=children)
     routes = {v["route_id"]: lk.routes[v["route_id"]] for v in visits}
-    services = {v["service_id"]: lk.services[v["service_id"]] for v in visits if v["service_id"] in lk.services}
+    services = {
+        v["service_id"]: lk.services[v["service_id"]] for v in visits if v["service_id"] in lk.services
+    }
     return {"stop": detail, "trips": visits, "routes": routes, "services": services}

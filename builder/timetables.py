@@ -75,12 +75,28 @@ class RouteSchedule:
         # thousand): the largest route's records stay a few MB. map() keeps this loop in C.
         stops = tuple(map(_STOP_ID, sts))
         cells = tuple(map(sys.intern, [st["departure_time"] or st["arrival_time"] or "" for st in sts]))
-        periods = tuple({"start_time": f["start_time"], "end_time": f["end_time"],
-                         "headway_secs": f["headway_secs"], "exact_times": f.get("exact_times") or 0}
-                        for f in self.lk.frequencies.get(trip["trip_id"], ()))
-        self.trips.append(TripRecord(trip["trip_id"], trip["service_id"], trip["trip_headsign"],
-                                     trip["direction_id"], trip.get("shape_id"), trip["href"],
-                                     self._patterns.setdefault(stops, stops), cells, periods))
+        periods = tuple(
+            {
+                "start_time": f["start_time"],
+                "end_time": f["end_time"],
+                "headway_secs": f["headway_secs"],
+                "exact_times": f.get("exact_times") or 0,
+            }
+            for f in self.lk.frequencies.get(trip["trip_id"], ())
+        )
+        self.trips.append(
+            TripRecord(
+                trip["trip_id"],
+                trip["service_id"],
+                trip["trip_headsign"],
+                trip["direction_id"],
+                trip.get("shape_id"),
+                trip["href"],
+                self._patterns.setdefault(stops, stops),
+                cells,
+                periods,
+            )
+        )
 
 
 def timetable_document(route: Doc, schedule: RouteSchedule, day_types: DayTypes) -> Streamed:
@@ -90,11 +106,14 @@ def timetable_document(route: Doc, schedule: RouteSchedule, day_types: DayTypes)
     groups: dict[tuple[int | None, DayType], list[TripRecord]] = {}
     for trip in schedule.trips:
         groups.setdefault((trip.direction_id, day_types.of(trip.service_id)), []).append(trip)
-    labels = {g: day_label(g[1], dated=any(t.service_id in day_types.dated for t in trips))
-              for g, trips in groups.items()}
+    labels = {
+        g: day_label(g[1], dated=any(t.service_id in day_types.dated for t in trips))
+        for g, trips in groups.items()
+    }
     order = sorted(groups, key=lambda g: (_direction_rank(g[0]), g[1][:1] or (7,), labels[g]))
-    tables = (orjson.dumps(table(g[0], g[1], labels[g], groups[g], schedule.lk), option=DUMP_OPTIONS)
-              for g in order)
+    tables = (
+        orjson.dumps(table(g[0], g[1], labels[g], groups[g], schedule.lk), option=DUMP_OPTIONS) for g in order
+    )
     return Streamed({"route": schedule.lk.routes[route["route_id"]]}, "timetables", tables)
 
 
@@ -113,18 +132,37 @@ def table(direction: int | None, days: DayType, label: str, trips: list[TripReco
         times: list[str | None] = [None] * len(stops)
         for col, cell in zip(column_of.get(t.stops, ()), t.cells):
             times[col] = cell
-        rows.append({"trip_id": t.trip_id, "service_id": t.service_id, "trip_headsign": t.headsign,
-                     "href": t.href, "frequencies": list(t.frequencies), "times": times})
+        rows.append(
+            {
+                "trip_id": t.trip_id,
+                "service_id": t.service_id,
+                "trip_headsign": t.headsign,
+                "href": t.href,
+                "frequencies": list(t.frequencies),
+                "times": times,
+            }
+        )
     headsigns = list(dict.fromkeys(t.headsign for t in trips if t.headsign))
-    return {"direction_id": direction, "days": day_names(days), "label": label,
-            "service_ids": sorted({t.service_id for t in trips if t.service_id is not None}),
-            "headsigns": headsigns, "stops": [_stop(lk, s) for s in stops], "trips": rows}
+    return {
+        "direction_id": direction,
+        "days": day_names(days),
+        "label": label,
+        "service_ids": sorted({t.service_id for t in trips if t.service_id is not None}),
+        "headsigns": headsigns,
+        "stops": [_stop(lk, s) for s in stops],
+        "trips": rows,
+    }
 
 
 def _stop(lk: Lookups, stop_id: str) -> Doc:
     # A stop time naming an unknown stop is an integrity problem the pass reports; the build then fails.
-    return lk.stops.get(stop_id) or {"stop_id": stop_id, "stop_name": None, "stop_lat": None, "stop_lon": None,
-                                     "href": href("stop", stop_id)}
+    return lk.stops.get(stop_id) or {
+        "stop_id": stop_id,
+        "stop_name": None,
+        "stop_lat": None,
+        "stop_lon": None,
+        "href": href("stop", stop_id),
+    }
 
 
 def _first_time(trip: TripRecord) -> tuple[int, str]:

@@ -54,8 +54,9 @@ class TaskBoard(Generic[T]):
         self._failed.value = 1
 
 
-def run_shared(board: TaskBoard[T], work: Callable[[T], R], *, helpers: int,
-               waiting: Callable[[], None] = lambda: None) -> list[R]:
+def run_shared(
+    board: TaskBoard[T], work: Callable[[T], R], *, helpers: int, waiting: Callable[[], None] = lambda: None
+) -> list[R]:
     """Every task's result, from this process and `helpers` forked ones (task order is not kept).
 
     `waiting` is called every POLL_SECONDS while this process waits for its helpers."""
@@ -122,8 +123,9 @@ def _collect(process: Any, pipe: Connection, waiting: Callable[[], None]) -> lis
         kind, value = pipe.recv()
     except EOFError:
         process.join()
-        raise BuildError(f"a build worker process died (exit status {process.exitcode}); "
-                         "nothing was published") from None
+        raise BuildError(
+            f"a build worker process died (exit status {process.exitcode}); nothing was published"
+        ) from None
     if kind == "error":
         raise value
     if kind == "crash":

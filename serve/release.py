@@ -37,7 +37,8 @@ class Document(NamedTuple):
     identity: Variant
     br: Variant | None = None
     gzip: Variant | None = None
-    content_type: bytes = MANIFEST_MEDIA_TYPE.encode("ascii")  # the manifest entry's media_type, ready to send
+    # the manifest entry's media_type, ready to send
+    content_type: bytes = MANIFEST_MEDIA_TYPE.encode("ascii")
 
     @property
     def has_encodings(self) -> bool:
@@ -93,8 +94,11 @@ def _gc_paused() -> Iterator[None]:
 def _document(entry: Entry) -> Document:
     """The plain file and its br/gzip sidecars, each with the strong ETag its sha256 makes."""
     codings = entry.encodings or {}
-    variants = {coding: Variant(sidecar.path, f'"{sidecar.sha256}"', sidecar.bytes, coding)
-                for coding, sidecar in codings.items() if coding in ENCODINGS}
+    variants = {
+        coding: Variant(sidecar.path, f'"{sidecar.sha256}"', sidecar.bytes, coding)
+        for coding, sidecar in codings.items()
+        if coding in ENCODINGS
+    }
     identity = Variant(entry.path, f'"{entry.sha256}"', entry.bytes, None)
     return Document(identity, variants.get("br"), variants.get("gzip"), _content_type(entry.media_type))
 

@@ -47,8 +47,10 @@ FEED_WINDOWS: dict[str, tuple[date, int]] = {
 def feed_window(feed: Path) -> tuple[date, int]:
     return FEED_WINDOWS.get(feed.stem, SAMPLE_WINDOW)
 
+
 needs_feeds = pytest.mark.skipif(
-    not FEEDS.is_dir(), reason=f"the real feeds are not beside the repo ({FEEDS} is absent)")
+    not FEEDS.is_dir(), reason=f"the real feeds are not beside the repo ({FEEDS} is absent)"
+)
 
 
 def shared_feeds() -> list[Path]:
@@ -62,14 +64,28 @@ Builder = Callable[..., BuildResult]
 def build_feed(tmp_path: Path) -> Builder:
     """Import a feed into a fresh SQLite database and build it; returns the build result."""
 
-    def run(feed: Path, *, out: Path | None = None, workers: int = 1, compress: tuple[str, ...] = (),
-            window: tuple[date, int] = SAMPLE_WINDOW) -> BuildResult:
+    def run(
+        feed: Path,
+        *,
+        out: Path | None = None,
+        workers: int = 1,
+        compress: tuple[str, ...] = (),
+        window: tuple[date, int] = SAMPLE_WINDOW,
+    ) -> BuildResult:
         db = tmp_path / f"{feed.stem}.sqlite"
         url = f"sqlite:///{db}"
         if not db.exists():
             import_feed(feed, db_url=url)
-        return build(BuildSettings(db_url=url, out_dir=out or tmp_path / "out", workers=workers,
-                                   compress=compress, departures_from=window[0], departures_days=window[1]))
+        return build(
+            BuildSettings(
+                db_url=url,
+                out_dir=out or tmp_path / "out",
+                workers=workers,
+                compress=compress,
+                departures_from=window[0],
+                departures_days=window[1],
+            )
+        )
 
     return run
 
@@ -82,8 +98,10 @@ def pg_server() -> Iterator[PostgresServer | None]:
         return
     bin_dir = postgres_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; "
-                    "scripts/setup-system installs it)")
+        pytest.skip(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; "
+            "scripts/setup-system installs it)"
+        )
     if os.geteuid() == 0 and not has_user("postgres"):
         pytest.skip("running as root and there is no `postgres` user to run initdb as")
     server = PostgresServer(bin_dir)

@@ -101,27 +101,27 @@ RULES_FEED: dict[str, str] = {
         "WD,1,1,1,1,1,0,0,20260101,20261231\n"
     ),
     "calendar_dates.txt": (
-        "service_id,date,exception_type\n"
-        "WD,20260406,2\n"
-        "HOL,20260406,1\n"
-        "GONE,20260407,2\n"
+        "service_id,date,exception_type\nWD,20260406,2\nHOL,20260406,1\nGONE,20260407,2\n"
     ),
 }
 
 # A platform with a stop_timezone of its own inside a station without one: the rule (the station's
 # stop_timezone, else the stop's own, else the agency's) gives the platform Chicago time, where the
 # departures oracle's reading (parent's, else the feed's) gives New York time; no shared feed has such a stop.
-OWN_ZONE_PLATFORM_FEED: dict[str, str] = dict(DST_FEED, **{
-    "stops.txt": (
-        "stop_id,stop_name,stop_lat,stop_lon,location_type,parent_station,stop_timezone\n"
-        "A,Station,40.7,-74.0,1,,\n"
-        "B,Next,40.8,-74.0,0,,\n"
-        "X,Platform,40.7,-74.0,0,A,America/Chicago\n"
-    ),
-    "stop_times.txt": (
-        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
-        "early,01:30:00,01:30:00,X,1\n"
-        "early,01:40:00,01:40:00,B,2\n"
-    ),
-    "trips.txt": "route_id,service_id,trip_id\nN,D,early\n",
-})
+OWN_ZONE_PLATFORM_FEED: dict[str, str] = dict(
+    DST_FEED,
+    **{
+        "stops.txt": (
+            "stop_id,stop_name,stop_lat,stop_lon,location_type,parent_station,stop_timezone\n"
+            "A,Station,40.7,-74.0,1,,\n"
+            "B,Next,40.8,-74.0,0,,\n"
+            "X,Platform,40.7,-74.0,0,A,America/Chicago\n"
+        ),
+        "stop_times.txt": (
+            "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+            "early,01:30:00,01:30:00,X,1\n"
+            "early,01:40:00,01:40:00,B,2\n"
+        ),
+        "trips.txt": "route_id,service_id,trip_id\nN,D,early\n",
+    },
+)

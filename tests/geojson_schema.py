@@ -13,46 +13,70 @@ from __future__ import annotations
 from typing import Any
 
 _POSITION: dict[str, Any] = {
-    "type": "array", "minItems": 2, "maxItems": 3,
-    "prefixItems": [{"type": "number", "minimum": -180, "maximum": 180},
-                    {"type": "number", "minimum": -90, "maximum": 90}, {"type": "number"}],
+    "type": "array",
+    "minItems": 2,
+    "maxItems": 3,
+    "prefixItems": [
+        {"type": "number", "minimum": -180, "maximum": 180},
+        {"type": "number", "minimum": -90, "maximum": 90},
+        {"type": "number"},
+    ],
 }
 _LINE = {"type": "array", "minItems": 2, "items": {"$ref": "#/$defs/position"}}
 _RING = {"type": "array", "minItems": 4, "items": {"$ref": "#/$defs/position"}}
 
 
 def _geometry(name: str, coordinates: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": ["type", "coordinates"],
-            "properties": {"type": {"const": name}, "coordinates": coordinates}}
+    return {
+        "type": "object",
+        "required": ["type", "coordinates"],
+        "properties": {"type": {"const": name}, "coordinates": coordinates},
+    }
 
 
 GEOJSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$defs": {
         "position": _POSITION,
-        "geometry": {"oneOf": [
-            _geometry("Point", {"$ref": "#/$defs/position"}),
-            _geometry("MultiPoint", {"type": "array", "items": {"$ref": "#/$defs/position"}}),
-            _geometry("LineString", _LINE),
-            _geometry("MultiLineString", {"type": "array", "items": _LINE}),
-            _geometry("Polygon", {"type": "array", "items": _RING}),
-            _geometry("MultiPolygon", {"type": "array", "items": {"type": "array", "items": _RING}}),
-            {"type": "object", "required": ["type", "geometries"],
-             "properties": {"type": {"const": "GeometryCollection"},
-                            "geometries": {"type": "array", "items": {"$ref": "#/$defs/geometry"}}}},
-        ]},
-        "feature": {"type": "object", "required": ["type", "geometry", "properties"],
-                    "properties": {"type": {"const": "Feature"},
-                                   "geometry": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/geometry"}]},
-                                   "properties": {"type": ["object", "null"]},
-                                   "id": {"type": ["string", "number"]}}},
+        "geometry": {
+            "oneOf": [
+                _geometry("Point", {"$ref": "#/$defs/position"}),
+                _geometry("MultiPoint", {"type": "array", "items": {"$ref": "#/$defs/position"}}),
+                _geometry("LineString", _LINE),
+                _geometry("MultiLineString", {"type": "array", "items": _LINE}),
+                _geometry("Polygon", {"type": "array", "items": _RING}),
+                _geometry("MultiPolygon", {"type": "array", "items": {"type": "array", "items": _RING}}),
+                {
+                    "type": "object",
+                    "required": ["type", "geometries"],
+                    "properties": {
+                        "type": {"const": "GeometryCollection"},
+                        "geometries": {"type": "array", "items": {"$ref": "#/$defs/geometry"}},
+                    },
+                },
+            ]
+        },
+        "feature": {
+            "type": "object",
+            "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"const": "Feature"},
+                "geometry": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/geometry"}]},
+                "properties": {"type": ["object", "null"]},
+                "id": {"type": ["string", "number"]},
+            },
+        },
     },
     "oneOf": [
-        {"type": "object", "required": ["type", "features"],
-         "properties": {"type": {"const": "FeatureCollection"},
-                        "features": {"type": "array", "items": {"$ref": "#/$defs/feature"}}}},
+        {
+            "type": "object",
+            "required": ["type", "features"],
+            "properties": {
+                "type": {"const": "FeatureCollection"},
+                "features": {"type": "array", "items": {"$ref": "#/$defs/feature"}},
+            },
+        },
         {"$ref": "#/$defs/feature"},
         {"$ref": "#/$defs/geometry"},
     ],
 }
-

@@ -64,17 +64,46 @@ class PostgresServer:
         self._databases = 0
 
     def _run(self, args: Sequence[str]) -> None:
-        done = subprocess.run([*self._as_user, *args], capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [*self._as_user, *args], capture_output=True, text=True, timeout=120, check=False
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr or done.stdout}")
 
     def start(self) -> None:
-        self._run([str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                   "-E", "UTF8", "--locale=C.UTF-8"])
-        options = (f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off")
-        self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
-                   "-o", options, "-w", "-t", str(START_SECONDS), "start"])
+        self._run(
+            [
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        )
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off"
+        )
+        self._run(
+            [
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(START_SECONDS),
+                "start",
+            ]
+        )
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
@@ -92,8 +121,10 @@ class PostgresServer:
         try:
             with admin.connect() as conn:
                 try:
-                    conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu "
-                                         "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'")
+                    conn.exec_driver_sql(
+                        f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu "
+                        "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+                    )
                 except sa.exc.DBAPIError:  # a server built without ICU: its default collation then
                     conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0")
         finally:

@@ -28,10 +28,7 @@ QUIRK_FEED: dict[str, str] = {
         "b,Lower b without trips,52.56,13.46,0,\n"
     ),
     "routes.txt": (
-        "route_id,agency_id,route_short_name,route_type\n"
-        "M+1 @#/x,A,M1,3\n"
-        "Кольцо,A,K,3\n"
-        "b,A,b,3\n"
+        "route_id,agency_id,route_short_name,route_type\nM+1 @#/x,A,M1,3\nКольцо,A,K,3\nb,A,b,3\n"
     ),
     "trips.txt": (
         "route_id,service_id,trip_id,shape_id\n"
@@ -63,8 +60,6 @@ QUIRK_FEED: dict[str, str] = {
         "both,20261226,2\n"
     ),
     "shapes.txt": (
-        "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence\n"
-        "line,52.50,13.40,1\n"
-        "line,52.52,13.42,2\n"
+        "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence\nline,52.50,13.40,1\nline,52.52,13.42,2\n"
     ),
 }

@@ -18,8 +18,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], port: int, log: Path,
-            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    command: list[str], port: int, log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until it accepts connections on `port`, stop it afterwards."""
     with open(log, "wb") as log_file:
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env)
@@ -33,7 +34,9 @@ def running(command: list[str], port: int, log: Path,
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[0]} did not start: {log.read_text(errors='replace')[-2000:]}")
+                    raise RuntimeError(
+                        f"{command[0]} did not start: {log.read_text(errors='replace')[-2000:]}"
+                    )
                 time.sleep(0.05)
         yield process
     finally:

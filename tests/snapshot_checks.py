@@ -15,8 +15,11 @@ from builder import models
 from builder.manifest import Entry, read
 
 # What a static host must send each file as, by extension: written out here, not taken from builder.kinds.
-MEDIA_TYPES = {".json": "application/json", ".geojson": "application/geo+json",
-               ".html": "text/html; charset=utf-8"}
+MEDIA_TYPES = {
+    ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".html": "text/html; charset=utf-8",
+}
 
 
 def manifest(root: Path) -> list[Entry]:
@@ -29,8 +32,10 @@ def check_against_models(root: Path, entries: list[Entry]) -> None:
     A document dumped back from its model must give the same JSON: no field the model does not know,
     none of the wrong type, every always-present field there.
     """
-    schemas = {kind: json.loads((root / f"schemas/{kind}.schema.json").read_bytes())
-               for kind in models.DOCUMENT_MODELS}
+    schemas = {
+        kind: json.loads((root / f"schemas/{kind}.schema.json").read_bytes())
+        for kind in models.DOCUMENT_MODELS
+    }
     validators = {k: jsonschema.Draft202012Validator(s) for k, s in schemas.items()}
     for entry in entries:
         if entry.kind not in models.DOCUMENT_MODELS:

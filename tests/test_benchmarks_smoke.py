@@ -16,18 +16,29 @@ import pytest
 from tests.conftest import FEEDS, REPO, SHARED
 
 BASELINES = SHARED / "baselines"
-needs_shared = pytest.mark.skipif(not (BASELINES.is_dir() and FEEDS.is_dir()),
-                                  reason=f"the baselines and feeds are not beside the repo ({BASELINES.parent})")
+needs_shared = pytest.mark.skipif(
+    not (BASELINES.is_dir() and FEEDS.is_dir()),
+    reason=f"the baselines and feeds are not beside the repo ({BASELINES.parent})",
+)
 needs_servers = pytest.mark.skipif(
     not (shutil.which("wrk") and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists())),
-    reason="wrk and nginx are not installed (scripts/setup-system installs them)")
-needs_fastapi = pytest.mark.skipif(importlib.util.find_spec("fastapi") is None,
-                                   reason="the baselines need fastapi: pip install -e '.[bench]'")
+    reason="wrk and nginx are not installed (scripts/setup-system installs them)",
+)
+needs_fastapi = pytest.mark.skipif(
+    importlib.util.find_spec("fastapi") is None,
+    reason="the baselines need fastapi: pip install -e '.[bench]'",
+)
 
 
 def smoke(command: str, work: Path) -> str:
-    done = subprocess.run([sys.executable, "-m", "tests.benchmarks", command, "--smoke", "--work", str(work)],
-                          check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks", command, "--smoke", "--work", str(work)],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

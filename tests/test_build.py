@@ -23,8 +23,11 @@ GOLDEN = REPO / "tests" / "golden" / "sample"
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "build-info.json"}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "build-info.json"
+    }
 
 
 def test_build_matches_golden_snapshot(build_feed: Builder) -> None:
@@ -77,8 +80,12 @@ def test_build_passes_the_independent_oracle(build_feed: Builder) -> None:
     release = build_feed(SAMPLE_FEED).release
     if not ORACLE.is_file():
         pytest.skip(f"the oracle is not beside the repo ({ORACLE} is absent)")
-    run = subprocess.run([sys.executable, str(ORACLE), str(SAMPLE_FEED), str(release)],
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [sys.executable, str(ORACLE), str(SAMPLE_FEED), str(release)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0 and " 0 mismatches" in run.stdout, run.stdout[-2000:]
 
 
@@ -87,8 +94,12 @@ def test_build_passes_the_departures_oracle(build_feed: Builder) -> None:
     release = build_feed(SAMPLE_FEED).release
     if not DEPARTURES_ORACLE.is_file():
         pytest.skip(f"the departures oracle is not beside the repo ({DEPARTURES_ORACLE} is absent)")
-    run = subprocess.run([sys.executable, str(DEPARTURES_ORACLE), str(SAMPLE_FEED), str(release), "--sample", "0"],
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [sys.executable, str(DEPARTURES_ORACLE), str(SAMPLE_FEED), str(release), "--sample", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0 and " 0 mismatches" in run.stdout, run.stdout[-2000:]
 
 

@@ -15,8 +15,10 @@ from tests.quirks import QUIRK_FEED
 from tests.test_import_support import write_feed
 
 # Real feeds with ids holding spaces, non-ASCII letters, `@` and `#`, and dangling parent stations.
-FEEDS_TO_COMPARE = [SAMPLE_FEED, *(FEEDS / f"{name}.zip" for name in ("caltrain", "saopaulo", "berlin",
-                                                                      "portoalegre"))]
+FEEDS_TO_COMPARE = [
+    SAMPLE_FEED,
+    *(FEEDS / f"{name}.zip" for name in ("caltrain", "saopaulo", "berlin", "portoalegre")),
+]
 
 # Each of the README's URL forms: psycopg 3 (postgresql://, postgresql+psycopg://) and psycopg2; the real
 # feeds with each driver once (postgresql+psycopg:// is postgresql:// spelled out).
@@ -27,8 +29,11 @@ every_driver = pytest.mark.parametrize("pg_url", ["postgresql", "postgresql+psyc
 def _built(feed: Path, db_url: str, out: Path, workers: int) -> tuple[str, bytes]:
     import_feed(feed, db_url=db_url)
     first, days = feed_window(feed)
-    result = build(BuildSettings(db_url=db_url, out_dir=out, workers=workers, departures_from=first,
-                                 departures_days=days))
+    result = build(
+        BuildSettings(
+            db_url=db_url, out_dir=out, workers=workers, departures_from=first, departures_days=days
+        )
+    )
     return result.build_id, (result.release / "manifest.json").read_bytes()
 
 

@@ -39,7 +39,9 @@ def _doc(release: Path, kind: str, id_: str) -> dict[str, Any]:
     return doc
 
 
-def test_build_quirky_ids_each_get_a_document_reachable_by_its_href(quirks: tuple[ImportReport, BuildResult]) -> None:
+def test_build_quirky_ids_each_get_a_document_reachable_by_its_href(
+    quirks: tuple[ImportReport, BuildResult],
+) -> None:
     release = quirks[1].release
     check_hashes_and_hrefs(release)
     check_against_models(release, manifest(release))
@@ -64,8 +66,11 @@ def test_build_leaves_a_dangling_parent_station_out(quirks: tuple[ImportReport, 
 
 def test_build_keeps_a_trip_whose_shape_has_no_points(quirks: tuple[ImportReport, BuildResult]) -> None:
     trip = _doc(quirks[1].release, "trip", "t@2")["trip"]
-    assert trip["shape_id"] == DANGLING_SHAPE and "shape" not in trip and not any(
-        "shape" in k for k in trip if k != "shape_id")
+    assert (
+        trip["shape_id"] == DANGLING_SHAPE
+        and "shape" not in trip
+        and not any("shape" in k for k in trip if k != "shape_id")
+    )
 
 
 def test_import_feed_counts_dangling_soft_references(quirks: tuple[ImportReport, BuildResult]) -> None:
@@ -77,8 +82,11 @@ def test_import_feed_counts_dangling_soft_references(quirks: tuple[ImportReport,
 
 def test_build_services_from_calendar_dates_alone_and_both(quirks: tuple[ImportReport, BuildResult]) -> None:
     services = _doc(quirks[1].release, "route", ODD_ROUTE)["services"]
-    assert services["dates only"] == {"service_id": "dates only", "added_dates": ["20260501", "20260502"],
-                                      "removed_dates": []}
+    assert services["dates only"] == {
+        "service_id": "dates only",
+        "added_dates": ["20260501", "20260502"],
+        "removed_dates": [],
+    }
     assert services["cal only"]["monday"] == 1 and services["cal only"]["added_dates"] == []
     both = _doc(quirks[1].release, "route", "Кольцо")["services"]["both"]
     assert both["saturday"] == 1 and both["start_date"] == "20260101"
@@ -94,7 +102,9 @@ def test_build_keeps_stop_sequence_from_zero_with_gaps(quirks: tuple[ImportRepor
 def test_build_loop_trip_appears_twice_in_the_stop_view(quirks: tuple[ImportReport, BuildResult]) -> None:
     visits = _doc(quirks[1].release, "stop", LOOP_STOP)["trips"]
     assert [(v["trip_id"], v["stop_sequence"], v["departure_time"]) for v in visits] == [
-        (LOOP_TRIP, 0, "10:00:00"), (LOOP_TRIP, 20, "10:20:00")]
+        (LOOP_TRIP, 0, "10:00:00"),
+        (LOOP_TRIP, 20, "10:20:00"),
+    ]
     trip = _doc(quirks[1].release, "trip", LOOP_TRIP)
     assert [st["stop_id"] for st in trip["stop_times"]] == [LOOP_STOP, "محطة", LOOP_STOP]
 
@@ -106,8 +116,13 @@ def test_build_gives_a_stop_without_trips_an_empty_view(quirks: tuple[ImportRepo
 def test_import_command_summary_counts_dangling_references(tmp_path: Path) -> None:
     cli = str(Path(sys.executable).parent / "transit-snapshot")
     feed = write_feed(tmp_path / "quirks", QUIRK_FEED)
-    done = subprocess.run([cli, "import", str(feed), "--db", f"sqlite:///{tmp_path / 'q.sqlite'}"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [cli, "import", str(feed), "--db", f"sqlite:///{tmp_path / 'q.sqlite'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "kept 1 rows whose stops.parent_station is not in the feed" in done.stdout
     assert "kept 1 rows whose trips.shape_id is not in the feed" in done.stdout

@@ -14,9 +14,20 @@ def test_weekday_dates_keeps_both_ends_and_only_the_flagged_weekdays() -> None:
 
 
 def test_service_dates_adds_and_removes_exceptions() -> None:
-    weekend = {"service_id": "WE", "monday": 0, "tuesday": 0, "wednesday": 0, "thursday": 0, "friday": 0,
-               "saturday": 1, "sunday": 1, "start_date": "20260301", "end_date": "20260315",
-               "added_dates": ["20260304", "20260310"], "removed_dates": ["20260307", "20260310"]}
+    weekend = {
+        "service_id": "WE",
+        "monday": 0,
+        "tuesday": 0,
+        "wednesday": 0,
+        "thursday": 0,
+        "friday": 0,
+        "saturday": 1,
+        "sunday": 1,
+        "start_date": "20260301",
+        "end_date": "20260315",
+        "added_dates": ["20260304", "20260310"],
+        "removed_dates": ["20260307", "20260310"],
+    }
     got = sorted(map(format_date, service_dates(weekend)))
     # 0310 is both added and removed: removed wins.
     assert got == ["20260301", "20260304", "20260308", "20260314", "20260315"]
@@ -29,8 +40,14 @@ def test_service_dates_of_a_calendar_dates_only_service() -> None:
 
 def test_resolve_services_keeps_a_service_that_never_runs() -> None:
     gone = {"service_id": "X", "added_dates": [], "removed_dates": ["20260101"]}
-    backwards = {"service_id": "B", "monday": 1, "start_date": "20260310", "end_date": "20260301",
-                 "added_dates": [], "removed_dates": []}
+    backwards = {
+        "service_id": "B",
+        "monday": 1,
+        "start_date": "20260310",
+        "end_date": "20260301",
+        "added_dates": [],
+        "removed_dates": [],
+    }
     assert resolve_services({"X": gone, "B": backwards}) == {"X": set(), "B": set()}
 
 

@@ -18,8 +18,10 @@ from builder.importer import import_feed
 from tests.conftest import REPO, SAMPLE_FEED
 
 CLI = str(Path(sys.executable).parent / "transit-snapshot")
-SUMMARY = re.compile(r"^build [0-9a-f]{16} (published|unchanged \(already published\)): .*\d+ route.* MB in "
-                     r"[\d.]+ s -> ")
+SUMMARY = re.compile(
+    r"^build [0-9a-f]{16} (published|unchanged \(already published\)): .*\d+ route.* MB in "
+    r"[\d.]+ s -> "
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +55,18 @@ def test_build_verbose_logs_each_phase_with_timing(db_url: str, tmp_path: Path) 
         assert re.search(rf"^{phase}: done in [\d.]+ s", verbose.stderr, re.MULTILINE), verbose.stderr
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("--departures-from", "2026-03-28", "'2026-03-28' is not a date YYYYMMDD"),
-    ("--departures-from", "20260231", "'20260231' is not a date YYYYMMDD"),
-    ("--departures-days", "-1", "-1 is not in the range 0<=x<=366"),
-    ("--departures-days", "week", "'week' is not a valid integer"),
-])
-def test_build_bad_departure_window_is_refused_naming_the_option(db_url: str, tmp_path: Path, option: str,
-                                                                  value: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--departures-from", "2026-03-28", "'2026-03-28' is not a date YYYYMMDD"),
+        ("--departures-from", "20260231", "'20260231' is not a date YYYYMMDD"),
+        ("--departures-days", "-1", "-1 is not in the range 0<=x<=366"),
+        ("--departures-days", "week", "'week' is not a valid integer"),
+    ],
+)
+def test_build_bad_departure_window_is_refused_naming_the_option(
+    db_url: str, tmp_path: Path, option: str, value: str, message: str
+) -> None:
     bad = run("build", "--db", db_url, "--out", tmp_path, option, value)
     assert bad.returncode == 2 and f"Invalid value for '{option}': {message}" in bad.stderr
     assert not (tmp_path / "current").exists()
@@ -70,15 +76,31 @@ def test_build_departures_default_to_a_week_from_today(db_url: str, tmp_path: Pa
     assert run("build", "--db", db_url, "--out", tmp_path, "--quiet").returncode == 0
     window = json.loads((tmp_path / "current" / "feed.json").read_bytes())["departures"]
     today = datetime.now(ZoneInfo("Europe/Berlin")).date()  # the sample feed's agencies' zone
-    assert window["days"] == 7 and window["from"] in {f"{d:%Y%m%d}" for d in (today, today - timedelta(days=1))}
+    assert window["days"] == 7 and window["from"] in {
+        f"{d:%Y%m%d}" for d in (today, today - timedelta(days=1))
+    }
     assert len(list((tmp_path / "current" / "departures").iterdir())) == 7
 
 
 def test_build_on_a_terminal_shows_progress_bars(db_url: str, tmp_path: Path) -> None:
     main, terminal = os.openpty()
-    proc = subprocess.Popen([CLI, "build", "--db", db_url, "--out", str(tmp_path), "--departures-from", "20260328",
-                             "--departures-days", "2"], stdout=subprocess.PIPE,
-                            stderr=terminal, env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
+    proc = subprocess.Popen(
+        [
+            CLI,
+            "build",
+            "--db",
+            db_url,
+            "--out",
+            str(tmp_path),
+            "--departures-from",
+            "20260328",
+            "--departures-days",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+    )
     os.close(terminal)
     screen = b""
     while select.select([main], [], [], 60)[0]:

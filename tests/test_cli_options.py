@@ -30,9 +30,15 @@ from tests.test_cli import CLI
 PATHS_UNDER_A_FILE = "{file}/sub"
 BAD_VALUES: dict[type[click.ParamType], list[str]] = {
     options.DatabaseURL: [
-        "not a url", "nosuchdb://u@localhost/x", "postgresql+nosuchdriver://u@localhost/x",
-        "postgresql://u@127.0.0.1:99999/x", "mysql://u@127.0.0.1/x", "postgresql+pg8000://u@127.0.0.1/x",
-        "postgresql://nobody@127.0.0.1:1/nothing", "sqlite:///{missing}/gtfs.sqlite", "sqlite:///{file}",
+        "not a url",
+        "nosuchdb://u@localhost/x",
+        "postgresql+nosuchdriver://u@localhost/x",
+        "postgresql://u@127.0.0.1:99999/x",
+        "mysql://u@127.0.0.1/x",
+        "postgresql+pg8000://u@127.0.0.1/x",
+        "postgresql://nobody@127.0.0.1:1/nothing",
+        "sqlite:///{missing}/gtfs.sqlite",
+        "sqlite:///{file}",
     ],
     options.Codings: ["zip", "gzip,zip", "gzip;br"],
     options.ServiceDate: ["2026-03-28", "20260231", "2026032", "tomorrow"],
@@ -100,9 +106,11 @@ def bad_values(command: str, param: click.Parameter) -> list[str]:
     elif type(kind) in BAD_VALUES:
         values = BAD_VALUES[type(kind)]
     else:
-        pytest.fail(f"{command} {param.name}: no bad values known for its type {kind!r}; give it a specific "
-                    "click type (an IntRange, a FloatRange, a Path, a Choice or one of builder.options) and list its "
-                    "bad values in BAD_VALUES")
+        pytest.fail(
+            f"{command} {param.name}: no bad values known for its type {kind!r}; give it a specific "
+            "click type (an IntRange, a FloatRange, a Path, a Choice or one of builder.options) and list its "
+            "bad values in BAD_VALUES"
+        )
     return values + EXTRA_BAD_VALUES.get((command, str(param.name)), [])
 
 
@@ -140,13 +148,17 @@ class World:
             "bundle": {"out_dir": str(self.out), "to": str(self.root / "snapshot.zip")},
             "verify": {"path": release},
             "serve": {"out_dir": str(self.out), "port": str(free_port())},
-            "publish": {"out_dir": str(self.out), "to": "s3://bucket/prefix",
-                        "endpoint_url": f"http://127.0.0.1:{free_port()}"},
+            "publish": {
+                "out_dir": str(self.out),
+                "to": "s3://bucket/prefix",
+                "endpoint_url": f"http://127.0.0.1:{free_port()}",
+            },
         }
 
     def fill(self, value: str) -> str:
-        return value.format(file=self.root / "regular-file", dir=self.root / "empty-folder",
-                            missing=self.root / "missing")
+        return value.format(
+            file=self.root / "regular-file", dir=self.root / "empty-folder", missing=self.root / "missing"
+        )
 
 
 def free_port() -> int:
@@ -162,8 +174,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     db_url = f"sqlite:///{root / 'gtfs.sqlite'}"
     import_feed(SAMPLE_FEED, db_url=db_url)
     out = root / "output"
-    built = subprocess.run([CLI, "build", "--db", db_url, "--out", str(out)], capture_output=True,
-                           text=True, timeout=RUN_SECONDS, check=False)
+    built = subprocess.run(
+        [CLI, "build", "--db", db_url, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS,
+        check=False,
+    )
     assert built.returncode == 0, built.stderr
     (root / "regular-file").write_text("not what any option wants\n")
     (root / "empty-folder").mkdir()
@@ -185,13 +202,16 @@ def command_line(command: click.Command, values: dict[str, str]) -> list[str]:
 def mentions(line: str, value: str) -> bool:
     """Whether an error line names the value: whole, or a URL's scheme (the driver it needs) or file."""
     scheme, sep, rest = value.partition("://")
-    return value in line or (bool(sep) and (f"{scheme}://" in line or (scheme == "sqlite" and rest[1:] in line)))
+    return value in line or (
+        bool(sep) and (f"{scheme}://" in line or (scheme == "sqlite" and rest[1:] in line))
+    )
 
 
 def error_lines(stderr: str) -> list[str]:
     """stderr less Click's usage lines and the indented problem lines a refusal may list."""
-    return [line for line in stderr.splitlines()
-            if line.strip() and not line.startswith(("Usage:", "Try '", " "))]
+    return [
+        line for line in stderr.splitlines() if line.strip() and not line.startswith(("Usage:", "Try '", " "))
+    ]
 
 
 @pytest.mark.parametrize("case", list(cases()), ids=str)
@@ -200,12 +220,24 @@ def test_cli_refuses_a_bad_option_value_in_one_line(case: Case, world: World) ->
     param = next(p for p in command.params if p.name == case.param)
     value = world.fill(case.value)
     values = {**world.valid()[case.command], case.param: value}
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-           "AWS_DEFAULT_REGION": "us-east-1", "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "NO_COLOR": "1",
+    }
     env.pop("TRANSIT_SNAPSHOT_DB", None)
     try:
-        done = subprocess.run([CLI, *command_line(command, values)], capture_output=True, text=True,
-                              timeout=RUN_SECONDS, env=env, cwd=world.root, check=False)
+        done = subprocess.run(
+            [CLI, *command_line(command, values)],
+            capture_output=True,
+            text=True,
+            timeout=RUN_SECONDS,
+            env=env,
+            cwd=world.root,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{case.command} accepted {param.opts[0]} {value!r} and kept running")
     shown = f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
@@ -213,6 +245,9 @@ def test_cli_refuses_a_bad_option_value_in_one_line(case: Case, world: World) ->
     assert done.returncode != 0 and done.returncode in documented_statuses(), shown
     lines = error_lines(done.stderr)
     assert len(lines) == 1 and lines[0].lower().startswith("error:"), shown
-    assert mentions(lines[0], value) or any(opt in lines[0] for opt in param.opts) or (
-        isinstance(param, click.Argument) and param.human_readable_name in lines[0]), shown
+    assert (
+        mentions(lines[0], value)
+        or any(opt in lines[0] for opt in param.opts)
+        or (isinstance(param, click.Argument) and param.human_readable_name in lines[0])
+    ), shown
     assert done.stdout == "", shown

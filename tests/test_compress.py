@@ -40,8 +40,7 @@ def test_compress_sidecars_are_byte_identical_across_builds(build_feed: Builder,
     second = build_feed(SAMPLE_FEED, out=tmp_path / "b", compress=("br", "gzip"), workers=2)
     assert first.build_id == second.build_id
     names = sorted(p.relative_to(first.release) for p in first.release.rglob("*.gz"))
-    assert names and all((first.release / n).read_bytes() == (second.release / n).read_bytes()
-                         for n in names)
+    assert names and all((first.release / n).read_bytes() == (second.release / n).read_bytes() for n in names)
 
 
 def test_compress_only_the_codings_asked_for(build_feed: Builder) -> None:
@@ -70,11 +69,18 @@ def test_compress_cli_option_writes_sidecars(tmp_path: Path) -> None:
     db, out = f"sqlite:///{tmp_path / 'g.sqlite'}", tmp_path / "out"
     cli = [str(Path(sys.executable).parent / "transit-snapshot")]
     subprocess.run([*cli, "import", str(SAMPLE_FEED), "--db", db], check=True, capture_output=True)
-    subprocess.run([*cli, "build", "--db", db, "--out", str(out), "--compress", "gzip,br"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "build", "--db", db, "--out", str(out), "--compress", "gzip,br"],
+        check=True,
+        capture_output=True,
+    )
     assert (out / "current" / "routes.json.gz").is_file() and (out / "current" / "routes.json.br").is_file()
-    bad = subprocess.run([*cli, "build", "--db", db, "--out", str(out), "--compress", "zstd"],
-                         check=False, capture_output=True, text=True)
+    bad = subprocess.run(
+        [*cli, "build", "--db", db, "--out", str(out), "--compress", "zstd"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode != 0 and "unknown compression zstd" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -88,4 +94,5 @@ def test_compress_release_verifies_and_a_damaged_sidecar_is_named(build_feed: Bu
     size = damaged.stat().st_size
     assert err.value.problems == [
         f"wrong size: routes/F1.json.gz has {size} bytes, the manifest says {size + 1}",
-        "wrong sha256: routes/F1.json.gz"]
+        "wrong sha256: routes/F1.json.gz",
+    ]

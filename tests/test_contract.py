@@ -11,7 +11,8 @@ from tests.conftest import REPO
 
 def test_contract_file_is_generated_from_the_models() -> None:
     assert contract.CONTRACT_FILE.read_bytes() == contract.generate(), (
-        "builder/models.py changed: regenerate with `.venv/bin/python -m builder.contract`")
+        "builder/models.py changed: regenerate with `.venv/bin/python -m builder.contract`"
+    )
 
 
 def test_contract_fields_follow_the_model_rules() -> None:

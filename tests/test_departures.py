@@ -43,8 +43,12 @@ def rules(build_feed: Builder, tmp_path: Path) -> BuildResult:
 def _oracle(feed: Path, result: BuildResult) -> None:
     if not DEPARTURES_ORACLE.is_file():
         pytest.skip(f"the departures oracle is not beside the repo ({DEPARTURES_ORACLE} is absent)")
-    run = subprocess.run([sys.executable, str(DEPARTURES_ORACLE), str(feed), str(result.release), "--sample", "0"],
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [sys.executable, str(DEPARTURES_ORACLE), str(feed), str(result.release), "--sample", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0 and " 0 mismatches" in run.stdout, run.stdout[-3000:]
 
 
@@ -89,7 +93,9 @@ def test_departures_removed_holiday_and_calendar_dates_only_service(rules: Build
 def test_departures_loop_trip_appears_at_each_visit(rules: BuildResult) -> None:
     board = _board(rules, "20260407", "LOOP")
     assert [(d["trip_id"], d["stop_sequence"], d["departure"]) for d in board["departures"]] == [
-        ("t-loop", 1, "2026-04-07T08:00:00-04:00"), ("t-loop", 3, "2026-04-07T08:20:00-04:00")]
+        ("t-loop", 1, "2026-04-07T08:00:00-04:00"),
+        ("t-loop", 3, "2026-04-07T08:20:00-04:00"),
+    ]
     first, last = board["departures"]
     assert (first["drop_off_type"], first["pickup_type"], last["pickup_type"]) == (1, 0, 1)
     assert board["routes"]["R1"]["href"] == "routes/R1.json"
@@ -101,8 +107,13 @@ def test_departures_station_lists_its_platforms(rules: BuildResult) -> None:
     assert platforms == {"P1", "P2", "P3"}
     instants = [d["departure"] or d["arrival"] for d in board["departures"]]
     assert instants == sorted(instants)
-    assert board["stop"] == {"stop_id": "STA", "stop_name": "Central", "stop_lat": 40.7, "stop_lon": -74.0,
-                             "href": "stops/STA.json"}
+    assert board["stop"] == {
+        "stop_id": "STA",
+        "stop_name": "Central",
+        "stop_lat": 40.7,
+        "stop_lon": -74.0,
+        "href": "stops/STA.json",
+    }
     assert _board(rules, "20260407", "ENT")["departures"] == []  # an entrance gets a board too
 
 
@@ -112,7 +123,11 @@ def test_departures_stop_timezone_of_its_own(rules: BuildResult) -> None:
     assert board["timezone"] == "America/Chicago"
     (late,) = board["departures"]
     assert (late["arrival"], late["departure"], late["arrival_time"], late["departure_time"]) == (
-        "2026-04-07T23:30:00-05:00", None, "24:30:00", None)
+        "2026-04-07T23:30:00-05:00",
+        None,
+        "24:30:00",
+        None,
+    )
     assert not (rules.release / "departures/20260408").exists()  # outside the window
 
 
@@ -120,8 +135,12 @@ def test_departures_interpolate_non_timepoints(rules: BuildResult) -> None:
     """By distance (0, 1, 2.5 of 7 over 10 minutes: 85.7 s and 214.3 s, floored), else by stop count."""
     n1, n2 = _board(rules, "20260407", "N1"), _board(rules, "20260407", "N2")
     got = {(d["trip_id"], d["departure_time"], d["estimated"]) for d in n1["departures"] + n2["departures"]}
-    assert got == {("t-dist", "12:01:25", True), ("t-dist", "12:03:34", True),
-                   ("t-count", "13:03:20", True), ("t-count", "13:06:40", True)}  # t-tail: nothing after it
+    assert got == {
+        ("t-dist", "12:01:25", True),
+        ("t-dist", "12:03:34", True),
+        ("t-count", "13:03:20", True),
+        ("t-count", "13:06:40", True),
+    }  # t-tail: nothing after it
     timed = _board(rules, "20260407", "END")["departures"]
     assert {d["estimated"] for d in timed} == {False}  # timepoint 0 with times is not estimated
 
@@ -129,10 +148,15 @@ def test_departures_interpolate_non_timepoints(rules: BuildResult) -> None:
 def test_departures_frequency_runs(rules: BuildResult) -> None:
     board = _board(rules, "20260407", "P2")
     runs = [(d["departure_time"], d["frequency"]) for d in board["departures"] if d["trip_id"] == "f-0"]
-    assert runs == [(f"06:{m:02d}:00", {"start_time": f"06:{m:02d}:00", "headway_secs": 1200, "exact_times": 0})
-                    for m in (0, 20, 40)]
-    exact = [(d["arrival_time"], d["departure_time"], d["frequency"]["start_time"])
-             for d in _board(rules, "20260407", "P3")["departures"] if d["trip_id"] == "f-1"]
+    assert runs == [
+        (f"06:{m:02d}:00", {"start_time": f"06:{m:02d}:00", "headway_secs": 1200, "exact_times": 0})
+        for m in (0, 20, 40)
+    ]
+    exact = [
+        (d["arrival_time"], d["departure_time"], d["frequency"]["start_time"])
+        for d in _board(rules, "20260407", "P3")["departures"]
+        if d["trip_id"] == "f-1"
+    ]
     # the trip's first departure is 05:01, so each run shifts its times by (start - 05:01)
     assert exact == [("06:59:00", "07:00:00", "07:00:00"), ("07:14:00", "07:15:00", "07:15:00")]
     assert all(d["frequency"] is None for d in _board(rules, "20260407", "LOOP")["departures"])
@@ -166,7 +190,7 @@ def test_departures_days_zero_writes_no_boards(build_feed: Builder, tmp_path: Pa
     assert orjson.loads((result.release / "feed.json").read_bytes())["departures"]["days"] == 0
 
 
-ODD_TEXT = st.text(alphabet='aZ09 "\\/é東+#,\'<>&\u2028', min_size=1, max_size=6).map(str.strip).filter(bool)
+ODD_TEXT = st.text(alphabet="aZ09 \"\\/é東+#,'<>&\u2028", min_size=1, max_size=6).map(str.strip).filter(bool)
 
 
 def _csv(header: list[str], rows: list[list[str]]) -> str:
@@ -175,42 +199,81 @@ def _csv(header: list[str], rows: list[list[str]]) -> str:
     return out.getvalue()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a build per example: no slow shrinking
-@given(trip=ODD_TEXT, route=ODD_TEXT, stop=ODD_TEXT, headsign=st.one_of(st.just(""), ODD_TEXT),
-       direction=st.sampled_from(["", "0", "1"]), pickup=st.sampled_from(["", "0", "1", "3"]),
-       times=st.sampled_from([("08:00:00", "08:00:30"), ("25:59:59", ""), ("", "00:00:00")]))
-def test_departures_spliced_json_is_what_orjson_writes(tmp_path_factory: pytest.TempPathFactory, trip: str,
-                                                       route: str, stop: str, headsign: str, direction: str,
-                                                       pickup: str, times: tuple[str, str]) -> None:
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a build per example: no slow shrinking
+)
+@given(
+    trip=ODD_TEXT,
+    route=ODD_TEXT,
+    stop=ODD_TEXT,
+    headsign=st.one_of(st.just(""), ODD_TEXT),
+    direction=st.sampled_from(["", "0", "1"]),
+    pickup=st.sampled_from(["", "0", "1", "3"]),
+    times=st.sampled_from([("08:00:00", "08:00:30"), ("25:59:59", ""), ("", "00:00:00")]),
+)
+def test_departures_spliced_json_is_what_orjson_writes(
+    tmp_path_factory: pytest.TempPathFactory,
+    trip: str,
+    route: str,
+    stop: str,
+    headsign: str,
+    direction: str,
+    pickup: str,
+    times: tuple[str, str],
+) -> None:
     """Boards are assembled from pre-serialized pieces: byte for byte what orjson writes for the parsed
     document (sorted keys), whatever the ids and headsigns hold."""
     folder = tmp_path_factory.mktemp("odd")
-    files = dict(DST_FEED, **{
-        "stops.txt": _csv(["stop_id", "stop_name", "stop_lat", "stop_lon"], [[stop, headsign, "40.7", "-74.0"],
-                                                                              [stop + "x", "", "40.7", "-74.0"]]),
-        "routes.txt": _csv(["route_id", "agency_id", "route_short_name", "route_type"], [[route, "A", "1", "3"]]),
-        "trips.txt": _csv(["route_id", "service_id", "trip_id", "trip_headsign", "direction_id"],
-                          [[route, "D", trip, headsign, direction]]),
-        "stop_times.txt": _csv(["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence",
-                                "pickup_type"], [[trip, *times, stop, "1", pickup],
-                                                 [trip, "27:00:00", "27:00:00", stop + "x", "2", ""]])})
+    files = dict(
+        DST_FEED,
+        **{
+            "stops.txt": _csv(
+                ["stop_id", "stop_name", "stop_lat", "stop_lon"],
+                [[stop, headsign, "40.7", "-74.0"], [stop + "x", "", "40.7", "-74.0"]],
+            ),
+            "routes.txt": _csv(
+                ["route_id", "agency_id", "route_short_name", "route_type"], [[route, "A", "1", "3"]]
+            ),
+            "trips.txt": _csv(
+                ["route_id", "service_id", "trip_id", "trip_headsign", "direction_id"],
+                [[route, "D", trip, headsign, direction]],
+            ),
+            "stop_times.txt": _csv(
+                ["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence", "pickup_type"],
+                [[trip, *times, stop, "1", pickup], [trip, "27:00:00", "27:00:00", stop + "x", "2", ""]],
+            ),
+        },
+    )
     db = folder / "gtfs.sqlite"
     import_feed(write_feed(folder / "feed", files), db_url=f"sqlite:///{db}")
-    result = build(BuildSettings(db_url=f"sqlite:///{db}", out_dir=folder / "out", departures_from=date(2026, 3, 8),
-                                 departures_days=2))
-    found = [e for e in manifest(result.release) if e.kind == "departures" and (e.id or "").endswith("/" + stop)]
+    result = build(
+        BuildSettings(
+            db_url=f"sqlite:///{db}",
+            out_dir=folder / "out",
+            departures_from=date(2026, 3, 8),
+            departures_days=2,
+        )
+    )
+    found = [
+        e for e in manifest(result.release) if e.kind == "departures" and (e.id or "").endswith("/" + stop)
+    ]
     departures = []
     for entry in found:
         raw = (result.release / entry.path).read_bytes()
         assert raw == orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS)
         departures += orjson.loads(raw)["departures"]
     # once or twice: the daily service's 00:00:00 of 2026-03-08 is at 23:00 the day before (spring forward)
-    assert departures and {(d["trip_id"], d["route_id"], d["stop_id"], d["trip_headsign"] or "")
-                           for d in departures} == {(trip, route, stop, headsign)}
+    assert departures and {
+        (d["trip_id"], d["route_id"], d["stop_id"], d["trip_headsign"] or "") for d in departures
+    } == {(trip, route, stop, headsign)}
 
 
-def test_departures_platform_with_its_own_zone_in_a_station_without_one(build_feed: Builder, tmp_path: Path) -> None:
+def test_departures_platform_with_its_own_zone_in_a_station_without_one(
+    build_feed: Builder, tmp_path: Path
+) -> None:
     result = build_feed(write_feed(tmp_path / "zones", OWN_ZONE_PLATFORM_FEED), window=(date(2026, 6, 1), 2))
     platform, station = _board(result, "20260602", "X"), _board(result, "20260602", "A")
     assert platform["timezone"] == "America/Chicago" and station["timezone"] == "America/New_York"

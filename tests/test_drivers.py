@@ -32,35 +32,53 @@ sys.argv[0] = "transit-snapshot"
 main()
 """
 EXTRA = "pip install 'transit-snapshot[postgres]'"
-DB_COMMANDS = sorted(name for name, command in cli.commands.items()
-                     if any(param.name == "db_url" for param in command.params))
+DB_COMMANDS = sorted(
+    name for name, command in cli.commands.items() if any(param.name == "db_url" for param in command.params)
+)
 ARGUMENTS = {"import": [str(SAMPLE_FEED)]}  # what else a command needs on its command line
 
 
 def without_drivers(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", WITHOUT_DRIVERS, *args], capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_DRIVERS, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("command", DB_COMMANDS)
-@pytest.mark.parametrize("url, driver", [("postgresql://gtfs@localhost/gtfs", "psycopg"),
-                                         ("postgresql+psycopg://gtfs@localhost/gtfs", "psycopg"),
-                                         ("postgresql+psycopg2://gtfs@localhost/gtfs", "psycopg2")])
+@pytest.mark.parametrize(
+    "url, driver",
+    [
+        ("postgresql://gtfs@localhost/gtfs", "psycopg"),
+        ("postgresql+psycopg://gtfs@localhost/gtfs", "psycopg"),
+        ("postgresql+psycopg2://gtfs@localhost/gtfs", "psycopg2"),
+    ],
+)
 def test_drivers_missing_one_is_one_line_naming_the_extra(command: str, url: str, driver: str) -> None:
     done = without_drivers(command, *ARGUMENTS.get(command, []), "--db", url)
     assert done.returncode == 4, done.stderr
     assert done.stdout == "" and "Traceback" not in done.stderr, done.stderr
     assert len(done.stderr.splitlines()) == 1, done.stderr
     scheme = url.split("://")[0]
-    assert done.stderr.startswith(f"error: the PostgreSQL driver {driver} (for {scheme}://) cannot be "
-                                  f"imported (No module named '{driver}'): "), done.stderr
+    assert done.stderr.startswith(
+        f"error: the PostgreSQL driver {driver} (for {scheme}://) cannot be "
+        f"imported (No module named '{driver}'): "
+    ), done.stderr
     assert EXTRA in done.stderr
 
 
 def test_drivers_missing_one_is_read_from_the_environment_too() -> None:
     """TRANSIT_SNAPSHOT_DB is --db by another name: the same line."""
-    done = subprocess.run([sys.executable, "-c", WITHOUT_DRIVERS, "build"], capture_output=True, text=True,
-                          timeout=60, check=False,
-                          env={"TRANSIT_SNAPSHOT_DB": "postgresql://gtfs@localhost/gtfs", "PATH": "/usr/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_DRIVERS, "build"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"TRANSIT_SNAPSHOT_DB": "postgresql://gtfs@localhost/gtfs", "PATH": "/usr/bin"},
+    )
     assert done.returncode == 4 and len(done.stderr.splitlines()) == 1, done.stderr
     assert EXTRA in done.stderr

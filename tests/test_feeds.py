@@ -36,8 +36,10 @@ LARGE = {"mta_bus_brooklyn"}  # 2.4M stop times: a minute or two here, still par
 
 
 def _params() -> list[object]:
-    return [pytest.param(f, id=f.stem, marks=[pytest.mark.slow] if f.stem in LARGE else [])
-            for f in shared_feeds()] or [pytest.param(None, id="no-feeds")]
+    return [
+        pytest.param(f, id=f.stem, marks=[pytest.mark.slow] if f.stem in LARGE else [])
+        for f in shared_feeds()
+    ] or [pytest.param(None, id="no-feeds")]
 
 
 @needs_feeds
@@ -48,13 +50,21 @@ def test_feed_builds_with_zero_oracle_mismatches(feed: Path, build_feed: Builder
     # --sample: trips (oracle.py) or routes (timetable_oracle.py) checked on the large feed, seeded
     for oracle, sample in ((ORACLE, "3000"), (TIMETABLE_ORACLE, "60")):
         options = ["--sample", sample] if feed.stem in LARGE else []
-        run = subprocess.run([sys.executable, str(oracle), str(feed), str(result.release), *options],
-                             capture_output=True, text=True, check=False)
+        run = subprocess.run(
+            [sys.executable, str(oracle), str(feed), str(result.release), *options],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert run.returncode == 0 and " 0 mismatches" in run.stdout, f"{oracle.name}: {run.stdout[-3000:]}"
     # boards: every one present; field by field for 300 stops (stations, frequencies and
     # interpolated visits among them) on every date of the window
-    run = subprocess.run([sys.executable, str(DEPARTURES_ORACLE), str(feed), str(result.release), "--sample", "300"],
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [sys.executable, str(DEPARTURES_ORACLE), str(feed), str(result.release), "--sample", "300"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0 and " 0 mismatches" in run.stdout, run.stdout[-3000:]
     check_service_dates_against_partridge(feed, result.release)
     check_hashes_and_hrefs(result.release)
@@ -72,7 +82,9 @@ def check_service_dates_against_partridge(feed: Path, release: Path) -> None:
     services trips use (partridge leaves the others out)."""
     import partridge
 
-    with warnings.catch_warnings():  # partridge 1.1.2 calls pandas APIs pandas 3.1 deprecates: not ours to fix
+    with (
+        warnings.catch_warnings()
+    ):  # partridge 1.1.2 calls pandas APIs pandas 3.1 deprecates: not ours to fix
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
         theirs = partridge.read_service_ids_by_date(str(feed))

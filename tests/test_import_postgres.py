@@ -51,7 +51,9 @@ def test_import_feed_copies_values_into_postgresql(pg: sa.Engine, pg_url: str, t
     assert _all(pg, f"SELECT source FROM {IMPORT_TABLE}") == [("feed.zip",)]
 
 
-def test_import_feed_rolls_back_a_refused_feed_in_postgresql(pg: sa.Engine, pg_url: str, tmp_path: Path) -> None:
+def test_import_feed_rolls_back_a_refused_feed_in_postgresql(
+    pg: sa.Engine, pg_url: str, tmp_path: Path
+) -> None:
     import_feed(write_feed(tmp_path / "good", MINIMAL), db_url=pg_url)
     before = _all(pg, "SELECT * FROM stop_times ORDER BY stop_sequence")
     bad = feed_files(
@@ -64,7 +66,9 @@ def test_import_feed_rolls_back_a_refused_feed_in_postgresql(pg: sa.Engine, pg_u
     assert not sa.inspect(pg).has_table("frequencies")
 
 
-def test_import_feed_skip_invalid_drops_later_duplicates_in_postgresql(pg: sa.Engine, pg_url: str, tmp_path: Path) -> None:
+def test_import_feed_skip_invalid_drops_later_duplicates_in_postgresql(
+    pg: sa.Engine, pg_url: str, tmp_path: Path
+) -> None:
     stops = "stop_id,stop_name,stop_lat,stop_lon\nS1,One,48.85,2.35\nS2,Two,48.86,2.36\nS1,Uno,1,1\nS2,Two,48.86,2.36\n"
     report = import_feed(
         write_feed(tmp_path / "feed", feed_files(stops=stops)), db_url=pg_url, skip_invalid=True
@@ -80,11 +84,17 @@ def test_insert_rows_feeds_postgresql_through_copy(pg: sa.Engine) -> None:
     with pg.begin() as conn:
         table.create(conn)
         conn.exec_driver_sql("CREATE TABLE seen (query text)")
-        conn.exec_driver_sql("CREATE FUNCTION note() RETURNS trigger LANGUAGE plpgsql AS "
-                             "$$ BEGIN INSERT INTO seen VALUES (current_query()); RETURN NULL; END $$")
-        conn.exec_driver_sql("CREATE TRIGGER noted AFTER INSERT ON stops FOR EACH STATEMENT EXECUTE FUNCTION note()")
+        conn.exec_driver_sql(
+            "CREATE FUNCTION note() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN INSERT INTO seen VALUES (current_query()); RETURN NULL; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER noted AFTER INSERT ON stops FOR EACH STATEMENT EXECUTE FUNCTION note()"
+        )
         assert insert_rows(conn, table, [("S1", "One", 48.85), ("S2", None, None)]) == 2
         seen = [row[0] for row in conn.exec_driver_sql("SELECT query FROM seen")]
         assert [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM stops ORDER BY 1")] == [
-            ("S1", "One", 48.85), ("S2", None, None)]
+            ("S1", "One", 48.85),
+            ("S2", None, None),
+        ]
     assert len(seen) == 1 and seen[0].startswith("COPY stops "), seen

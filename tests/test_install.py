@@ -19,10 +19,14 @@ from tests.conftest import REPO
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 REQUIREMENTS = [Requirement(r) for r in PYPROJECT["dependencies"]] + [
-    Requirement(r) for extra in PYPROJECT["optional-dependencies"].values() for r in extra]
+    Requirement(r) for extra in PYPROJECT["optional-dependencies"].values() for r in extra
+]
 BASE = {canonicalize_name(Requirement(r).name) for r in PYPROJECT["dependencies"]}
-TOOLS = {canonicalize_name(Requirement(r).name) for extra in ("test", "bench")
-         for r in PYPROJECT["optional-dependencies"][extra]} - BASE
+TOOLS = {
+    canonicalize_name(Requirement(r).name)
+    for extra in ("test", "bench")
+    for r in PYPROJECT["optional-dependencies"][extra]
+} - BASE
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*$")
 
 
@@ -41,7 +45,9 @@ def pins() -> dict[str, str]:
 @pytest.mark.parametrize("requirement", REQUIREMENTS, ids=str)
 def test_install_every_dependency_is_bounded_below_its_next_major(requirement: Requirement) -> None:
     uppers = [s for s in requirement.specifier if s.operator in ("<", "<=", "~=", "==")]
-    assert uppers, f"{requirement}: give it an upper bound (<N, the next major) so a new major cannot break installs"
+    assert uppers, (
+        f"{requirement}: give it an upper bound (<N, the next major) so a new major cannot break installs"
+    )
 
 
 @pytest.mark.parametrize("requirement", REQUIREMENTS, ids=str)
@@ -50,11 +56,14 @@ def test_install_constraints_pin_every_dependency_within_its_bounds(requirement:
     assert version is not None, f"constraints.txt does not pin {requirement.name}: run scripts/lock"
     assert requirement.specifier.contains(version, prereleases=True), (
         f"constraints.txt pins {requirement.name}=={version}, outside pyproject.toml's {requirement}: "
-        "run scripts/lock")
+        "run scripts/lock"
+    )
 
 
-@pytest.mark.skipif(os.environ.get("TRANSIT_SNAPSHOT_NEWEST") == "1",
-                    reason="scripts/test --newest runs on the newest versions, not on constraints.txt")
+@pytest.mark.skipif(
+    os.environ.get("TRANSIT_SNAPSHOT_NEWEST") == "1",
+    reason="scripts/test --newest runs on the newest versions, not on constraints.txt",
+)
 def test_install_this_run_uses_the_pinned_versions() -> None:
     """What CI tests is what constraints.txt says: scripts/setup reinstalls when the file changes."""
     differ = {}
@@ -73,14 +82,30 @@ def test_install_demo_installs_the_project_alone(tmp_path: Path) -> None:
     """scripts/demo's install (scripts/setup --main) where there is no venv yet: a working command at
     the pinned versions, and none of the test or benchmark tools."""
     venv = tmp_path / "venv"
-    done = subprocess.run([str(REPO / "scripts" / "setup"), "--main"], capture_output=True, text=True,
-                          timeout=1200, env={**os.environ, "TRANSIT_SNAPSHOT_VENV": str(venv)}, check=False)
+    done = subprocess.run(
+        [str(REPO / "scripts" / "setup"), "--main"],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={**os.environ, "TRANSIT_SNAPSHOT_VENV": str(venv)},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    version = subprocess.run([str(venv / "bin" / "transit-snapshot"), "--version"], capture_output=True,
-                             text=True, timeout=60, check=False)
+    version = subprocess.run(
+        [str(venv / "bin" / "transit-snapshot"), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert version.returncode == 0 and "version" in version.stdout, version.stderr
-    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"],
-                            capture_output=True, text=True, timeout=120, check=True).stdout
+    listed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     installed = {canonicalize_name(d["name"]): d["version"] for d in json.loads(listed)}
     assert BASE <= installed.keys(), f"missing: {BASE - installed.keys()}"
     assert not TOOLS & installed.keys(), f"the main job does not need {sorted(TOOLS & installed.keys())}"

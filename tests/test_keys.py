@@ -198,4 +198,3 @@ def test_key_for_rejects_empty_id() -> None:
 def test_decode_key_rejects_what_key_for_never_writes(key: str) -> None:
     with pytest.raises(ValueError):
         decode_key(key)
-

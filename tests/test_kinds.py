@@ -47,7 +47,9 @@ def test_kinds_every_kind_has_a_pass_a_model_and_a_known_media_type() -> None:
         assert k.name in passes[k.made_by].kinds
         assert kinds.MEDIA_TYPES[k.place.extension] == k.media_type
         if k.media_type == kinds.JSON and k.name != "schema":
-            assert k.name in DOCUMENT_MODELS, f"{k.name}: JSON documents need a model (their published schema)"
+            assert k.name in DOCUMENT_MODELS, (
+                f"{k.name}: JSON documents need a model (their published schema)"
+            )
     # heavier first; the departure boards last, their tasks then balance what is left
     assert [p.name for p in kinds.SPLIT_PASSES] == ["routes-and-trips", "stops", "departures"]
 
@@ -67,13 +69,32 @@ def test_kinds_refuse_an_inconsistent_declaration() -> None:
 
 def test_kinds_staging_folders_diff_groups_and_nginx_types_follow_the_registry(tmp_path: Path) -> None:
     staging = OutputLayout(tmp_path).new_staging()
-    assert {p.name for p in staging.iterdir()} == {"routes", "stops", "trips", "timetables", "schemas", "departures"}
-    assert diff.KINDS == ("route", "trip", "stop", "timetable", "route_geojson", "departures", "route_page",
-                          "stop_page", "other")
+    assert {p.name for p in staging.iterdir()} == {
+        "routes",
+        "stops",
+        "trips",
+        "timetables",
+        "schemas",
+        "departures",
+    }
+    assert diff.KINDS == (
+        "route",
+        "trip",
+        "stop",
+        "timetable",
+        "route_geojson",
+        "departures",
+        "route_page",
+        "stop_page",
+        "other",
+    )
     block = re.search(r"\n\s*types \{([^}]*)\}", (REPO / "deploy" / "nginx.conf").read_text())
     assert block is not None, "deploy/nginx.conf has no types {} block"
-    nginx = {f".{ext}": media for media, *exts in (line.rstrip(";").split() for line in
-                                                    block.group(1).strip().splitlines()) for ext in exts}
+    nginx = {
+        f".{ext}": media
+        for media, *exts in (line.rstrip(";").split() for line in block.group(1).strip().splitlines())
+        for ext in exts
+    }
     for extension, media_type in kinds.MEDIA_TYPES.items():
         assert nginx[extension] == media_type.split(";")[0], extension  # nginx adds the charset itself
 
@@ -91,15 +112,34 @@ def test_kinds_a_pass_may_only_yield_the_kinds_it_declares(tmp_path: Path) -> No
 
 def test_manifest_round_trips_sorted_with_every_field(tmp_path: Path) -> None:
     gz = Encoded("routes/B41.json.gz", SHA, 9)
-    entries = [Entry("stops.json", "stops", None, SHA, 2),
-               Entry("routes/B41.json", "route", "B41", SHA, 10, "application/json", {"gzip": gz})]
+    entries = [
+        Entry("stops.json", "stops", None, SHA, 2),
+        Entry("routes/B41.json", "route", "B41", SHA, 10, "application/json", {"gzip": gz}),
+    ]
     data = Manifest.of(entries).to_bytes()
-    assert data == orjson.dumps({"documents": [
-        {"bytes": 10, "encodings": {"gzip": {"bytes": 9, "path": "routes/B41.json.gz", "sha256": SHA}},
-         "id": "B41", "kind": "route", "media_type": "application/json", "path": "routes/B41.json",
-         "sha256": SHA},
-        {"bytes": 2, "id": None, "kind": "stops", "media_type": "application/json", "path": "stops.json",
-         "sha256": SHA}]})
+    assert data == orjson.dumps(
+        {
+            "documents": [
+                {
+                    "bytes": 10,
+                    "encodings": {"gzip": {"bytes": 9, "path": "routes/B41.json.gz", "sha256": SHA}},
+                    "id": "B41",
+                    "kind": "route",
+                    "media_type": "application/json",
+                    "path": "routes/B41.json",
+                    "sha256": SHA,
+                },
+                {
+                    "bytes": 2,
+                    "id": None,
+                    "kind": "stops",
+                    "media_type": "application/json",
+                    "path": "stops.json",
+                    "sha256": SHA,
+                },
+            ]
+        }
+    )
     (tmp_path / "manifest.json").write_bytes(data)
     listed = read(tmp_path)
     assert listed == read(tmp_path / "manifest.json") == Manifest.of(entries)
@@ -112,12 +152,19 @@ def test_manifest_without_media_types_reads_as_json() -> None:
     assert parse(old, "old").entries[0].media_type == "application/json"
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"[", "not valid JSON"),
-    (b'{"docs": []}', "no 'documents' list"),
-    (b'{"documents": [{"path": "../x.json", "kind": "route", "id": null, "sha256": "' + SHA.encode()
-     + b'", "bytes": 1}]}', "unsafe or missing path"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"[", "not valid JSON"),
+        (b'{"docs": []}', "no 'documents' list"),
+        (
+            b'{"documents": [{"path": "../x.json", "kind": "route", "id": null, "sha256": "'
+            + SHA.encode()
+            + b'", "bytes": 1}]}',
+            "unsafe or missing path",
+        ),
+    ],
+)
 def test_manifest_refusals_name_the_manifest(data: bytes, message: str) -> None:
     with pytest.raises(ManifestError, match=message) as err:
         parse(data, "/x/manifest.json")

@@ -42,10 +42,24 @@ def _node_gtfs_database(gtfs_import: Path, feed: Path, where: Path) -> str:
     db = where / "node-gtfs.sqlite"
     config = where / "node-gtfs.json"
     # relax_column_count: sample/feed has a short row on purpose (GTFS lets trailing empty fields go).
-    config.write_text(json.dumps({"sqlitePath": str(db), "agencies": [{"path": str(feed)}], "verbose": False,
-                                  "csvOptions": {"relax_column_count": True}}))
-    done = subprocess.run([str(gtfs_import), "--configPath", str(config)], capture_output=True, text=True,
-                          timeout=300, check=False, env={**os.environ, "NO_COLOR": "1"})
+    config.write_text(
+        json.dumps(
+            {
+                "sqlitePath": str(db),
+                "agencies": [{"path": str(feed)}],
+                "verbose": False,
+                "csvOptions": {"relax_column_count": True},
+            }
+        )
+    )
+    done = subprocess.run(
+        [str(gtfs_import), "--configPath", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return f"sqlite:///{db}"
 
@@ -54,8 +68,10 @@ def _releases(gtfs_import: Path, feed: Path, tmp_path: Path) -> tuple[Path, Path
     ours = f"sqlite:///{tmp_path / 'ours.sqlite'}"
     import_feed(feed, db_url=ours)
     theirs = _node_gtfs_database(gtfs_import, feed, tmp_path)
-    return (build(BuildSettings(db_url=ours, out_dir=tmp_path / "ours", workers=1)).release,
-            build(BuildSettings(db_url=theirs, out_dir=tmp_path / "theirs", workers=1)).release)
+    return (
+        build(BuildSettings(db_url=ours, out_dir=tmp_path / "ours", workers=1)).release,
+        build(BuildSettings(db_url=theirs, out_dir=tmp_path / "theirs", workers=1)).release,
+    )
 
 
 def _changed(ours: Path, theirs: Path) -> set[str]:
@@ -74,7 +90,9 @@ def test_nodegtfs_database_builds_byte_identical(gtfs_import: Path, feed: Path, 
     assert theirs.name == ours.name
 
 
-def test_nodegtfs_database_lacks_only_columns_outside_the_reference(gtfs_import: Path, tmp_path: Path) -> None:
+def test_nodegtfs_database_lacks_only_columns_outside_the_reference(
+    gtfs_import: Path, tmp_path: Path
+) -> None:
     ours, theirs = _releases(gtfs_import, SAMPLE_FEED, tmp_path)
     assert _changed(ours, theirs) == SAMPLE_EXTRA_COLUMNS
     for path in SAMPLE_EXTRA_COLUMNS:
@@ -122,12 +140,28 @@ def test_build_reads_a_database_in_node_gtfs_layout(tmp_path: Path) -> None:
     release = build(BuildSettings(db_url=f"sqlite:///{db}", out_dir=tmp_path / "out", workers=1)).release
     trip = orjson.loads((release / "trips/T1.json").read_bytes())
     assert [(st["arrival_time"], st["departure_time"]) for st in trip["stop_times"]] == [
-        ("24:50:00", "24:51:00"), (None, None)]
+        ("24:50:00", "24:51:00"),
+        (None, None),
+    ]
     assert not any("timestamp" in key for st in trip["stop_times"] for key in st)
-    assert trip["service"] == {"service_id": "WK", "monday": 1, "tuesday": 1, "wednesday": 1, "thursday": 1,
-                               "friday": 1, "saturday": 0, "sunday": 0, "start_date": "20260301",
-                               "end_date": "20270228", "added_dates": [], "removed_dates": ["20261225"]}
+    assert trip["service"] == {
+        "service_id": "WK",
+        "monday": 1,
+        "tuesday": 1,
+        "wednesday": 1,
+        "thursday": 1,
+        "friday": 1,
+        "saturday": 0,
+        "sunday": 0,
+        "start_date": "20260301",
+        "end_date": "20270228",
+        "added_dates": [],
+        "removed_dates": ["20261225"],
+    }
     assert orjson.loads((release / "trips/T2.json").read_bytes())["service"]["added_dates"] == ["20260501"]
     feed = orjson.loads((release / "feed.json").read_bytes())
     assert feed["service_period"] == {"start_date": "20260301", "end_date": "20270228"}
-    assert [r["route_id"] for r in orjson.loads((release / "routes.json").read_bytes())["routes"]] == ["R1", "r1"]
+    assert [r["route_id"] for r in orjson.loads((release / "routes.json").read_bytes())["routes"]] == [
+        "R1",
+        "r1",
+    ]

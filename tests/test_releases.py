@@ -157,8 +157,11 @@ def test_bundle_verifies_as_archive_and_unpacked(name: str, db: Path, tmp_path: 
 def unpack_zst(archive: Path, to: Path) -> None:
     import zstandard
 
-    with open(archive, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, \
-            tarfile.open(fileobj=stream, mode="r|") as tf:
+    with (
+        open(archive, "rb") as raw,
+        zstandard.ZstdDecompressor().stream_reader(raw) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as tf,
+    ):
         tf.extractall(to, filter="data")
 
 
@@ -184,8 +187,10 @@ def test_verify_finds_a_tampered_archive_member(db: Path, tmp_path: Path) -> Non
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for info in src.infolist():
             data = src.read(info)
-            dst.writestr(info, data.replace(b"Strandbad", b"Strandbar") if info.filename.endswith("LIDO.json")
-                         else data)
+            dst.writestr(
+                info,
+                data.replace(b"Strandbad", b"Strandbar") if info.filename.endswith("LIDO.json") else data,
+            )
     run = cli("verify", bad)
     assert run.returncode == 3 and "wrong sha256: stops/LIDO.json" in run.stderr
 

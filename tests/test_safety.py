@@ -31,7 +31,9 @@ def big_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database whose build takes a couple of seconds and tens of MB: room to strike mid-way."""
     folder = tmp_path_factory.mktemp("big")
     db = folder / "big.sqlite"
-    import_feed(write_feed(folder / "feed", routes=150, trips_per_route=30, stops=1500), db_url=f"sqlite:///{db}")
+    import_feed(
+        write_feed(folder / "feed", routes=150, trips_per_route=30, stops=1500), db_url=f"sqlite:///{db}"
+    )
     return db
 
 
@@ -43,13 +45,22 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_build(db: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, "build", "--db", f"sqlite:///{db}", "--out", str(out), *args],
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [CLI, "build", "--db", f"sqlite:///{db}", "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def start_build(db: Path, out: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([CLI, "build", "--db", f"sqlite:///{db}", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [CLI, "build", "--db", f"sqlite:///{db}", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def published(out: Path, sample_db: Path) -> dict[str, str]:
@@ -59,8 +70,11 @@ def published(out: Path, sample_db: Path) -> dict[str, str]:
 
 
 def hashes(release: Path) -> dict[str, str]:
-    return {p.relative_to(release).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(release.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(release).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(release.rglob("*"))
+        if p.is_file()
+    }
 
 
 def staging(out: Path) -> list[Path]:
@@ -98,7 +112,8 @@ def one_clear_line(stderr: str) -> str:
 
 @pytest.mark.parametrize("moment", ["at-start", "writing-documents"])
 def test_build_killed_leaves_current_intact_and_next_build_cleans_up(
-        moment: str, big_db: Path, sample_db: Path, tmp_path: Path) -> None:
+    moment: str, big_db: Path, sample_db: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     before = published(out, sample_db)
     previous = os.readlink(out / "current").split("/")[-1]
@@ -132,7 +147,9 @@ def test_build_killed_late_leaves_a_complete_current(big_db: Path, sample_db: Pa
     assert not staging(out)
 
 
-def test_build_second_concurrent_build_exits_75_at_once(big_db: Path, sample_db: Path, tmp_path: Path) -> None:
+def test_build_second_concurrent_build_exits_75_at_once(
+    big_db: Path, sample_db: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     before = published(out, sample_db)
     first = start_build(big_db, out)
@@ -152,14 +169,19 @@ def test_build_second_concurrent_build_exits_75_at_once(big_db: Path, sample_db:
 
 def mount_tmpfs(where: Path, size: str) -> None:
     where.mkdir()
-    run = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if run.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here to fill a disk for real: {run.stderr.strip()}")
 
 
 def test_build_on_a_full_disk_fails_in_one_line_and_keeps_current(
-        big_db: Path, sample_db: Path, tmp_path: Path) -> None:
+    big_db: Path, sample_db: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "disk"
     mount_tmpfs(out, "2m")
     try:
@@ -177,7 +199,8 @@ def test_build_on_a_full_disk_fails_in_one_line_and_keeps_current(
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_build_of_an_unreadable_database_fails_in_one_line(
-        damage: str, big_db: Path, sample_db: Path, tmp_path: Path) -> None:
+    damage: str, big_db: Path, sample_db: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     before = published(out, sample_db)
     previous = os.readlink(out / "current").split("/")[-1]
@@ -194,7 +217,8 @@ def test_build_of_an_unreadable_database_fails_in_one_line(
 
 
 def test_build_whose_database_vanishes_midway_publishes_the_state_it_started_from(
-        big_db: Path, sample_db: Path, tmp_path: Path) -> None:
+    big_db: Path, sample_db: Path, tmp_path: Path
+) -> None:
     """The build pinned the file when it started (builder.pinning): its tasks still read that one."""
     out = tmp_path / "out"
     published(out, sample_db)
@@ -225,7 +249,8 @@ def helpers_of(build: subprocess.Popen[str]) -> list[int]:
 
 
 def test_build_whose_helper_is_killed_fails_in_one_line_and_keeps_current(
-        big_db: Path, sample_db: Path, tmp_path: Path) -> None:
+    big_db: Path, sample_db: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     before = published(out, sample_db)
     previous = os.readlink(out / "current").split("/")[-1]

@@ -20,14 +20,17 @@ from builder.spool import SortedParking, Spool
 from tests.conftest import SAMPLE_FEED, Builder
 from tests.test_build import GOLDEN, _tree
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8),
-                           lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=4), kids,
-                                                                                      max_size=3),
-                           max_leaves=8)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=4), kids, max_size=3),
+    max_leaves=8,
+)
 
 
-@given(head=st.dictionaries(st.text(alphabet="abcs", max_size=5), json_values, max_size=4),
-       items=st.lists(json_values, max_size=6))
+@given(
+    head=st.dictionaries(st.text(alphabet="abcs", max_size=5), json_values, max_size=4),
+    items=st.lists(json_values, max_size=6),
+)
 def test_streamed_pieces_are_the_bytes_orjson_writes(head: dict[str, object], items: list[object]) -> None:
     doc = Streamed(head, "trips", [orjson.dumps(i, option=orjson.OPT_SORT_KEYS) for i in items])
     whole = orjson.dumps({**head, "trips": items}, option=orjson.OPT_SORT_KEYS)
@@ -54,7 +57,8 @@ def test_document_writer_streamed_entry_matches_the_file(tmp_path: Path) -> None
 
 
 def test_sorted_parking_spills_past_the_threshold_and_reads_back_in_key_order(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(spool_module, "SPILL_BYTES", 10)
     with Spool(tmp_path) as spool:
         parking = SortedParking(spool)
@@ -74,7 +78,8 @@ def test_sorted_parking_spills_past_the_threshold_and_reads_back_in_key_order(
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_build_spilling_every_route_tree_still_matches_golden(
-        build_feed: Builder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    build_feed: Builder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
     monkeypatch.setattr(spool_module, "SPILL_BYTES", 1)  # every trip goes through the spool file
     release = build_feed(SAMPLE_FEED, out=tmp_path / "spilled", workers=workers).release
     assert _tree(release) == _tree(GOLDEN)

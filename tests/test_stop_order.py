@@ -14,8 +14,12 @@ from hypothesis import strategies as st
 from builder.day_types import day_label, day_type
 from builder.stop_order import Pattern, stop_columns
 
-patterns = st.lists(st.lists(st.sampled_from("ABCDEFG"), min_size=1, max_size=7).map(tuple), min_size=1,
-                    max_size=6, unique=True)
+patterns = st.lists(
+    st.lists(st.sampled_from("ABCDEFG"), min_size=1, max_size=7).map(tuple),
+    min_size=1,
+    max_size=6,
+    unique=True,
+)
 
 
 def _ordered_once(ps: list[Pattern]) -> bool:
@@ -61,13 +65,19 @@ def test_stop_columns_repeat_a_stop_only_for_loops_and_conflicting_orders() -> N
 
 
 def _service(dates: list[date], **flags: int) -> dict[str, object]:
-    return {"service_id": "S", **flags, "added_dates": [d.strftime("%Y%m%d") for d in dates],
-            "removed_dates": []}
+    return {
+        "service_id": "S",
+        **flags,
+        "added_dates": [d.strftime("%Y%m%d") for d in dates],
+        "removed_dates": [],
+    }
 
 
 def test_day_type_of_flags_and_of_dates_at_least_half_of_each_weekday() -> None:
     monday = date(2026, 3, 2)
-    weekends = [monday + timedelta(days=n) for n in range(5, 56) if (monday + timedelta(days=n)).weekday() >= 5]
+    weekends = [
+        monday + timedelta(days=n) for n in range(5, 56) if (monday + timedelta(days=n)).weekday() >= 5
+    ]
     assert day_type(_service(weekends + [monday + timedelta(days=14)])) == (5, 6)  # one holiday Monday
     assert day_type(_service([], monday=1, friday=1, start_date="20260302", end_date="20260308")) == (0, 4)
     every_other_sunday = [monday + timedelta(days=6 + 14 * n) for n in range(4)]  # 4 of 7 Sundays in the span
@@ -78,7 +88,12 @@ def test_day_type_of_flags_and_of_dates_at_least_half_of_each_weekday() -> None:
 
 def test_day_label_names_runs_and_lists_in_english() -> None:
     assert [day_label(d) for d in [(0, 1, 2, 3, 4, 5, 6), (0, 1, 2, 3, 4), (5,), (6,), (5, 6)]] == [
-        "Daily", "Monday to Friday", "Saturday", "Sunday", "Saturday and Sunday"]
+        "Daily",
+        "Monday to Friday",
+        "Saturday",
+        "Sunday",
+        "Saturday and Sunday",
+    ]
     assert day_label((0, 1, 2, 3, 4, 5)) == "Monday to Saturday"
     assert day_label((1, 2, 3)) == "Tuesday to Thursday"
     assert day_label((0, 2, 4)) == "Monday, Wednesday and Friday"

@@ -63,8 +63,13 @@ def test_timetable_groups_by_direction_then_day_type_in_order(release: Path) -> 
 def test_timetable_interleaves_a_branch_and_a_short_turn(release: Path) -> None:
     weekdays = _tables(release, "BR")[0]
     assert [s["stop_id"] for s in weekdays["stops"]] == ["S1", "S2", "S3", "S4", "S5", "S6", "S7"]
-    assert weekdays["stops"][0] == {"stop_id": "S1", "stop_name": "Stop S1", "stop_lat": STOPS["S1"][0],
-                                    "stop_lon": STOPS["S1"][1], "href": "stops/S1.json"}
+    assert weekdays["stops"][0] == {
+        "stop_id": "S1",
+        "stop_name": "Stop S1",
+        "stop_lat": STOPS["S1"][0],
+        "stop_lon": STOPS["S1"][1],
+        "href": "stops/S1.json",
+    }
     assert _grid(weekdays) == {  # departure, else arrival; "" stops without a time; null does not stop
         "BR-main-0700": ["07:00:00", "07:05:00", "07:10:00", "07:15:00", "07:20:00", None, None],
         "BR-branch-0730": ["07:30:00", "07:35:00", "07:40:00", None, None, "07:46:00", "07:52:00"],
@@ -72,8 +77,14 @@ def test_timetable_interleaves_a_branch_and_a_short_turn(release: Path) -> None:
     }
     assert list(_grid(weekdays)) == ["BR-main-0700", "BR-branch-0730", "BR-short-0800"]
     row = weekdays["trips"][0]
-    assert row == {"trip_id": "BR-main-0700", "service_id": "WD", "trip_headsign": None,
-                   "href": "trips/BR-!main-0700.json", "frequencies": [], "times": row["times"]}
+    assert row == {
+        "trip_id": "BR-main-0700",
+        "service_id": "WD",
+        "trip_headsign": None,
+        "href": "trips/BR-!main-0700.json",
+        "frequencies": [],
+        "times": row["times"],
+    }
 
 
 def test_timetable_stops_are_one_trips_stops_when_the_others_fit_in_them(release: Path) -> None:
@@ -85,8 +96,10 @@ def test_timetable_stops_are_one_trips_stops_when_the_others_fit_in_them(release
 def test_timetable_of_a_loop_lists_its_repeated_stop_twice(release: Path) -> None:
     (loop,) = _tables(release, "LP")
     assert [s["stop_id"] for s in loop["stops"]] == ["S1", "S8", "S9", "S1"]
-    assert _grid(loop) == {"LP-1": ["06:00:00", "06:05:00", "06:10:00", "06:15:00"],
-                           "LP-2": [None, "06:35:00", "06:40:00", "06:45:00"]}
+    assert _grid(loop) == {
+        "LP-1": ["06:00:00", "06:05:00", "06:10:00", "06:15:00"],
+        "LP-2": [None, "06:35:00", "06:40:00", "06:45:00"],
+    }
 
 
 def test_timetable_keeps_each_stop_once_where_an_order_allows_it(release: Path) -> None:
@@ -101,8 +114,10 @@ def test_timetable_lists_a_frequency_trip_once_by_its_first_start_time(release: 
     (table,) = _tables(release, "FQ")
     assert [t["trip_id"] for t in table["trips"]] == ["FQ-s", "FQ-f", "FQ-t"]
     freq = table["trips"][1]["frequencies"]
-    assert freq == [{"start_time": "06:00:00", "end_time": "10:00:00", "headway_secs": 600, "exact_times": 0},
-                    {"start_time": "10:00:00", "end_time": "12:00:00", "headway_secs": 1800, "exact_times": 1}]
+    assert freq == [
+        {"start_time": "06:00:00", "end_time": "10:00:00", "headway_secs": 600, "exact_times": 0},
+        {"start_time": "10:00:00", "end_time": "12:00:00", "headway_secs": 1800, "exact_times": 1},
+    ]
     assert table["trips"][0]["frequencies"] == []
 
 
@@ -114,10 +129,19 @@ def test_route_geojson_has_shapes_lines_through_stops_and_stop_points(release: P
     assert sorted(shaped) == ["sh_branch", "sh_main"]  # not GHOST (dangling), not one_pt (one point)
     for sid, feature in shaped.items():
         assert feature["geometry"]["coordinates"] == [list(p) for p in SHAPES[sid]]  # by shape_pt_sequence
-    assert shaped["sh_main"]["properties"] == {"shape_id": "sh_main", "from_stops": False, "route_id": "BR",
-                                                "direction_ids": [0], "trips": 2, "route_color": "D32F2F"}
-    from_stops = {tuple(_stop_at(p) for p in f["geometry"]["coordinates"]): f["properties"]
-                  for f in lines if f["properties"]["from_stops"]}
+    assert shaped["sh_main"]["properties"] == {
+        "shape_id": "sh_main",
+        "from_stops": False,
+        "route_id": "BR",
+        "direction_ids": [0],
+        "trips": 2,
+        "route_color": "D32F2F",
+    }
+    from_stops = {
+        tuple(_stop_at(p) for p in f["geometry"]["coordinates"]): f["properties"]
+        for f in lines
+        if f["properties"]["from_stops"]
+    }
     assert {k: (v["trips"], v["direction_ids"], v["shape_id"]) for k, v in from_stops.items()} == {
         ("S1", "S2", "S3", "S4", "S5"): (1, [0], None),  # the weekend trip without shape_id
         ("S5", "S4", "S3", "S2", "S1"): (3, [1], None),  # no shape_id, DANGLING_SHAPE, a one-point shape
@@ -130,7 +154,11 @@ def test_route_geojson_has_shapes_lines_through_stops_and_stop_points(release: P
     assert sorted(points) == ["S1", "S2", "S3", "S4", "S5", "S6", "S7"]
     for sid, point in points.items():  # [lon, lat]: stops.txt's stop_lat/stop_lon swapped
         assert point["geometry"]["coordinates"] == [STOPS[sid][1], STOPS[sid][0]]
-        assert point["properties"] == {"stop_id": sid, "stop_name": f"Stop {sid}", "href": f"stops/{sid}.json"}
+        assert point["properties"] == {
+            "stop_id": sid,
+            "stop_name": f"Stop {sid}",
+            "href": f"stops/{sid}.json",
+        }
 
 
 def _stop_at(position: list[float]) -> str:
@@ -142,8 +170,13 @@ def test_stops_geojson_has_every_stop_with_coordinates(release: Path) -> None:
     jsonschema.Draft202012Validator(GEOJSON_SCHEMA).validate(doc)
     got = {f["properties"]["stop_id"]: f for f in doc["features"]}
     assert sorted(got) == sorted(STOPS)  # NODE has no coordinates: not on the map
-    assert got["ST"]["properties"] == {"stop_id": "ST", "stop_name": "Stop ST", "location_type": 1,
-                                       "parent_station": None, "href": "stops/ST.json"}
+    assert got["ST"]["properties"] == {
+        "stop_id": "ST",
+        "stop_name": "Stop ST",
+        "location_type": 1,
+        "parent_station": None,
+        "href": "stops/ST.json",
+    }
     for sid, (lat, lon) in STOPS.items():
         assert got[sid]["geometry"] == {"type": "Point", "coordinates": [lon, lat]}
 
@@ -151,7 +184,8 @@ def test_stops_geojson_has_every_stop_with_coordinates(release: Path) -> None:
 def test_routes_index_links_each_routes_timetable_and_map(release: Path) -> None:
     routes = _load(release, "routes.json")["routes"]
     assert [(r["route_id"], r["timetable"], r["geojson"]) for r in routes] == [
-        (r, f"timetables/{r}.json", f"routes/{r}.geojson") for r in ("BR", "FQ", "LP", "ZZ")]
+        (r, f"timetables/{r}.json", f"routes/{r}.geojson") for r in ("BR", "FQ", "LP", "ZZ")
+    ]
     assert _load(release, "feed.json")["links"]["stops_geojson"] == "stops.geojson"
 
 
@@ -164,12 +198,20 @@ def test_timetables_and_maps_fit_their_models_schemas_and_manifest(release: Path
 
 
 @pytest.mark.parametrize("which", ["timetable_feed", "sample"])
-def test_timetable_oracle_finds_no_mismatch(which: str, release: Path, build_feed: Builder,
-                                            tmp_path: Path) -> None:
+def test_timetable_oracle_finds_no_mismatch(
+    which: str, release: Path, build_feed: Builder, tmp_path: Path
+) -> None:
     if not TIMETABLE_ORACLE.is_file():
         pytest.skip(f"the timetable oracle is not beside the repo ({TIMETABLE_ORACLE} is absent)")
-    feed, root = (write_feed(tmp_path / "feed", timetable_feed()), release) if which == "timetable_feed" else (
-        SAMPLE_FEED, build_feed(SAMPLE_FEED).release)
-    run = subprocess.run([sys.executable, str(TIMETABLE_ORACLE), str(feed), str(root)],
-                         capture_output=True, text=True, check=False)
+    feed, root = (
+        (write_feed(tmp_path / "feed", timetable_feed()), release)
+        if which == "timetable_feed"
+        else (SAMPLE_FEED, build_feed(SAMPLE_FEED).release)
+    )
+    run = subprocess.run(
+        [sys.executable, str(TIMETABLE_ORACLE), str(feed), str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0 and " 0 mismatches" in run.stdout, run.stdout[-3000:]

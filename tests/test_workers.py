@@ -41,11 +41,14 @@ def _misbehaves_in_helper(job: tuple[int, str]) -> int:
     return 1
 
 
-@pytest.mark.parametrize(("how", "message"), [
-    ("error", "disk full"),  # a BuildError comes back as itself
-    ("crash", "(?s)worker process failed.*KeyError: 'a bug'"),  # anything else, with its traceback
-    ("dies", "worker process died"),  # no word at all: the pipe closes
-])
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("error", "disk full"),  # a BuildError comes back as itself
+        ("crash", "(?s)worker process failed.*KeyError: 'a bug'"),  # anything else, with its traceback
+        ("dies", "worker process died"),  # no word at all: the pipe closes
+    ],
+)
 def test_run_shared_fails_loudly_when_a_helper_does(how: str, message: str) -> None:
     with pytest.raises(BuildError, match=message):
         run_shared(TaskBoard([(os.getpid(), how)] * 20), _misbehaves_in_helper, helpers=1)
@@ -64,8 +67,9 @@ def test_run_shared_stops_its_helpers_when_this_process_fails() -> None:
     with pytest.raises(BuildError, match="here"):
         run_shared(board, _fails_here, helpers=1)
     assert board.claim() is None  # nobody takes another task once one failed
-    assert not [c for c in os.listdir("/proc") if c.isdigit() and _parent_of(int(c)) == parent
-                and _is_python(int(c))]
+    assert not [
+        c for c in os.listdir("/proc") if c.isdigit() and _parent_of(int(c)) == parent and _is_python(int(c))
+    ]
 
 
 def _parent_of(pid: int) -> int:

@@ -47,7 +47,9 @@ def site_documents(folder: Path) -> Iterator[Made]:
     route_rows = {route_id: route_row(route, "../") for route_id, route in route_info.items()}
     stops = release.read("stops.json")["stops"]
     for summary in stops:
-        pieces = stop_page(release, release.read_head(summary["href"]), window, route_info, route_rows, common)
+        pieces = stop_page(
+            release, release.read_head(summary["href"]), window, route_info, route_rows, common
+        )
         yield "stop_page", summary["stop_id"], Raw(pieces)
     (folder / "site").mkdir(exist_ok=True)
     yield "index_page", None, Raw(index_page(feed, route_info, common))
@@ -58,8 +60,8 @@ def site_documents(folder: Path) -> Iterator[Made]:
 
 def search_index(stops: list[Doc]) -> bytes:
     """The stop search's data as a script (browsers do not fetch JSON from file://): name, page, code."""
-    rows = sorted(([s.get("stop_name") or s["stop_id"], page_of(s["href"]), s.get("stop_code") or ""]
-                   for s in stops), key=lambda r: (r[0], r[1]))
+    rows = sorted(
+        ([s.get("stop_name") or s["stop_id"], page_of(s["href"]), s.get("stop_code") or ""] for s in stops),
+        key=lambda r: (r[0], r[1]),
+    )
     return b"window.transitSnapshotStops=" + str(embedded(rows)).encode() + b";\n"
-
-

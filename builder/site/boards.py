@@ -84,9 +84,13 @@ def note(departure: Doc) -> str:
 
 def route_row(route: Doc, root: str) -> list[str]:
     """[short name, long name, colour, text colour, page] of a route, as a board shows it."""
-    return [route.get("route_short_name") or route.get("route_long_name") or route["route_id"],
-            route.get("route_long_name") or "", colour(route.get("route_color")), text_colour(route),
-            root + page_of(route["href"]) if route.get("href") else ""]
+    return [
+        route.get("route_short_name") or route.get("route_long_name") or route["route_id"],
+        route.get("route_long_name") or "",
+        colour(route.get("route_color")),
+        text_colour(route),
+        root + page_of(route["href"]) if route.get("href") else "",
+    ]
 
 
 @dataclass
@@ -100,12 +104,18 @@ class Boards:
     platforms: Names = field(default_factory=Names)
 
     def data(self) -> Doc:
-        return {"dates": self.dates, "days": self.days, "routes": self.routes,
-                "headsigns": self.headsigns.items, "platforms": self.platforms.items}
+        return {
+            "dates": self.dates,
+            "days": self.days,
+            "routes": self.routes,
+            "headsigns": self.headsigns.items,
+            "platforms": self.platforms.items,
+        }
 
 
-def read_boards(release: Release, window: Window, stop_key: str, route_rows: dict[str, list[str]],
-                root: str) -> Boards:
+def read_boards(
+    release: Release, window: Window, stop_key: str, route_rows: dict[str, list[str]], root: str
+) -> Boards:
     boards, route_index = Boards(), dict[str, int]()
     headsign, platform = boards.headsigns.of, boards.platforms.of
     for date in window.dates:
@@ -119,14 +129,28 @@ def read_boards(release: Release, window: Window, stop_key: str, route_rows: dic
             if r is None:
                 r = route_index[route_id] = len(boards.routes)
                 known = route_rows.get(route_id)
-                boards.routes.append(known or route_row((board.get("routes") or {}).get(route_id)
-                                                        or {"route_id": route_id}, root))
+                boards.routes.append(
+                    known
+                    or route_row((board.get("routes") or {}).get(route_id) or {"route_id": route_id}, root)
+                )
             departure = d.get("departure")
             # most departures need no note: test that in one expression before building one
-            plain = (departure is not None and not d.get("pickup_type") and not d.get("drop_off_type")
-                     and not d.get("estimated") and d.get("frequency") is None)
-            rows.append([departure or d["arrival"], r, headsign(d["trip_headsign"] or ""),
-                         platform(d["stop_id"] or ""), "" if plain else note(d)])
+            plain = (
+                departure is not None
+                and not d.get("pickup_type")
+                and not d.get("drop_off_type")
+                and not d.get("estimated")
+                and d.get("frequency") is None
+            )
+            rows.append(
+                [
+                    departure or d["arrival"],
+                    r,
+                    headsign(d["trip_headsign"] or ""),
+                    platform(d["stop_id"] or ""),
+                    "" if plain else note(d),
+                ]
+            )
         boards.dates.append(date)
         boards.days[date] = rows
     return boards
@@ -134,14 +158,20 @@ def read_boards(release: Release, window: Window, stop_key: str, route_rows: dic
 
 def first_day_rows(boards: Boards, platform_names: dict[str, str] | None) -> Markup:
     """The first day's table body; platform_names (a station's) adds the platform column."""
-    routes = [f'<td><a href="{escape(href)}" class="badge" style="background:{bg};color:{fg}">{escape(short)}</a>'
-              if href else f"<td>{escape(short)}" for short, _, bg, fg, href in boards.routes]
+    routes = [
+        f'<td><a href="{escape(href)}" class="badge" style="background:{bg};color:{fg}">{escape(short)}</a>'
+        if href
+        else f"<td>{escape(short)}"
+        for short, _, bg, fg, href in boards.routes
+    ]
     headsigns = [f"<td>{escape(h)}" for h in boards.headsigns.items]
     platforms = [f"<td>{escape((platform_names or {}).get(p, p))}" for p in boards.platforms.items]
     lines = []
     for when, r, h, p, text in boards.days[boards.dates[0]] if boards.dates else []:
-        lines.append(f"<tr><td>{when[11:16]}{routes[r]}{headsigns[h]}"
-                     f"{platforms[p] if platform_names is not None else ''}<td>{escape(text)}</tr>")
+        lines.append(
+            f"<tr><td>{when[11:16]}{routes[r]}{headsigns[h]}"
+            f"{platforms[p] if platform_names is not None else ''}<td>{escape(text)}</tr>"
+        )
     return Markup("\n".join(lines))
 
 

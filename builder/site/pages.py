@@ -28,8 +28,12 @@ RoutePage = tuple[str, str, str, Iterator[bytes]]
 def environment() -> Environment:
     # Optional GTFS fields are absent from documents when the feed has no value: a missing one renders
     # as nothing (jinja2's default Undefined), never as an error.
-    env = Environment(loader=PackageLoader("builder.site", "templates"), autoescape=True,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("builder.site", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["page"] = page_of
     env.filters["colour"] = colour
     env.filters["text_colour"] = text_colour
@@ -74,20 +78,53 @@ def route_pages(release: Release, summary: Doc, head: Doc, common: Doc) -> Itera
     links = [f"timetables/{key}.{n}.html" for n in range(1, len(parts) + 1)] if split else []
     title = route_title(route)
     svg = route_map(geojson, route.get("route_color"), "../", f"Map of {title}") if geojson else None
-    context = {**common, "root": "../", "route": route, "agency": head.get("agency"), "title": title,
-               "parts": parts, "links": links, "split": split, "has_timetable": timetable is not None,
-               "map": svg, "table_html": tables.table_html, "json_href": href}
+    context = {
+        **common,
+        "root": "../",
+        "route": route,
+        "agency": head.get("agency"),
+        "title": title,
+        "parts": parts,
+        "links": links,
+        "split": split,
+        "has_timetable": timetable is not None,
+        "map": svg,
+        "table_html": tables.table_html,
+        "json_href": href,
+    }
     yield "route_page", route["route_id"], page_of(href), render("route.html", context)
     for number, (part, link) in enumerate(zip(parts, links), start=1):  # links: [] unless split
-        neighbours = {"previous": links[number - 2] if number > 1 else None,
-                      "next": links[number] if number < len(links) else None}
-        yield "timetable_page", f"{route['route_id']}#{number}", link, render(
-            "timetable.html", {**common, "root": "../", "route": route, "title": title, "part": part,
-                               "table_html": tables.table_html, **neighbours})
+        neighbours = {
+            "previous": links[number - 2] if number > 1 else None,
+            "next": links[number] if number < len(links) else None,
+        }
+        yield (
+            "timetable_page",
+            f"{route['route_id']}#{number}",
+            link,
+            render(
+                "timetable.html",
+                {
+                    **common,
+                    "root": "../",
+                    "route": route,
+                    "title": title,
+                    "part": part,
+                    "table_html": tables.table_html,
+                    **neighbours,
+                },
+            ),
+        )
 
 
-def stop_page(release: Release, head: Doc, window: Window | None, route_info: dict[str, Doc],
-              route_rows: dict[str, list[str]], common: Doc) -> Iterator[bytes]:
+def stop_page(
+    release: Release,
+    head: Doc,
+    window: Window | None,
+    route_info: dict[str, Doc],
+    route_rows: dict[str, list[str]],
+    common: Doc,
+) -> Iterator[bytes]:
     """stops/<key>.html; route_rows: every route as boards show it (boards.route_row), made once."""
     stop = head["stop"]
     routes = dict(head.get("routes") or {})
@@ -99,15 +136,23 @@ def stop_page(release: Release, head: Doc, window: Window | None, route_info: di
     boards = read_boards(release, window, key, route_rows, "../") if window else None
     platforms = {c["stop_id"]: platform_name(stop, c) for c in stop.get("children") or []}
     is_station = stop.get("location_type") == 1
-    context = {**common, "root": "../", "stop": stop, "routes": serving, "boards": boards,
-               "first_rows": first_day_rows(boards, platforms if is_station else None) if boards else None,
-               "embedded": embedded(boards.data()) if boards else None, "platforms": platforms,
-               "is_station": is_station, "json_href": stop["href"]}
+    context = {
+        **common,
+        "root": "../",
+        "stop": stop,
+        "routes": serving,
+        "boards": boards,
+        "first_rows": first_day_rows(boards, platforms if is_station else None) if boards else None,
+        "embedded": embedded(boards.data()) if boards else None,
+        "platforms": platforms,
+        "is_station": is_station,
+        "json_href": stop["href"],
+    }
     return render("stop.html", context)
 
 
 def platform_name(station: Doc, child: Doc) -> str:
-    """"Lakeside Hbf, Gleis 1" at the station "Lakeside Hbf" reads "Gleis 1" on its board."""
+    """ "Lakeside Hbf, Gleis 1" at the station "Lakeside Hbf" reads "Gleis 1" on its board."""
     name: str = child.get("stop_name") or child["stop_id"]
     prefix: str = station.get("stop_name") or ""
     rest = name.removeprefix(prefix).lstrip(" ,-–:/") if prefix else name
@@ -128,10 +173,18 @@ def index_page(feed: Doc, route_info: dict[str, Doc], common: Doc) -> Iterator[b
     for route in sorted(route_info.values(), key=route_order):
         groups.setdefault(route.get("agency_id"), []).append(route)
     named = {a.get("agency_id"): a for a in agencies}
-    grouped = [(named.get(agency_id) or {"agency_name": agency_id or "Other routes"}, routes)
-               for agency_id, routes in sorted(groups.items(), key=lambda g: _agency_name(named, g[0]))]
-    context = {**common, "root": "", "feed": feed, "agencies": agencies, "groups": grouped,
-               "route_title": route_title}
+    grouped = [
+        (named.get(agency_id) or {"agency_name": agency_id or "Other routes"}, routes)
+        for agency_id, routes in sorted(groups.items(), key=lambda g: _agency_name(named, g[0]))
+    ]
+    context = {
+        **common,
+        "root": "",
+        "feed": feed,
+        "agencies": agencies,
+        "groups": grouped,
+        "route_title": route_title,
+    }
     return render("index.html", context)
 
 

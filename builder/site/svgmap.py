@@ -34,8 +34,10 @@ class Projection:
     height: int
 
     def xy(self, lon: float, lat: float) -> tuple[int, int]:
-        return (round(PAD + (lon - self.west) * self.cos_lat * self.scale),
-                round(PAD + (self.north - lat) * self.scale))
+        return (
+            round(PAD + (lon - self.west) * self.cos_lat * self.scale),
+            round(PAD + (self.north - lat) * self.scale),
+        )
 
 
 def colour(value: object, default: str = DEFAULT_COLOR) -> str:
@@ -44,7 +46,7 @@ def colour(value: object, default: str = DEFAULT_COLOR) -> str:
 
 
 def _luminance(css: str) -> float:
-    channels = [int(css[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(css[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -111,14 +113,17 @@ def route_map(geojson: Doc, route_color: object, root: str, title: str) -> Marku
     if proj is None:
         return None
     stroke = colour(route_color)
-    out = [f'<svg class="map" viewBox="0 0 {WIDTH} {proj.height}" role="group" aria-labelledby="map-title">',
-           f'<title id="map-title">{escape(title)}</title>']
+    out = [
+        f'<svg class="map" viewBox="0 0 {WIDTH} {proj.height}" role="group" aria-labelledby="map-title">',
+        f'<title id="map-title">{escape(title)}</title>',
+    ]
     for feature in features:
         geometry = feature.get("geometry") or {}
         if geometry.get("type") == "LineString":
             dashed = ' stroke-dasharray="8 6"' if (feature.get("properties") or {}).get("from_stops") else ""
-            out.append(f'<polyline points="{_polyline(geometry["coordinates"], proj)}" stroke="{stroke}"'
-                       f'{dashed}/>')
+            out.append(
+                f'<polyline points="{_polyline(geometry["coordinates"], proj)}" stroke="{stroke}"{dashed}/>'
+            )
     for feature in features:
         geometry, props = feature.get("geometry") or {}, feature.get("properties") or {}
         if geometry.get("type") == "Point":
@@ -126,7 +131,8 @@ def route_map(geojson: Doc, route_color: object, root: str, title: str) -> Marku
             name = escape(props.get("stop_name") or props.get("stop_id") or "")
             dot = f'<circle cx="{x}" cy="{y}" r="7"/><title>{name}</title>'
             href = props.get("href")
-            out.append(f'<a href="{escape(root + page_of(href))}" aria-label="{name}">{dot}</a>' if href
-                       else dot)
+            out.append(
+                f'<a href="{escape(root + page_of(href))}" aria-label="{name}">{dot}</a>' if href else dot
+            )
     out.append("</svg>")
     return Markup("".join(out))

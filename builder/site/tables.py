@@ -38,7 +38,7 @@ class Part:
 
     @property
     def trips(self) -> list[Doc]:
-        trips: list[Doc] = self.table["trips"][self.first:self.last]
+        trips: list[Doc] = self.table["trips"][self.first : self.last]
         return trips
 
     def caption(self) -> str:
@@ -56,8 +56,9 @@ def parts(timetables: list[Doc], max_cells: int = MAX_CELLS) -> list[Part]:
         trips = len(table["trips"])
         count = max(1, -(-trips // per_part))
         for number in range(count):
-            found.append(Part(index, table, number * per_part, min(trips, (number + 1) * per_part),
-                              number + 1, count))
+            found.append(
+                Part(index, table, number * per_part, min(trips, (number + 1) * per_part), number + 1, count)
+            )
     return found
 
 

@@ -49,30 +49,55 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("command", choices=["build", "import", "serve", "site"])
     p.add_argument("--feeds", help="comma-separated feed names from ../shared/feeds")
     p.add_argument("--runs", type=int, default=3, help="runs per program; medians are reported")
-    p.add_argument("--naive-feeds", default="hart_tampa",
-                   help="feeds naive_build.py runs on, once each (it takes minutes on mta_bus_brooklyn)")
-    p.add_argument("--rss-feeds", default="caltrain,hart_tampa,mta_bus_brooklyn",
-                   help="feeds for the RSS-against-feed-size table ('' to skip)")
-    p.add_argument("--ours-workers", default="2,1",
-                   help="build: our build once per worker count (the first is the one the ratios use)")
+    p.add_argument(
+        "--naive-feeds",
+        default="hart_tampa",
+        help="feeds naive_build.py runs on, once each (it takes minutes on mta_bus_brooklyn)",
+    )
+    p.add_argument(
+        "--rss-feeds",
+        default="caltrain,hart_tampa,mta_bus_brooklyn",
+        help="feeds for the RSS-against-feed-size table ('' to skip)",
+    )
+    p.add_argument(
+        "--ours-workers",
+        default="2,1",
+        help="build: our build once per worker count (the first is the one the ratios use)",
+    )
     p.add_argument("--seconds", type=int, default=10, help="serve: wrk duration per server")
     p.add_argument("--connections", type=int, default=32)
-    p.add_argument("--urls", type=int, default=3000, help="serve: how many trip and stop documents in sets A, B")
-    p.add_argument("--cache-mb", type=float, default=serve_bench.DEFAULT_CACHE_BYTES / 2**20,
-                   help="serve: our cache budget; the overflow pair is 0.75x and 4x it (default: serve's)")
-    p.add_argument("--postgres", action="store_true",
-                   help=f"import: also into a throwaway PostgreSQL server started from Debian's binaries "
-                        f"(or into ${import_bench.PG_ENV} when set)")
+    p.add_argument(
+        "--urls", type=int, default=3000, help="serve: how many trip and stop documents in sets A, B"
+    )
+    p.add_argument(
+        "--cache-mb",
+        type=float,
+        default=serve_bench.DEFAULT_CACHE_BYTES / 2**20,
+        help="serve: our cache budget; the overflow pair is 0.75x and 4x it (default: serve's)",
+    )
+    p.add_argument(
+        "--postgres",
+        action="store_true",
+        help=f"import: also into a throwaway PostgreSQL server started from Debian's binaries "
+        f"(or into ${import_bench.PG_ENV} when set)",
+    )
     p.add_argument("--smoke", action="store_true", help=f"a quick pass on {SMOKE_FEED}: 1 run, 1 s of wrk")
     p.add_argument("--work", default="/tmp/transit-snapshot-bench", help="feeds, databases and outputs")
     args = p.parse_args(argv)
-    default = {"build": "hart_tampa,mta_bus_brooklyn", "import": "mta_bus_brooklyn", "serve": "hart_tampa",
-               "site": "caltrain,hart_tampa,mta_bus_brooklyn"}
+    default = {
+        "build": "hart_tampa,mta_bus_brooklyn",
+        "import": "mta_bus_brooklyn",
+        "serve": "hart_tampa",
+        "site": "caltrain,hart_tampa,mta_bus_brooklyn",
+    }
     if args.smoke:
         args.feeds, args.runs, args.seconds, args.urls, args.cache_mb = SMOKE_FEED, 1, 1, 200, 0.5
         args.naive_feeds, args.rss_feeds = SMOKE_FEED, SMOKE_FEED
@@ -106,15 +131,18 @@ def run_build(args: argparse.Namespace, work: Path) -> None:
     measured = {}
     for name in args.feeds:
         feed = prepare(name, work)
-        results = build_bench.bench_feed(feed, work, args.runs, 1 if name in args.naive_feeds else 0,
-                                         args.ours_workers)
+        results = build_bench.bench_feed(
+            feed, work, args.runs, 1 if name in args.naive_feeds else 0, args.ours_workers
+        )
         measured[name] = next(iter(results.values()))
         print(build_bench.report(feed, results), flush=True)
         boards = build_bench.ours(args.ours_workers[0], boards=True)
         if boards.name in results:
             release = boards.written(build_bench.output_of(boards, feed, 0, work))
-            print(f"#### {feed.name}: document sizes (ours+boards)\n\n{build_bench.board_sizes(release)}\n",
-                  flush=True)
+            print(
+                f"#### {feed.name}: document sizes (ours+boards)\n\n{build_bench.board_sizes(release)}\n",
+                flush=True,
+            )
     if args.rss_feeds:
         feeds = [prepare(name, work) for name in args.rss_feeds]
         print(build_bench.rss_against_size(feeds, measured, work, args.ours_workers[0]), flush=True)
@@ -129,9 +157,19 @@ def run_serve(args: argparse.Namespace, work: Path) -> None:
         out = work / f"serve-{name}"
         shutil.rmtree(out, ignore_errors=True)
         try:
-            print(serve_bench.bench(feed, out, work, seconds=args.seconds, warmup=0 if args.smoke else 2,
-                                    connections=args.connections, count=args.urls,
-                                    budget=int(args.cache_mb * 2**20)), flush=True)
+            print(
+                serve_bench.bench(
+                    feed,
+                    out,
+                    work,
+                    seconds=args.seconds,
+                    warmup=0 if args.smoke else 2,
+                    connections=args.connections,
+                    count=args.urls,
+                    budget=int(args.cache_mb * 2**20),
+                ),
+                flush=True,
+            )
         finally:
             shutil.rmtree(out, ignore_errors=True)
 

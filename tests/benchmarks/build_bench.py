@@ -33,10 +33,21 @@ BOARD_DAYS = 7
 def ours(workers: int, boards: bool = False) -> Program:
     """Our build; without departure boards (`--departures-days 0`: the contract the baselines build), or
     with a 7-day window starting on the Monday after the middle of the feed's service period."""
+
     def command(f: Feed, out: Path) -> list[str]:
         window = ["--departures-from", f"{board_start(f.db):%Y%m%d}", "--departures-days", str(BOARD_DAYS)]
-        return [OURS, "build", "--quiet", "--workers", str(workers), "--db", f"sqlite:///{f.db}", "--out", str(out),
-                *(window if boards else ["--departures-days", "0"])]
+        return [
+            OURS,
+            "build",
+            "--quiet",
+            "--workers",
+            str(workers),
+            "--db",
+            f"sqlite:///{f.db}",
+            "--out",
+            str(out),
+            *(window if boards else ["--departures-days", "0"]),
+        ]
 
     name = f"ours+boards (workers={workers}, {BOARD_DAYS} days)" if boards else f"ours (workers={workers})"
     return Program(name, command, lambda out: out / "current")
@@ -45,8 +56,11 @@ def ours(workers: int, boards: bool = False) -> Program:
 def board_start(db: Path) -> date:
     """A neutral window: the first Monday on or after the middle of the calendar's dates."""
     with sqlite3.connect(db) as con:
-        rows = con.execute("SELECT min(start_date), max(end_date) FROM calendar").fetchall() if con.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'calendar'").fetchone() else []
+        rows = (
+            con.execute("SELECT min(start_date), max(end_date) FROM calendar").fetchall()
+            if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'calendar'").fetchone()
+            else []
+        )
         if not rows or rows[0][0] is None:
             rows = con.execute("SELECT min(date), max(date) FROM calendar_dates").fetchall()
     first, last = (date(int(str(v)[:4]), int(str(v)[4:6]), int(str(v)[6:8])) for v in rows[0])
@@ -54,10 +68,16 @@ def board_start(db: Path) -> date:
     return middle + timedelta(days=-middle.weekday() % 7)
 
 
-FLOOR = Program("floor", lambda f, out: [sys.executable, str(BASELINES / "floor_build.py"), str(f.db), str(out)],
-                lambda out: out)
-NAIVE = Program("naive", lambda f, out: [sys.executable, str(BASELINES / "naive_build.py"), str(f.db), str(out)],
-                lambda out: out)
+FLOOR = Program(
+    "floor",
+    lambda f, out: [sys.executable, str(BASELINES / "floor_build.py"), str(f.db), str(out)],
+    lambda out: out,
+)
+NAIVE = Program(
+    "naive",
+    lambda f, out: [sys.executable, str(BASELINES / "naive_build.py"), str(f.db), str(out)],
+    lambda out: out,
+)
 
 
 def programs(workers: Sequence[int]) -> dict[str, Program]:
@@ -101,7 +121,9 @@ SPARE_BYTES = 4 << 30
 
 
 def output_of(program: Program, feed: Feed, run: int, work: Path) -> Path:
-    return work / OUTPUTS / "".join(c for c in f"{program.name}-{feed.name}-{run}" if c.isalnum() or c in "-_+=")
+    return (
+        work / OUTPUTS / "".join(c for c in f"{program.name}-{feed.name}-{run}" if c.isalnum() or c in "-_+=")
+    )
 
 
 def run_once(program: Program, feed: Feed, work: Path, result: Result) -> None:
@@ -109,8 +131,10 @@ def run_once(program: Program, feed: Feed, work: Path, result: Result) -> None:
     shutil.rmtree(out, ignore_errors=True)
     free = shutil.disk_usage(work).free
     if free < SPARE_BYTES + 2 * result.bytes:
-        raise SystemExit(f"{free >> 30} GiB free under {work}: not enough to keep every output until the "
-                         "end (use --work on a larger disk, or fewer --runs)")
+        raise SystemExit(
+            f"{free >> 30} GiB free under {work}: not enough to keep every output until the "
+            "end (use --work on a larger disk, or fewer --runs)"
+        )
     subprocess.run(["sync"], check=True)  # the previous program's dirty pages are not this one's cost
     result.samples.append(run(program.command(feed, out)))
     result.documents, result.bytes, result.largest = folder_size(program.written(out))
@@ -132,18 +156,23 @@ def settle(work: Path) -> None:
     subprocess.run(["sync"], check=True)
     wait = float(stamp.read_text()) + SETTLE_SECONDS - time.time()
     if wait > 0:
-        print(f"(waiting {wait:.0f} s for the last run's deleted files to age out of ext4's reuse check)",
-              file=sys.stderr, flush=True)
+        print(
+            f"(waiting {wait:.0f} s for the last run's deleted files to age out of ext4's reuse check)",
+            file=sys.stderr,
+            flush=True,
+        )
         time.sleep(wait)
 
 
-def bench_feed(feed: Feed, work: Path, runs: int, naive_runs: int, workers: Sequence[int]) -> dict[str, Result]:
+def bench_feed(
+    feed: Feed, work: Path, runs: int, naive_runs: int, workers: Sequence[int]
+) -> dict[str, Result]:
     """Medians over `runs`, the programs' order rotated run by run so none always goes first."""
     progs = programs(workers)
     results = {name: Result([]) for name in progs}
     names = list(progs)
     for i in range(max(runs, naive_runs)):
-        order = names[i % len(names):] + names[:i % len(names)]
+        order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
             if i < (naive_runs if name == "naive" else runs):
                 run_once(progs[name], feed, work, results[name])
@@ -151,25 +180,45 @@ def bench_feed(feed: Feed, work: Path, runs: int, naive_runs: int, workers: Sequ
 
 
 def report(feed: Feed, results: dict[str, Result]) -> str:
-    rows = [[n, len(r.samples), f"{r.wall():.2f}", f"{r.cpu():.2f}", f"{r.rss():.0f}", f"{r.documents:,}",
-             f"{r.bytes / 1e6:.1f}"] for n, r in results.items()]
-    lines = [f"### build: {feed.name} ({feed.stop_times():,} stop_times)", "",
-             table(["program", "runs", "wall s", "cpu s", "peak RSS MB", "documents", "MB written"], rows), ""]
+    rows = [
+        [
+            n,
+            len(r.samples),
+            f"{r.wall():.2f}",
+            f"{r.cpu():.2f}",
+            f"{r.rss():.0f}",
+            f"{r.documents:,}",
+            f"{r.bytes / 1e6:.1f}",
+        ]
+        for n, r in results.items()
+    ]
+    lines = [
+        f"### build: {feed.name} ({feed.stop_times():,} stop_times)",
+        "",
+        table(["program", "runs", "wall s", "cpu s", "peak RSS MB", "documents", "MB written"], rows),
+        "",
+    ]
     ours, floor, naive = next(iter(results.values())), results.get("floor"), results.get("naive")
     boards = next((r for n, r in results.items() if n.startswith("ours+boards")), None)
     if boards:
-        lines.append(f"ratio ours+boards/ours: wall {boards.wall() / ours.wall():.2f}x, "
-                     f"cpu {boards.cpu() / ours.cpu():.2f}x, rss {boards.rss() / ours.rss():.2f}x "
-                     f"(boards from {board_start(feed.db):%Y-%m-%d}, {BOARD_DAYS} days)")
+        lines.append(
+            f"ratio ours+boards/ours: wall {boards.wall() / ours.wall():.2f}x, "
+            f"cpu {boards.cpu() / ours.cpu():.2f}x, rss {boards.rss() / ours.rss():.2f}x "
+            f"(boards from {board_start(feed.db):%Y-%m-%d}, {BOARD_DAYS} days)"
+        )
     if floor:
-        lines.append(f"ratio ours/floor: wall {ours.wall() / floor.wall():.2f}x, cpu {ours.cpu() / floor.cpu():.2f}x, "
-                     f"rss {ours.rss() / floor.rss():.2f}x")
+        lines.append(
+            f"ratio ours/floor: wall {ours.wall() / floor.wall():.2f}x, cpu {ours.cpu() / floor.cpu():.2f}x, "
+            f"rss {ours.rss() / floor.rss():.2f}x"
+        )
     name, size = ours.largest_timetable
     if name:
         lines.append(f"largest timetable (ours): timetables/{name}, {size / 1e6:.2f} MB")
     if naive:
-        lines.append(f"ratio naive/ours: wall {naive.wall() / ours.wall():.1f}x, cpu {naive.cpu() / ours.cpu():.1f}x, "
-                     f"rss {naive.rss() / ours.rss():.1f}x")
+        lines.append(
+            f"ratio naive/ours: wall {naive.wall() / ours.wall():.1f}x, cpu {naive.cpu() / ours.cpu():.1f}x, "
+            f"rss {naive.rss() / ours.rss():.1f}x"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -180,10 +229,24 @@ def rss_against_size(feeds: Sequence[Feed], measured: dict[str, Result], work: P
         result = measured.get(feed.name) or Result([])
         if not result.samples:
             run_once(ours(workers), feed, work, result)
-        rows.append([feed.name, f"{feed.stop_times():,}", f"{feed.db.stat().st_size / 1e6:.0f}",
-                     f"{result.bytes / 1e6:.0f}", f"{result.largest / 1e6:.1f}", f"{result.rss():.0f}"])
-    return "\n".join([f"### build: our peak RSS against feed size (workers={workers})", "",
-                      table(["feed", "stop_times", "DB MB", "MB written", "largest doc MB", "peak RSS MB"], rows), ""])
+        rows.append(
+            [
+                feed.name,
+                f"{feed.stop_times():,}",
+                f"{feed.db.stat().st_size / 1e6:.0f}",
+                f"{result.bytes / 1e6:.0f}",
+                f"{result.largest / 1e6:.1f}",
+                f"{result.rss():.0f}",
+            ]
+        )
+    return "\n".join(
+        [
+            f"### build: our peak RSS against feed size (workers={workers})",
+            "",
+            table(["feed", "stop_times", "DB MB", "MB written", "largest doc MB", "peak RSS MB"], rows),
+            "",
+        ]
+    )
 
 
 def board_sizes(release: Path) -> str:
@@ -193,6 +256,13 @@ def board_sizes(release: Path) -> str:
     for kind, label in (("stop", "stop views (stops/)"), ("departures", "departure boards (departures/)")):
         sizes = [d["bytes"] for d in documents if d["kind"] == kind]
         if sizes:
-            rows.append([label, f"{len(sizes):,}", f"{statistics.median(sizes) / 1e3:.1f}",
-                         f"{max(sizes) / 1e3:.1f}", f"{sum(sizes) / 1e6:.1f}"])
+            rows.append(
+                [
+                    label,
+                    f"{len(sizes):,}",
+                    f"{statistics.median(sizes) / 1e3:.1f}",
+                    f"{max(sizes) / 1e3:.1f}",
+                    f"{sum(sizes) / 1e6:.1f}",
+                ]
+            )
     return table(["documents", "count", "median KB", "largest KB", "total MB"], rows)

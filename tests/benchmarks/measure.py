@@ -90,8 +90,9 @@ def run(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | No
         sampler.join()
         if proc.returncode != 0:
             err.seek(0)
-            raise SystemExit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n"
-                             f"{err.read().decode()[-2000:]}")
+            raise SystemExit(
+                f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err.read().decode()[-2000:]}"
+            )
     # ru_maxrss (KiB) is the largest single process; the sampled tree PSS counts parallel workers too.
     return Sample(wall, usage.ru_utime + usage.ru_stime, max(peak, usage.ru_maxrss * 1024) / 2**20)
 

@@ -46,8 +46,10 @@ request = function()
 end
 """
 # Our app through the library, for what the CLI does not expose: another cache budget.
-LIBRARY = ("import sys; from pathlib import Path; from serve.app import run; "
-           "run(out_dir=Path(sys.argv[1]), host='127.0.0.1', port=int(sys.argv[2]), cache_bytes=int(sys.argv[3]))")
+LIBRARY = (
+    "import sys; from pathlib import Path; from serve.app import run; "
+    "run(out_dir=Path(sys.argv[1]), host='127.0.0.1', port=int(sys.argv[2]), cache_bytes=int(sys.argv[3]))"
+)
 BASELINE_SETS = ("A", "B")  # static_app.py and dynamic_app.py are too slow to be worth the overflow pair
 FIT_SHARE, OVERFLOW_SHARE = 0.75, 4.0
 
@@ -104,16 +106,28 @@ def url_sets(out: Path, twin: Path, count: int, budget: int) -> list[UrlSet]:
     pool = [u for p in both for u in (f"/{p}", f"/releases/{twin.name}/{p}")]
     sizes = [docs[p][1] for p in both for _ in (0, 1)]
     sets = [
-        make("A", f"first {count * 2 // 3:,} trip and {count // 3:,} stop documents by path",
-             ["/" + p for p in first]),
-        make("B", f"{count:,} trip and stop documents spread over the manifest",
-             ["/" + p for p in both[::step][:count]]),
+        make(
+            "A",
+            f"first {count * 2 // 3:,} trip and {count // 3:,} stop documents by path",
+            ["/" + p for p in first],
+        ),
+        make(
+            "B",
+            f"{count:,} trip and stop documents spread over the manifest",
+            ["/" + p for p in both[::step][:count]],
+        ),
     ]
     for name, share in (("fits", FIT_SHARE), ("overflow", OVERFLOW_SHARE)):
         urls = _spread(pool, sizes, int(budget * share))
         if urls:
-            sets.append(make(name, f"{share:g}x the {budget / 2**20:g} MiB cache budget, spread over "
-                                   f"`current` and a pinned copy", urls))
+            sets.append(
+                make(
+                    name,
+                    f"{share:g}x the {budget / 2**20:g} MiB cache budget, spread over "
+                    f"`current` and a pinned copy",
+                    urls,
+                )
+            )
     return sets
 
 
@@ -130,7 +144,8 @@ def nginx_config(snapshot_out: Path, port: int, prefix: Path) -> Path:
     """deploy/nginx.conf's server block, pointed at this output folder, inside a minimal main config."""
     server = (REPO / "deploy" / "nginx.conf").read_text()
     server = server.replace("/srv/transit-snapshot/output", str(snapshot_out)).replace(
-        "127.0.0.1:8080", f"127.0.0.1:{port}")
+        "127.0.0.1:8080", f"127.0.0.1:{port}"
+    )
     (prefix / "logs").mkdir(parents=True, exist_ok=True)
     (prefix / "server.conf").write_text(server)
     conf = prefix / "nginx.conf"
@@ -152,19 +167,35 @@ http {{
     return conf
 
 
-def server_commands(out: Path, feed: Feed, port: int, prefix: Path,
-                    budget: int) -> dict[str, tuple[list[str], dict[str, str]]]:
-    uv = [UVICORN, "--app-dir", str(BASELINES), "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-          "--log-level", "warning"]
+def server_commands(
+    out: Path, feed: Feed, port: int, prefix: Path, budget: int
+) -> dict[str, tuple[list[str], dict[str, str]]]:
+    uv = [
+        UVICORN,
+        "--app-dir",
+        str(BASELINES),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     env = dict(os.environ)
     ours = [OURS, "serve", "--out", str(out), "--host", "127.0.0.1", "--port", str(port)]
     if budget != DEFAULT_CACHE_BYTES:
         ours = [sys.executable, "-c", LIBRARY, str(out), str(port), str(budget)]
     return {
-        "nginx": ([NGINX, "-p", str(prefix), "-c", str(nginx_config(out, port, prefix)), "-g", "daemon off;"], env),
+        "nginx": (
+            [NGINX, "-p", str(prefix), "-c", str(nginx_config(out, port, prefix)), "-g", "daemon off;"],
+            env,
+        ),
         "ours (serve)": (ours, {**env, "PYTHONPATH": str(REPO)}),
-        "ours, no cache": ([sys.executable, "-c", LIBRARY, str(out), str(port), "0"],
-                           {**env, "PYTHONPATH": str(REPO)}),
+        "ours, no cache": (
+            [sys.executable, "-c", LIBRARY, str(out), str(port), "0"],
+            {**env, "PYTHONPATH": str(REPO)},
+        ),
         "static_app.py": ([*uv, "static_app:app"], {**env, "OUT": str(out / "current")}),
         "dynamic_app.py": ([*uv, "dynamic_app:app"], {**env, "DB": str(feed.db)}),
     }
@@ -215,11 +246,29 @@ def _ms(text: str, pct: str) -> float:
     return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
 
 
-def wrk(port: int, urls: Path, script: Path, seconds: int, connections: int) -> tuple[float, float, float, int]:
-    cmd = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency", "-s", str(script),
-           f"http://127.0.0.1:{port}"]
-    out = subprocess.run(cmd, env={**os.environ, "BENCH_URLS": str(urls)}, capture_output=True, text=True,
-                         check=True, timeout=seconds + 30).stdout
+def wrk(
+    port: int, urls: Path, script: Path, seconds: int, connections: int
+) -> tuple[float, float, float, int]:
+    cmd = [
+        WRK,
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}",
+    ]
+    out = subprocess.run(
+        cmd,
+        env={**os.environ, "BENCH_URLS": str(urls)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -227,8 +276,18 @@ def wrk(port: int, urls: Path, script: Path, seconds: int, connections: int) -> 
     return rps, _ms(out, "50"), _ms(out, "99"), n_errors
 
 
-def measure(cmd: list[str], env: dict[str, str], port: int, urls: Path, script: Path, log: Path, *,
-            seconds: int, warmup: int, connections: int) -> Load:
+def measure(
+    cmd: list[str],
+    env: dict[str, str],
+    port: int,
+    urls: Path,
+    script: Path,
+    log: Path,
+    *,
+    seconds: int,
+    warmup: int,
+    connections: int,
+) -> Load:
     with running(cmd, port, log, env) as proc:
         if warmup:
             wrk(port, urls, script, warmup, connections)
@@ -238,8 +297,18 @@ def measure(cmd: list[str], env: dict[str, str], port: int, urls: Path, script: 
         return Load(rps, p50, p99, errors, _peak_rss_mb(proc.pid), cpu * 1e6 / max(rps * seconds, 1))
 
 
-def bench(feed: Feed, out: Path, work: Path, *, seconds: int, warmup: int, connections: int, count: int,
-          budget: int = DEFAULT_CACHE_BYTES, only: list[str] | None = None) -> str:
+def bench(
+    feed: Feed,
+    out: Path,
+    work: Path,
+    *,
+    seconds: int,
+    warmup: int,
+    connections: int,
+    count: int,
+    budget: int = DEFAULT_CACHE_BYTES,
+    only: list[str] | None = None,
+) -> str:
     twin = build_snapshot(feed, out, work)
     script = work / "urls.lua"
     script.write_text(LUA)
@@ -254,33 +323,64 @@ def bench(feed: Feed, out: Path, work: Path, *, seconds: int, warmup: int, conne
             if (only and name not in only) or (name.endswith(".py") and url_set.name not in BASELINE_SETS):
                 continue
             results.setdefault(url_set.name, {})[name] = measure(
-                cmd, env, port, urls, script, work / f"{name}.log", seconds=seconds, warmup=warmup,
-                connections=connections)
+                cmd,
+                env,
+                port,
+                urls,
+                script,
+                work / f"{name}.log",
+                seconds=seconds,
+                warmup=warmup,
+                connections=connections,
+            )
     return report(feed, sets, results, seconds=seconds, connections=connections)
 
 
-def report(feed: Feed, sets: list[UrlSet], results: dict[str, dict[str, Load]], *, seconds: int,
-           connections: int) -> str:
+def report(
+    feed: Feed, sets: list[UrlSet], results: dict[str, dict[str, Load]], *, seconds: int, connections: int
+) -> str:
     lines = [f"### serve: {feed.name}, wrk -t1 -c{connections} -d{seconds}s", ""]
     for url_set in sets:
         measured = results.get(url_set.name, {})
         nginx = measured.get("nginx")
-        heading = (f"#### set {url_set.name}: {url_set.description} ({len(url_set.urls):,} URLs, "
-                   f"{url_set.size / 2**20:.1f} MiB, mean {url_set.size / len(url_set.urls) / 1024:.1f} KiB)")
+        heading = (
+            f"#### set {url_set.name}: {url_set.description} ({len(url_set.urls):,} URLs, "
+            f"{url_set.size / 2**20:.1f} MiB, mean {url_set.size / len(url_set.urls) / 1024:.1f} KiB)"
+        )
         lines += [heading, ""]
-        rows = [[n, f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", r.errors, f"{r.rss_mb:.0f}",
-                 f"{r.cpu_us:.1f}", f"{r.rps / nginx.rps:.1%}" if nginx else "-"] for n, r in measured.items()]
-        lines += [table(["server", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS MB", "CPU µs/req",
-                         "of nginx"], rows), ""]
+        rows = [
+            [
+                n,
+                f"{r.rps:,.0f}",
+                f"{r.p50_ms:.2f}",
+                f"{r.p99_ms:.2f}",
+                r.errors,
+                f"{r.rss_mb:.0f}",
+                f"{r.cpu_us:.1f}",
+                f"{r.rps / nginx.rps:.1%}" if nginx else "-",
+            ]
+            for n, r in measured.items()
+        ]
+        lines += [
+            table(
+                ["server", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS MB", "CPU µs/req", "of nginx"],
+                rows,
+            ),
+            "",
+        ]
         if nginx:
             for name, r in measured.items():
                 if name != "nginx":
-                    lines.append(f"ratio {name}/nginx on {url_set.name}: req/s {r.rps / nginx.rps:.3f}x, "
-                                 f"p99 {r.p99_ms:.2f} ms")
+                    lines.append(
+                        f"ratio {name}/nginx on {url_set.name}: req/s {r.rps / nginx.rps:.3f}x, "
+                        f"p99 {r.p99_ms:.2f} ms"
+                    )
             lines.append("")
     fits, overflow = results.get("fits", {}), results.get("overflow", {})
     for name in overflow:
         if name in fits:
-            lines.append(f"ratio overflow/fits for {name}: req/s {overflow[name].rps / fits[name].rps:.3f}x, "
-                         f"CPU/req {overflow[name].cpu_us / fits[name].cpu_us:.3f}x")
+            lines.append(
+                f"ratio overflow/fits for {name}: req/s {overflow[name].rps / fits[name].rps:.3f}x, "
+                f"CPU/req {overflow[name].cpu_us / fits[name].cpu_us:.3f}x"
+            )
     return "\n".join(lines) + "\n"

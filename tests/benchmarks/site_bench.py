@@ -39,15 +39,24 @@ class Measured:
 
 def installed() -> str | None:
     """Why gtfs-to-html cannot run, or None when it can."""
-    if not (GTFS_TO_HTML / "node_modules" / ".bin" / "gtfs-to-html").exists() or not (NODE_BIN / "node").exists():
+    if (
+        not (GTFS_TO_HTML / "node_modules" / ".bin" / "gtfs-to-html").exists()
+        or not (NODE_BIN / "node").exists()
+    ):
         return f"gtfs-to-html is not installed in {GTFS_TO_HTML} (scripts/setup-gtfs-to-html installs it)"
     return None
 
 
 def their_config(feed: Path, out: Path, sqlite: Path | None, skip_import: bool) -> Path:
-    config = {"agencies": [{"agency_key": "bench", "path": str(feed)}], "outputPath": str(out),
-              "outputFormat": "html", "skipImport": skip_import, "zipOutput": False, "logLevel": "error",
-              "showMap": False}
+    config = {
+        "agencies": [{"agency_key": "bench", "path": str(feed)}],
+        "outputPath": str(out),
+        "outputFormat": "html",
+        "skipImport": skip_import,
+        "zipOutput": False,
+        "logLevel": "error",
+        "showMap": False,
+    }
     if sqlite is not None:
         config["sqlitePath"] = str(sqlite)
     path = out.with_suffix(".config.json")
@@ -57,8 +66,9 @@ def their_config(feed: Path, out: Path, sqlite: Path | None, skip_import: bool) 
 
 def theirs(config: Path) -> Sample:
     env = {**os.environ, "PATH": f"{NODE_BIN}:{os.environ['PATH']}", "PUPPETEER_SKIP_DOWNLOAD": "1"}
-    return run([str(GTFS_TO_HTML / "node_modules" / ".bin" / "gtfs-to-html"), "--configPath", str(config)],
-               env=env)
+    return run(
+        [str(GTFS_TO_HTML / "node_modules" / ".bin" / "gtfs-to-html"), "--configPath", str(config)], env=env
+    )
 
 
 def largest_html(folder: Path) -> tuple[int, str]:
@@ -89,33 +99,46 @@ def bench(name: str, work: Path, runs: int) -> str:
         window = ["--departures-from", f"{board_start(db):%Y%m%d}", "--departures-days", str(BOARD_DAYS)]
         for label, extra in (("build", []), ("build --site", ["--site"])):
             out = base / f"ours-{label.replace(' --', '-')}-{i}"
-            ours[label].samples.append(run([OURS, "build", "--quiet", "--db", f"sqlite:///{db}", "--out", str(out),
-                                            *window, *extra]))
+            ours[label].samples.append(
+                run([OURS, "build", "--quiet", "--db", f"sqlite:///{db}", "--out", str(out), *window, *extra])
+            )
         if why_not is None:
-            them["whole run"].samples.append(theirs(their_config(zip_path, base / f"theirs-{i}", None, False)))
-            them["pages only"].samples.append(theirs(their_config(zip_path, base / f"theirs-pages-{i}",
-                                                                  base / "theirs.sqlite", True)))
+            them["whole run"].samples.append(
+                theirs(their_config(zip_path, base / f"theirs-{i}", None, False))
+            )
+            them["pages only"].samples.append(
+                theirs(their_config(zip_path, base / f"theirs-pages-{i}", base / "theirs.sqlite", True))
+            )
     return report(name, base, ours, them, why_not)
 
 
-def report(name: str, base: Path, ours: dict[str, Measured], them: dict[str, Measured], why_not: str | None) -> str:
+def report(
+    name: str, base: Path, ours: dict[str, Measured], them: dict[str, Measured], why_not: str | None
+) -> str:
     our_pages = largest_html(base / "ours-build-site-0" / "current")
     rows = [[f"ours: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.rss():.0f}"] for k, m in ours.items()]
-    rows += [[f"gtfs-to-html: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.rss():.0f}"] for k, m in them.items()
-             if m.samples]
+    rows += [
+        [f"gtfs-to-html: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.rss():.0f}"]
+        for k, m in them.items()
+        if m.samples
+    ]
     lines = [f"### site: {name}", "", table(["program", "runs", "wall s", "peak RSS MB"], rows), ""]
     end_to_end = ours["import"].wall() + ours["build --site"].wall()
     pages = ours["build --site"].wall() - ours["build"].wall()
     site_rss = max(ours["import"].rss(), ours["build --site"].rss())
-    lines.append(f"ours end to end (import + build --site): {end_to_end:.1f} s, peak {site_rss:.0f} MB; "
-                 f"page phase (build --site - build): {pages:.1f} s; build --site / build: "
-                 f"{ours['build --site'].wall() / ours['build'].wall():.2f}x")
+    lines.append(
+        f"ours end to end (import + build --site): {end_to_end:.1f} s, peak {site_rss:.0f} MB; "
+        f"page phase (build --site - build): {pages:.1f} s; build --site / build: "
+        f"{ours['build --site'].wall() / ours['build'].wall():.2f}x"
+    )
     if why_not is None:
         whole, their_pages = them["whole run"], them["pages only"]
         their_largest = largest_html(base / "theirs-0")
-        lines.append(f"gtfs-to-html / ours: end to end {whole.wall() / end_to_end:.1f}x faster, page phase "
-                     f"{their_pages.wall() / max(pages, 0.01):.1f}x faster, peak RSS {site_rss / whole.rss():.2f} of "
-                     f"theirs; their largest page {their_largest[0] / 1e6:.1f} MB ({their_largest[1]})")
+        lines.append(
+            f"gtfs-to-html / ours: end to end {whole.wall() / end_to_end:.1f}x faster, page phase "
+            f"{their_pages.wall() / max(pages, 0.01):.1f}x faster, peak RSS {site_rss / whole.rss():.2f} of "
+            f"theirs; their largest page {their_largest[0] / 1e6:.1f} MB ({their_largest[1]})"
+        )
     else:
         lines.append(f"gtfs-to-html not measured: {why_not}")
     verdict = "within" if our_pages[0] <= PAGE_LIMIT else "OVER"

@@ -34,8 +34,15 @@ def prepare(feed: Path, work: Path, days: int) -> Path | None:
         import_feed(feed, db_url=url)
     folder = work / "release"
     if not (folder / "feed.json").exists():
-        result = build(BuildSettings(db_url=url, out_dir=work / "out", workers=2,
-                                     departures_from=board_start(work / "gtfs.sqlite"), departures_days=days))
+        result = build(
+            BuildSettings(
+                db_url=url,
+                out_dir=work / "out",
+                workers=2,
+                departures_from=board_start(work / "gtfs.sqlite"),
+                departures_days=days,
+            )
+        )
         shutil.copytree(result.release, folder)
         return None
     return folder
@@ -53,9 +60,11 @@ def render(folder: Path, work: Path) -> str:
     wall, after = time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     largest = sorted(((e.bytes, e.path) for e in writer.entries), reverse=True)[:3]
-    return (f"site pass: {len(writer.entries):,} pages and assets, {writer.bytes_written / 1e6:.1f} MB in "
-            f"{wall:.2f} s wall, {cpu:.2f} s CPU; peak RSS {after.ru_maxrss / 1024:.0f} MB (the process); "
-            f"largest: {', '.join(f'{p} {b / 1e6:.2f} MB' for b, p in largest)}")
+    return (
+        f"site pass: {len(writer.entries):,} pages and assets, {writer.bytes_written / 1e6:.1f} MB in "
+        f"{wall:.2f} s wall, {cpu:.2f} s CPU; peak RSS {after.ru_maxrss / 1024:.0f} MB (the process); "
+        f"largest: {', '.join(f'{p} {b / 1e6:.2f} MB' for b, p in largest)}"
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,13 @@ def serving(out: Path, log: Path, *extra: str) -> Iterator[int]:
         yield port
 
 
-def fetch(port: int, target: str, headers: Mapping[str, str] | None = None, method: str = "GET",
-          conn: http.client.HTTPConnection | None = None) -> Reply:
+def fetch(
+    port: int,
+    target: str,
+    headers: Mapping[str, str] | None = None,
+    method: str = "GET",
+    conn: http.client.HTTPConnection | None = None,
+) -> Reply:
     """One request, bytes exactly as sent (http.client never decodes a Content-Encoding)."""
     own = conn is None
     connection = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)

@@ -25,8 +25,10 @@ GZIP = {"Accept-Encoding": "gzip"}
 # Headers both servers must agree on; ETag is nginx's own "<mtime>-<size>" (see deploy/nginx.conf).
 SAME = ("content-type", "content-length", "content-encoding", "cache-control", "vary", "accept-ranges")
 
-pytestmark = pytest.mark.skipif(not NGINX.exists(), reason=f"nginx is not installed ({NGINX} is absent; "
-                                "apt-get install nginx, or run scripts/setup-system)")
+pytestmark = pytest.mark.skipif(
+    not NGINX.exists(),
+    reason=f"nginx is not installed ({NGINX} is absent; apt-get install nginx, or run scripts/setup-system)",
+)
 
 MAIN_CONF = """\
 # Runs as root in the test only: pytest's temporary folders are private to their owner.
@@ -58,8 +60,15 @@ def nginx_and_serve(out: Path, prefix: Path) -> Iterator[tuple[int, int]]:
     port = free_port()
     (prefix / "server.conf").write_text(render(TEMPLATE.read_text(), out, port))
     (prefix / "nginx.conf").write_text(MAIN_CONF.format(prefix=prefix))
-    command = [os.fspath(NGINX), "-p", os.fspath(prefix), "-c", os.fspath(prefix / "nginx.conf"),
-               "-g", "daemon off;"]
+    command = [
+        os.fspath(NGINX),
+        "-p",
+        os.fspath(prefix),
+        "-c",
+        os.fspath(prefix / "nginx.conf"),
+        "-g",
+        "daemon off;",
+    ]
     with running(command, port, prefix / "stderr.log"), serving(out, prefix / "serve.log") as serve_port:
         yield port, serve_port
 
@@ -70,7 +79,9 @@ def ports(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
         yield both_ports
 
 
-def both(ports: tuple[int, int], target: str, headers: dict[str, str], method: str = "GET") -> tuple[Reply, Reply]:
+def both(
+    ports: tuple[int, int], target: str, headers: dict[str, str], method: str = "GET"
+) -> tuple[Reply, Reply]:
     nginx_port, serve_port = ports
     return fetch(nginx_port, target, headers, method), fetch(serve_port, target, headers, method)
 
@@ -113,9 +124,16 @@ def test_nginx_pinned_release_urls_match_serve(ports: tuple[int, int], built: Bu
 
 
 def test_nginx_not_found_body_matches_serve(ports: tuple[int, int], built: Built) -> None:
-    for target in ("/routes/NOPE.json", "/routes/B41.json.gz", "/routes.json.br", "/build-info.json",
-                   "/routes/", f"/releases/{built.build_id}/", f"/releases/{built.build_id}/routes.json.gz",
-                   "/releases/nope/feed.json"):
+    for target in (
+        "/routes/NOPE.json",
+        "/routes/B41.json.gz",
+        "/routes.json.br",
+        "/build-info.json",
+        "/routes/",
+        f"/releases/{built.build_id}/",
+        f"/releases/{built.build_id}/routes.json.gz",
+        "/releases/nope/feed.json",
+    ):
         nginx, serve = both(ports, target, GZIP)
         assert nginx.status == 404, target
         assert_same(nginx, serve, target)
@@ -131,10 +149,12 @@ def test_nginx_answers_root_with_the_home_page_like_serve(ports: tuple[int, int]
 
 
 def test_nginx_sends_the_site_media_types_like_serve(ports: tuple[int, int], built: Built) -> None:
-    for path, media_type in (("routes/B41.html", "text/html; charset=utf-8"),
-                             ("site/site.css", "text/css; charset=utf-8"),
-                             ("site/site.js", "text/javascript; charset=utf-8"),
-                             ("routes/B41.json", "application/json")):
+    for path, media_type in (
+        ("routes/B41.html", "text/html; charset=utf-8"),
+        ("site/site.css", "text/css; charset=utf-8"),
+        ("site/site.js", "text/javascript; charset=utf-8"),
+        ("routes/B41.json", "application/json"),
+    ):
         for headers in (PLAIN, GZIP):
             nginx, serve = both(ports, f"/{path}", headers)
             assert nginx.headers["content-type"] == media_type, path
@@ -160,15 +180,20 @@ def test_nginx_answers_its_own_etag_with_304(ports: tuple[int, int]) -> None:
 def test_nginx_sends_each_kinds_media_type_like_serve(tmp_path: Path) -> None:
     """GeoJSON and HTML documents (kinds to come) get the media types their manifest entries name."""
     out = tmp_path / "out"
-    documents = {"routes/B41.geojson": b'{"type":"FeatureCollection","features":[]}',
-                 "timetables/B41.html": b"<!doctype html><title>B41</title>", "routes.json": b"{}"}
+    documents = {
+        "routes/B41.geojson": b'{"type":"FeatureCollection","features":[]}',
+        "timetables/B41.html": b"<!doctype html><title>B41</title>",
+        "routes.json": b"{}",
+    }
     write_release(out, "0123abcd", documents, encoded=documents)
     point_current(out, "0123abcd")
     (tmp_path / "nginx").mkdir()
     with nginx_and_serve(out, tmp_path / "nginx") as both_ports:
-        for path, media_type in (("routes/B41.geojson", "application/geo+json"),
-                                 ("timetables/B41.html", "text/html; charset=utf-8"),
-                                 ("routes.json", "application/json")):
+        for path, media_type in (
+            ("routes/B41.geojson", "application/geo+json"),
+            ("timetables/B41.html", "text/html; charset=utf-8"),
+            ("routes.json", "application/json"),
+        ):
             for headers in (PLAIN, GZIP):
                 nginx, serve = both(both_ports, f"/{path}", headers)
                 assert nginx.headers["content-type"] == media_type, (path, headers)

@@ -22,8 +22,11 @@ from tests.delivery.servers import CLI, changed_sample_feed, free_port, import_a
 from tests.snapshot_checks import MEDIA_TYPES
 
 MOTO = Path(sys.executable).parent / "moto_server"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_DEFAULT_REGION": "us-east-1"}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 REVALIDATE = "public, max-age=60, must-revalidate"
 
 
@@ -52,7 +55,7 @@ class Bucket:
 
     def paths(self, prefix: str = "snap/") -> set[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
-        return {o["Key"][len(prefix):] for page in pages for o in page.get("Contents", [])}
+        return {o["Key"][len(prefix) :] for page in pages for o in page.get("Contents", [])}
 
     def publish(self, out: Path, prefix: str = "snap") -> PublishReport:
         return publish(PublishSettings(out_dir=out, to=self.url(prefix), endpoint_url=self.endpoint))
@@ -86,10 +89,13 @@ def listed(out: Path) -> dict[str, tuple[str, str | None, str]]:
     return objects
 
 
-def test_publish_uploads_every_document_with_its_headers(bucket: Bucket, two_releases: tuple[Path, Path]) -> None:
+def test_publish_uploads_every_document_with_its_headers(
+    bucket: Bucket, two_releases: tuple[Path, Path]
+) -> None:
     out = two_releases[0]
     objects = listed(out)
-    assert {"stops.geojson", "stops.geojson.gz", "routes/F1.geojson.br"} <= set(objects)  # GeoJSON, sidecars too
+    # GeoJSON, sidecars too
+    assert {"stops.geojson", "stops.geojson.gz", "routes/F1.geojson.br"} <= set(objects)
     report = bucket.publish(out)
     assert (report.uploaded, report.unchanged, report.deleted) == (len(objects) + 1, 0, 0)
     assert bucket.paths() == set(objects) | {"manifest.json"}
@@ -123,8 +129,11 @@ def test_publish_new_release_uploads_changed_and_deletes_gone(
     gone = set(old) - set(new)
     assert "stops/MILL.json" in gone and "stops/MILL.json.br" in gone
     assert 0 < len(changed) < len(new), "the two releases should share some documents"
-    assert (report.uploaded, report.unchanged, report.deleted) == (len(changed) + 1, len(new) - len(changed),
-                                                                    len(gone))
+    assert (report.uploaded, report.unchanged, report.deleted) == (
+        len(changed) + 1,
+        len(new) - len(changed),
+        len(gone),
+    )
     assert bucket.paths() == set(new) | {"manifest.json"}
     manifest = bucket.client.get_object(Bucket=bucket.name, Key="snap/manifest.json")["Body"].read()
     assert manifest == (b / "current" / "manifest.json").read_bytes()
@@ -179,8 +188,16 @@ def test_publish_clears_a_pending_marker_of_the_same_release(
 
 
 def test_publish_cli_reports_counts(bucket: Bucket, two_releases: tuple[Path, Path]) -> None:
-    command = [CLI, "publish", "--out", os.fspath(two_releases[0]), "--to", f"s3://{bucket.name}/cli/",
-               "--endpoint-url", bucket.endpoint]
+    command = [
+        CLI,
+        "publish",
+        "--out",
+        os.fspath(two_releases[0]),
+        "--to",
+        f"s3://{bucket.name}/cli/",
+        "--endpoint-url",
+        bucket.endpoint,
+    ]
     env = {**os.environ, **CREDENTIALS}
     first = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     assert f"{len(listed(two_releases[0])) + 1} uploaded, 0 unchanged, 0 deleted" in first.stdout
@@ -190,9 +207,19 @@ def test_publish_cli_reports_counts(bucket: Bucket, two_releases: tuple[Path, Pa
 
 
 def test_publish_reports_a_missing_bucket_clearly(endpoint: str, two_releases: tuple[Path, Path]) -> None:
-    command = [CLI, "publish", "--out", os.fspath(two_releases[0]), "--to", "s3://no-such-bucket-here/x",
-               "--endpoint-url", endpoint]
-    done = subprocess.run(command, check=False, capture_output=True, text=True, env={**os.environ, **CREDENTIALS})
+    command = [
+        CLI,
+        "publish",
+        "--out",
+        os.fspath(two_releases[0]),
+        "--to",
+        "s3://no-such-bucket-here/x",
+        "--endpoint-url",
+        endpoint,
+    ]
+    done = subprocess.run(
+        command, check=False, capture_output=True, text=True, env={**os.environ, **CREDENTIALS}
+    )
     assert done.returncode == PublishError.exit_code
     assert "no-such-bucket-here" in done.stderr and "Traceback" not in done.stderr
 

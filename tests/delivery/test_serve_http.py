@@ -20,8 +20,15 @@ from tests.serve.test_uvicorn import HOSTILE_TARGETS, exchange
 MAX_AGE = 120
 REVALIDATE = f"public, max-age={MAX_AGE}, must-revalidate"
 IMMUTABLE = "public, max-age=31536000, immutable"
-SAMPLE = ["feed.json", "routes.json", "stops.json", "routes/B41.json", "routes/L~c3~ad!n~204~20!S~c3~bc!d.json",
-          "stops/H!bf~2f!G!leis~201.json", "schemas/route.schema.json"]
+SAMPLE = [
+    "feed.json",
+    "routes.json",
+    "stops.json",
+    "routes/B41.json",
+    "routes/L~c3~ad!n~204~20!S~c3~bc!d.json",
+    "stops/H!bf~2f!G!leis~201.json",
+    "schemas/route.schema.json",
+]
 PLAIN = {"Accept-Encoding": "identity"}
 
 
@@ -51,11 +58,17 @@ def test_serve_returns_document_bytes_with_manifest_etag(port: int, built: Built
     assert "content-encoding" not in reply.headers
 
 
-@pytest.mark.parametrize(("path", "media_type"), [("routes/F1.geojson", "application/geo+json"),
-                                                  ("stops.geojson", "application/geo+json"),
-                                                  ("timetables/F1.json", "application/json")])
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("routes/F1.geojson", "application/geo+json"),
+        ("stops.geojson", "application/geo+json"),
+        ("timetables/F1.json", "application/json"),
+    ],
+)
 def test_serve_sends_maps_and_timetables_with_their_media_type_etag_and_sidecars(
-        port: int, built: Built, path: str, media_type: str) -> None:
+    port: int, built: Built, path: str, media_type: str
+) -> None:
     entry = built.entries[path]
     plain = fetch(port, f"/{path}", PLAIN)
     assert (plain.status, plain.body) == (200, (built.release / path).read_bytes())
@@ -73,8 +86,9 @@ def test_serve_head_has_the_headers_of_get_and_no_body(port: int) -> None:
         head = fetch(port, "/routes.json", {"Accept-Encoding": accept}, method="HEAD")
         assert head.status == 200 and head.body == b""
         drop = {"date"}
-        assert {k: v for k, v in head.headers.items() if k not in drop} == \
-               {k: v for k, v in get.headers.items() if k not in drop}
+        assert {k: v for k, v in head.headers.items() if k not in drop} == {
+            k: v for k, v in get.headers.items() if k not in drop
+        }
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
@@ -107,7 +121,9 @@ def test_serve_never_serves_a_sidecar_as_plain_json(port: int, built: Built) -> 
 
 
 @pytest.mark.parametrize("form", ["strong", "weak", "list", "star"])
-def test_serve_if_none_match_gives_304_with_etag_and_cache_control(port: int, built: Built, form: str) -> None:
+def test_serve_if_none_match_gives_304_with_etag_and_cache_control(
+    port: int, built: Built, form: str
+) -> None:
     tag = quoted(built.entries["routes.json"].sha256)
     header = {"strong": tag, "weak": f"W/{tag}", "list": f'"nope", W/"other", {tag}', "star": "*"}[form]
     reply = fetch(port, "/routes.json", {**PLAIN, "If-None-Match": header})
@@ -162,10 +178,18 @@ def test_serve_thousands_of_ranges_cost_no_more_than_one(port: int, built: Built
 def test_serve_hostile_request_targets_get_4xx(port: int, built: Built, tmp_path: Path) -> None:
     outside = built.out.parent / "secret.json"
     outside.write_bytes(b"TOP-SECRET-OUTSIDE-THE-SNAPSHOT")
-    for target in [*HOSTILE_TARGETS, b"/current/../../secret.json", b"/releases/../../secret.json",
-                   b"/%2e%2e%2fsecret.json", b"/..%2f..%2fsecret.json", b"/%c0%ae%c0%ae/secret.json",
-                   b"/\\\\server\\share\\secret.json", b"/C:/Windows/win.ini", b"/build-info.json",
-                   b"/routes.json%00.gz"]:
+    for target in [
+        *HOSTILE_TARGETS,
+        b"/current/../../secret.json",
+        b"/releases/../../secret.json",
+        b"/%2e%2e%2fsecret.json",
+        b"/..%2f..%2fsecret.json",
+        b"/%c0%ae%c0%ae/secret.json",
+        b"/\\\\server\\share\\secret.json",
+        b"/C:/Windows/win.ini",
+        b"/build-info.json",
+        b"/routes.json%00.gz",
+    ]:
         status, response = exchange(port, target)
         assert 400 <= status < 500, (target[:60], response[:200])
         assert b"TOP-SECRET" not in response and b"root:" not in response

@@ -70,9 +70,15 @@ def test_serve_publish_under_load_never_fails_truncates_or_mixes(tmp_path: Path)
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 continue
             sha = hashlib.sha256(reply.body).hexdigest()
-            if reply.status != 200 or sha not in allowed[(path, accept)] or reply.headers["etag"] != f'"{sha}"':
-                failures.append(f"{path} {accept}: {reply.status} {len(reply.body)} bytes, etag "
-                                f"{reply.headers.get('etag')}, body sha {sha}")
+            if (
+                reply.status != 200
+                or sha not in allowed[(path, accept)]
+                or reply.headers["etag"] != f'"{sha}"'
+            ):
+                failures.append(
+                    f"{path} {accept}: {reply.status} {len(reply.body)} bytes, etag "
+                    f"{reply.headers.get('etag')}, body sha {sha}"
+                )
             counts[index] += 1
         conn.close()
 
@@ -83,8 +89,11 @@ def test_serve_publish_under_load_never_fails_truncates_or_mixes(tmp_path: Path)
             thread.start()
         started = time.monotonic()
         try:
-            while not failures and time.monotonic() - started < HARD_LIMIT and (
-                    time.monotonic() - started < SECONDS or swaps < MIN_SWAPS):
+            while (
+                not failures
+                and time.monotonic() - started < HARD_LIMIT
+                and (time.monotonic() - started < SECONDS or swaps < MIN_SWAPS)
+            ):
                 result = build(settings[swaps % 2])  # a real rebuild; publishing swaps `current` back
                 assert result.published
                 swaps += 1

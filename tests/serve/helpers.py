@@ -33,9 +33,13 @@ BASE_DOCUMENTS: dict[str, bytes] = {
     "schemas/route.schema.json": b'{"$schema":"https://json-schema.org/draft/2020-12/schema"}',
 }
 # What each file is served as, by extension, as the builder's manifest entries say it ("media_type").
-MEDIA_TYPES = {".json": "application/json", ".geojson": "application/geo+json",
-               ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-               ".js": "text/javascript; charset=utf-8"}
+MEDIA_TYPES = {
+    ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+}
 # Documents that get precompressed sidecars; the others have no "encodings".
 ENCODED = ("routes/B41.json", "routes.json")
 

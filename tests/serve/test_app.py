@@ -33,15 +33,26 @@ def test_app_serves_document_with_strong_etag(client: TestClient, snapshot: Snap
 
 
 def test_app_sends_each_documents_media_type_from_the_manifest(
-        client: TestClient, snapshot: SnapshotFolder) -> None:
+    client: TestClient, snapshot: SnapshotFolder
+) -> None:
     snapshot.encoded = ("routes/B41.geojson",)
-    snapshot.publish({"routes/B41.geojson": b'{"type":"FeatureCollection","features":[]}',
-                      "index.html": b"<!doctype html><title>B41</title>"})
-    for path, media_type in (("routes/B41.geojson", "application/geo+json"),
-                             ("index.html", "text/html; charset=utf-8"), ("routes.json", "application/json")):
+    snapshot.publish(
+        {
+            "routes/B41.geojson": b'{"type":"FeatureCollection","features":[]}',
+            "index.html": b"<!doctype html><title>B41</title>",
+        }
+    )
+    for path, media_type in (
+        ("routes/B41.geojson", "application/geo+json"),
+        ("index.html", "text/html; charset=utf-8"),
+        ("routes.json", "application/json"),
+    ):
         for accept in ("identity", "gzip"):
             response = client.get(f"/{path}", headers={"accept-encoding": accept})
-            assert (response.status_code, response.headers["content-type"]) == (200, media_type), (path, accept)
+            assert (response.status_code, response.headers["content-type"]) == (200, media_type), (
+                path,
+                accept,
+            )
     gzipped = client.get("/routes/B41.geojson", headers={"accept-encoding": "gzip"})
     assert gzipped.headers["content-encoding"] == "gzip"
 

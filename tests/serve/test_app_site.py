@@ -19,11 +19,13 @@ SITE = {
 def test_app_sends_each_site_file_with_its_media_type(snapshot: SnapshotFolder) -> None:
     snapshot.publish(SITE)
     with TestClient(create_app(out_dir=snapshot.out)) as client:
-        for path, media_type in (("index.html", "text/html; charset=utf-8"),
-                                 ("routes/B41.html", "text/html; charset=utf-8"),
-                                 ("site/site.css", "text/css; charset=utf-8"),
-                                 ("site/site.js", "text/javascript; charset=utf-8"),
-                                 ("routes/B41.json", "application/json")):
+        for path, media_type in (
+            ("index.html", "text/html; charset=utf-8"),
+            ("routes/B41.html", "text/html; charset=utf-8"),
+            ("site/site.css", "text/css; charset=utf-8"),
+            ("site/site.js", "text/javascript; charset=utf-8"),
+            ("routes/B41.json", "application/json"),
+        ):
             response = client.get(f"/{path}", headers=PLAIN)
             assert response.status_code == 200
             assert response.headers["content-type"] == media_type, path

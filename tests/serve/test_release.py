@@ -88,10 +88,14 @@ def test_release_rejects_malformed_entries(tmp_path: Path, entry: object, messag
 
 
 def test_release_takes_each_documents_media_type_from_its_entry(tmp_path: Path) -> None:
-    write_manifest(tmp_path, [
-        {"path": "a.geojson", "sha256": SHA, "bytes": 1, "media_type": "application/geo+json"},
-        {"path": "b.html", "sha256": SHA, "bytes": 1, "media_type": "text/html; charset=utf-8"},
-        {"path": "c.json", "sha256": SHA, "bytes": 1}])
+    write_manifest(
+        tmp_path,
+        [
+            {"path": "a.geojson", "sha256": SHA, "bytes": 1, "media_type": "application/geo+json"},
+            {"path": "b.html", "sha256": SHA, "bytes": 1, "media_type": "text/html; charset=utf-8"},
+            {"path": "c.json", "sha256": SHA, "bytes": 1},
+        ],
+    )
     documents = load_release(tmp_path, BUILD).documents
     assert documents["a.geojson"].content_type == b"application/geo+json"
     assert documents["b.html"].content_type == b"text/html; charset=utf-8"
@@ -99,14 +103,18 @@ def test_release_takes_each_documents_media_type_from_its_entry(tmp_path: Path) 
     assert documents["c.json"].content_type == b"application/json"
 
 
-@pytest.mark.parametrize(("entry", "message"), [
-    ({"path": "a.json", "sha256": SHA, "bytes": 1, "kind": None}, "'kind'"),
-    ({"path": "a.json", "sha256": SHA, "bytes": 1, "id": 7}, "'id'"),
-    ({"path": "a.json", "sha256": SHA, "bytes": 1, "media_type": "text/html\r\nX-Evil: 1"}, "media_type"),
-    ({"path": "a.json", "sha256": SHA, "bytes": 1, "media_type": ["application/json"]}, "media_type"),
-])
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"path": "a.json", "sha256": SHA, "bytes": 1, "kind": None}, "'kind'"),
+        ({"path": "a.json", "sha256": SHA, "bytes": 1, "id": 7}, "'id'"),
+        ({"path": "a.json", "sha256": SHA, "bytes": 1, "media_type": "text/html\r\nX-Evil: 1"}, "media_type"),
+        ({"path": "a.json", "sha256": SHA, "bytes": 1, "media_type": ["application/json"]}, "media_type"),
+    ],
+)
 def test_release_rejects_entries_without_kind_id_or_a_sendable_media_type(
-        tmp_path: Path, entry: dict[str, object], message: str) -> None:
+    tmp_path: Path, entry: dict[str, object], message: str
+) -> None:
     write_manifest(tmp_path, [entry])
     with pytest.raises(SnapshotError, match=message):
         load_release(tmp_path, BUILD)

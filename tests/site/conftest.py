@@ -23,8 +23,11 @@ WINDOW_FROM, WINDOW_DAYS = date(2026, 3, 6), 3
 
 def site_release(db_url: str, out: Path, days: int = WINDOW_DAYS, start: date = WINDOW_FROM) -> Path:
     """OUT/current of a real `build --site` of the database, boards for `days` dates from `start`."""
-    build(BuildSettings(db_url=db_url, out_dir=out, workers=1, site=True, departures_from=start,
-                        departures_days=days))
+    build(
+        BuildSettings(
+            db_url=db_url, out_dir=out, workers=1, site=True, departures_from=start, departures_days=days
+        )
+    )
     return out / "current"
 
 
@@ -75,8 +78,9 @@ def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     quoted = '"' + HOSTILE_ROUTE.replace('"', '""') + '"'
     routes.write_text(text.replace("Flugplatz-Shuttle", quoted), encoding="utf-8")
     trips = feed / "trips.txt"
-    trips.write_text(trips.read_text(encoding="utf-8").replace('"Nordufer, via Klinikum"', HOSTILE),
-                     encoding="utf-8")
+    trips.write_text(
+        trips.read_text(encoding="utf-8").replace('"Nordufer, via Klinikum"', HOSTILE), encoding="utf-8"
+    )
     url = f"sqlite:///{root / 'hostile.sqlite'}"
     import_feed(feed, db_url=url)
     return site_release(url, root / "out")

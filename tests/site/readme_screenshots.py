@@ -28,8 +28,11 @@ def main() -> None:
         TARGET.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            for name, path, width in (("index", "index.html", 1280), ("route", "routes/!b41.html", 390),
-                                      ("stop", "stops/HBF.html", 390)):
+            for name, path, width in (
+                ("index", "index.html", 1280),
+                ("route", "routes/!b41.html", 390),
+                ("stop", "stops/HBF.html", 390),
+            ):
                 page = browser.new_page(viewport={"width": width, "height": 800})
                 page.goto(base + path)
                 if name == "index":

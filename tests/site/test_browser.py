@@ -26,18 +26,34 @@ from tests.delivery.servers import serving
 from tests.servers import free_port, running
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-AXE = Path(os.environ.get("TRANSIT_SNAPSHOT_AXE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-           / "transit-snapshot" / "axe-core") / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AXE = (
+    Path(
+        os.environ.get("TRANSIT_SNAPSHOT_AXE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "transit-snapshot" / "axe-core"
+    )
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
 ARTIFACTS = Path(os.environ.get("TRANSIT_SNAPSHOT_ARTIFACTS") or REPO / "artifacts") / "site-screenshots"
 NGINX = Path("/usr/sbin/nginx")
 PAGES = {"index": "index.html", "route": "routes/!b41.html", "stop": "stops/HBF.html"}
 WIDTHS = (390, 1280)
 ZONE = ZoneInfo("Europe/Berlin")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"chromium is not installed ({CHROMIUM} is "
-                                "absent; scripts/setup-system installs Debian's chromium package)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"chromium is not installed ({CHROMIUM} is "
+    "absent; scripts/setup-system installs Debian's chromium package)",
+)
 
 
 @dataclass
@@ -59,7 +75,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module", params=["serve", "nginx", "file"])
-def origin(request: pytest.FixtureRequest, site_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def origin(
+    request: pytest.FixtureRequest, site_build: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The base URL of the sample release built with --site (tests/site/conftest.py), as each host serves it."""
     out = site_build.parent
     logs = tmp_path_factory.mktemp(f"browser-{request.param}")
@@ -81,16 +99,24 @@ def origin(request: pytest.FixtureRequest, site_build: Path, tmp_path_factory: p
             yield f"http://127.0.0.1:{port}/"
 
 
-def open_page(browser: Any, url: str, *, width: int = 1280, at: datetime | None = None,
-              javascript: bool = True) -> Watched:
+def open_page(
+    browser: Any, url: str, *, width: int = 1280, at: datetime | None = None, javascript: bool = True
+) -> Watched:
     context = browser.new_context(viewport={"width": width, "height": 900}, java_script_enabled=javascript)
     page = context.new_page()
     watched = Watched(page)
-    page.on("console", lambda m: watched.problems.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda m: (
+            watched.problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None
+        ),
+    )
     page.on("pageerror", lambda e: watched.problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: watched.problems.append(f"failed: {r.url} {r.failure}"))
-    page.on("response", lambda r: watched.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    page.on(
+        "response",
+        lambda r: watched.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
     if at is not None:
         page.clock.set_fixed_time(at)
     page.goto(url, wait_until="load")
@@ -108,8 +134,9 @@ def row_texts(page: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", sorted(PAGES))
-def test_browser_page_loads_without_errors_and_is_screenshotted(browser: Any, origin: str, kind: str,
-                                                              request: pytest.FixtureRequest) -> None:
+def test_browser_page_loads_without_errors_and_is_screenshotted(
+    browser: Any, origin: str, kind: str, request: pytest.FixtureRequest
+) -> None:
     host = request.node.callspec.params["origin"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
@@ -124,19 +151,28 @@ def test_browser_route_tables_hold_every_trip(browser: Any, origin: str, site_bu
     tree = orjson.loads((site_build / "routes" / "!b41.json").read_bytes())
     watched = open_page(browser, origin + PAGES["route"])
     shown = watched.page.locator("table.tt thead th[data-trip]").evaluate_all(
-        "cells => cells.map(c => c.dataset.trip)")
+        "cells => cells.map(c => c.dataset.trip)"
+    )
     assert sorted(shown) == sorted(t["trip_id"] for t in tree["trips"])
     timetable = orjson.loads((site_build / "timetables" / "!b41.json").read_bytes())["timetables"][0]
     first_row = watched.page.locator("table.tt").first.locator("tbody tr").first
     assert first_row.locator("th").inner_text() == timetable["stops"][0]["stop_name"]
-    assert first_row.locator("td").all_inner_texts() == [(t["times"][0] or "")[:5] for t in timetable["trips"]]
-    assert watched.page.get_by_text("every 10 minutes").count() + watched.page.get_by_text(
-        "every 15 minutes").count() + watched.page.get_by_text("every 20 minutes").count() >= 1
+    assert first_row.locator("td").all_inner_texts() == [
+        (t["times"][0] or "")[:5] for t in timetable["trips"]
+    ]
+    assert (
+        watched.page.get_by_text("every 10 minutes").count()
+        + watched.page.get_by_text("every 15 minutes").count()
+        + watched.page.get_by_text("every 20 minutes").count()
+        >= 1
+    )
     assert watched.problems == []
     watched.page.context.close()
 
 
-def test_browser_stop_board_follows_the_date_picker_and_now(browser: Any, origin: str, site_build: Path) -> None:
+def test_browser_stop_board_follows_the_date_picker_and_now(
+    browser: Any, origin: str, site_build: Path
+) -> None:
     window = orjson.loads((site_build / "feed.json").read_bytes())["departures"]
     first, second = window["from"], str(int(window["from"]) + 1)
     now = datetime(2026, 3, 7, 7, 0, tzinfo=ZONE)
@@ -150,8 +186,12 @@ def test_browser_stop_board_follows_the_date_picker_and_now(browser: Any, origin
     assert str(len(expected)) in page.locator("#board-caption").inner_text()
     page.get_by_role("button", name="Next departures from now").click()
     dates = [str(int(first) + n) for n in range(window["days"])]  # the window stays within March
-    upcoming = sorted((d["departure"], d["departure"][11:16]) for date in dates
-                      for d in board(site_build, date, "HBF")["departures"] if d["departure"] >= now.isoformat())
+    upcoming = sorted(
+        (d["departure"], d["departure"][11:16])
+        for date in dates
+        for d in board(site_build, date, "HBF")["departures"]
+        if d["departure"] >= now.isoformat()
+    )
     shown = row_texts(page)
     assert [t.split(" ")[-1] for t in shown] == [t for _, t in upcoming[:10]] and shown
     assert shown[0].startswith("Sat ")
@@ -159,8 +199,9 @@ def test_browser_stop_board_follows_the_date_picker_and_now(browser: Any, origin
     watched.page.context.close()
 
 
-def test_browser_stop_page_shows_the_first_board_without_javascript(browser: Any, origin: str,
-                                                                   site_build: Path) -> None:
+def test_browser_stop_page_shows_the_first_board_without_javascript(
+    browser: Any, origin: str, site_build: Path
+) -> None:
     window = orjson.loads((site_build / "feed.json").read_bytes())["departures"]
     watched = open_page(browser, origin + PAGES["stop"], javascript=False)
     expected = [d["departure"][11:16] for d in board(site_build, window["from"], "HBF")["departures"]]
@@ -191,7 +232,8 @@ def test_browser_links_between_pages_resolve(browser: Any, origin: str) -> None:
         watched = open_page(browser, origin + path)
         # the map's links are SVG <a> elements, whose .href is not a string: resolve the attribute
         links = watched.page.locator("a[href]").evaluate_all(
-            "links => links.map(a => new URL(a.getAttribute('href'), document.baseURI).href)")
+            "links => links.map(a => new URL(a.getAttribute('href'), document.baseURI).href)"
+        )
         inside = sorted({link.split("#")[0] for link in links if link.startswith(origin)})
         assert inside, kind
         for link in inside:
@@ -212,6 +254,11 @@ def test_browser_pages_pass_the_accessibility_audit(browser: Any, site_build: Pa
                 watched = open_page(browser, f"http://127.0.0.1:{port}/{path}", width=width)
                 watched.page.add_script_tag(path=str(AXE))
                 violations = watched.page.evaluate(
-                    "async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])")
-                assert [v for v in violations if v[1] in ("serious", "critical")] == [], (kind, width, violations)
+                    "async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])"
+                )
+                assert [v for v in violations if v[1] in ("serious", "critical")] == [], (
+                    kind,
+                    width,
+                    violations,
+                )
                 watched.page.context.close()

@@ -48,7 +48,11 @@ def test_site_has_a_page_for_every_route_and_stop(site_build: Path) -> None:
     routes = orjson.loads((site_build / "routes.json").read_bytes())["routes"]
     stops = orjson.loads((site_build / "stops.json").read_bytes())["stops"]
     listed = manifest(site_build)
-    expected = {"index.html", *(r["href"][:-5] + ".html" for r in routes), *(s["href"][:-5] + ".html" for s in stops)}
+    expected = {
+        "index.html",
+        *(r["href"][:-5] + ".html" for r in routes),
+        *(s["href"][:-5] + ".html" for s in stops),
+    }
     assert expected <= {p for p, e in listed.items() if str(e["kind"]).endswith("_page")}
     assert listed["routes/B41.html"]["id"] == "B41" and listed["routes/B41.html"]["kind"] == "route_page"
     assert listed["stops/HBF.html"]["kind"] == "stop_page" and listed["index.html"]["kind"] == "index_page"
@@ -99,10 +103,12 @@ def test_site_takes_nothing_from_outside_the_release(site_build: Path) -> None:
 
 
 @pytest.mark.parametrize("release", ["site_build", "caltrain_site"])
-def test_site_route_page_tables_hold_every_trip_of_the_route(release: str, request: pytest.FixtureRequest) -> None:
+def test_site_route_page_tables_hold_every_trip_of_the_route(
+    release: str, request: pytest.FixtureRequest
+) -> None:
     site_build: Path = request.getfixturevalue(release)
     for route in orjson.loads((site_build / "routes.json").read_bytes())["routes"]:
-        key = route["href"][len("routes/"):-len(".json")]
+        key = route["href"][len("routes/") : -len(".json")]
         tree = orjson.loads((site_build / route["href"]).read_bytes())
         page = (site_build / "routes" / f"{key}.html").read_text()
         shown = re.findall(r'data-trip="([^"]*)"', page)
@@ -170,10 +176,24 @@ def test_site_build_is_deterministic(sample_db: str, tmp_path: Path) -> None:
 
 def test_site_splits_long_timetables_into_parts_under_the_budget() -> None:
     stops = [{"stop_id": f"S{i}", "stop_name": f"Stop {i}", "href": f"stops/S{i}.json"} for i in range(40)]
-    trips = [{"trip_id": f"T{t}", "service_id": "D", "href": f"trips/T{t}.json", "frequencies": [],
-              "times": [f"{5 + t // 60:02d}:{t % 60:02d}:00"] * 40} for t in range(2300)]
-    table = {"direction_id": 0, "days": ["monday"], "label": "Monday", "headsigns": ["Somewhere"],
-             "stops": stops, "trips": trips}
+    trips = [
+        {
+            "trip_id": f"T{t}",
+            "service_id": "D",
+            "href": f"trips/T{t}.json",
+            "frequencies": [],
+            "times": [f"{5 + t // 60:02d}:{t % 60:02d}:00"] * 40,
+        }
+        for t in range(2300)
+    ]
+    table = {
+        "direction_id": 0,
+        "days": ["monday"],
+        "label": "Monday",
+        "headsigns": ["Somewhere"],
+        "stops": stops,
+        "trips": trips,
+    }
     parts = tables.parts([table, {**table, "direction_id": 1}], max_cells=10_000)
     assert all(len(p.trips) * len(stops) <= 10_000 for p in parts)
     for direction in (0, 1):
@@ -194,14 +214,19 @@ def test_site_badge_text_is_readable_on_the_route_colour() -> None:
     assert round(contrast("#FFFFFF", "#1E88E5"), 2) == 3.68
 
 
-def test_site_pages_are_verified_bundled_and_compressed_like_documents(sample_db: str, tmp_path: Path) -> None:
+def test_site_pages_are_verified_bundled_and_compressed_like_documents(
+    sample_db: str, tmp_path: Path
+) -> None:
     import gzip
 
     from builder.bundle import bundle, verify
     from builder.output import OutputLayout
 
-    result = build(BuildSettings(db_url=sample_db, out_dir=tmp_path / "out", workers=1, site=True,
-                                 compress=("br", "gzip")))
+    result = build(
+        BuildSettings(
+            db_url=sample_db, out_dir=tmp_path / "out", workers=1, site=True, compress=("br", "gzip")
+        )
+    )
     listed = manifest(result.release)
     index = listed["index.html"]
     assert index["kind"] == "index_page" and set(index["encodings"]) == {"br", "gzip"}  # type: ignore[arg-type]
@@ -223,8 +248,10 @@ def test_site_long_timetables_get_pages_of_their_own(tmp_path: Path) -> None:
             at = 18000 + t * 30 + seq * 60
             hhmmss = f"{at // 3600:02d}:{at // 60 % 60:02d}:{at % 60:02d}"
             times.append(f"R0-T{t},{hhmmss},{hhmmss},S{seq},{seq + 1}\n")
-    (feed / "trips.txt").write_text("route_id,service_id,trip_id,trip_headsign\n" + "".join(
-        f"R0,D,R0-T{t},Far away\n" for t in range(1600)))
+    (feed / "trips.txt").write_text(
+        "route_id,service_id,trip_id,trip_headsign\n"
+        + "".join(f"R0,D,R0-T{t},Far away\n" for t in range(1600))
+    )
     (feed / "stop_times.txt").write_text("".join(times))
     url = f"sqlite:///{tmp_path / 'long.sqlite'}"
     import_feed(feed, db_url=url)
@@ -245,8 +272,14 @@ def test_site_long_timetables_get_pages_of_their_own(tmp_path: Path) -> None:
 def test_site_board_notes_say_what_differs_from_a_plain_departure() -> None:
     from builder.site.boards import note
 
-    plain = {"departure": "2026-03-06T07:00:00+01:00", "arrival": None, "pickup_type": 0, "drop_off_type": 0,
-             "estimated": False, "frequency": None}
+    plain = {
+        "departure": "2026-03-06T07:00:00+01:00",
+        "arrival": None,
+        "pickup_type": 0,
+        "drop_off_type": 0,
+        "estimated": False,
+        "frequency": None,
+    }
     assert note(plain) == ""
     assert note({**plain, "departure": None, "arrival": "2026-03-06T07:00:00+01:00"}) == "arrives only"
     assert note({**plain, "pickup_type": 1}) == "no boarding"
@@ -261,7 +294,9 @@ def test_site_board_notes_say_what_differs_from_a_plain_departure() -> None:
 
 
 @pytest.mark.parametrize("release", ["site_build", "caltrain_site"])
-def test_site_stop_page_shows_the_real_boards_rows_and_notes(release: str, request: pytest.FixtureRequest) -> None:
+def test_site_stop_page_shows_the_real_boards_rows_and_notes(
+    release: str, request: pytest.FixtureRequest
+) -> None:
     from builder.site.boards import note
 
     root: Path = request.getfixturevalue(release)
