@@ -15,25 +15,25 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from builder import manifest
-from builder.board_context import feed_zone
-from builder.calendars import MAX_WINDOW_DAYS, Window
-from builder.clock import zone_named
-from builder.compress import parse_codings
-from builder.diff import BUILD_INFO_IDS, diff_manifests
 from builder.errors import BuildError, io_error
-from builder.history import keep_newest, record_publish
-from builder.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, PerDate, kind
-from builder.lookups import load_agencies, load_lookups
-from builder.manifest import Entry, Manifest
-from builder.memory import keep_large_blocks_returnable, release_memory
-from builder.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
-from builder.passkit import Made, PassInput, Problems
-from builder.pinning import Pin, PinnedDatabase, pin_database
 from builder.progress import Progress, Silent
-from builder.source import EVERYTHING, KeyRange, Source, unreliable
-from builder.spool import Spool
-from builder.workers import MAX_WORKERS, TaskBoard, run_shared
+from builder.release import manifest
+from builder.release.compress import parse_codings
+from builder.release.diff import BUILD_INFO_IDS, diff_manifests
+from builder.release.history import keep_newest, record_publish
+from builder.release.manifest import Entry, Manifest
+from builder.release.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
+from builder.snapshot.board_context import feed_zone
+from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
+from builder.snapshot.clock import zone_named
+from builder.snapshot.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, PerDate, kind
+from builder.snapshot.lookups import load_agencies, load_lookups
+from builder.snapshot.memory import keep_large_blocks_returnable, release_memory
+from builder.snapshot.passkit import Made, PassInput, Problems
+from builder.snapshot.pinning import Pin, PinnedDatabase, pin_database
+from builder.snapshot.source import EVERYTHING, KeyRange, Source, unreliable
+from builder.snapshot.spool import Spool
+from builder.snapshot.workers import MAX_WORKERS, TaskBoard, run_shared
 
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
@@ -46,7 +46,7 @@ class BuildSettings:
     # processes taking the passes' tasks: this one and workers - 1 forked helpers
     workers: int = 2
     keep: int | None = None  # after publishing, delete all but the newest `keep` releases
-    # content-codings to precompress every document with (builder.compress): sidecars beside each file
+    # content-codings to precompress every document with (builder.release.compress): sidecars beside each file
     compress: tuple[str, ...] = ()
     site: bool = False  # also the rider's website: HTML pages made from the documents (builder.site)
     # departure boards for `departures_days` dates from `departures_from` (None: today in the feed's zone)
@@ -314,7 +314,7 @@ def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally:
         document_kind = kinds.get(kind_name)
         if document_kind is None:
             raise BuildError(
-                f"pass {pass_.name} made a {kind_name!r} document; builder.kinds declares "
+                f"pass {pass_.name} made a {kind_name!r} document; builder.snapshot.kinds declares "
                 f"it makes {', '.join(pass_.kinds)}"
             )
         writer.write(document_kind, id_, doc)

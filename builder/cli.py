@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 import click
 
-from builder.calendars import MAX_WINDOW_DAYS
 from builder.errors import BuildError
 from builder.options import PORTS, Codings, DatabaseURL, Host, HttpURL, Ratio, S3Location, ServiceDate
-from builder.workers import MAX_WORKERS
+from builder.snapshot.calendars import MAX_WINDOW_DAYS
+from builder.snapshot.workers import MAX_WORKERS
 
 DEFAULT_DB = "sqlite:///gtfs.sqlite"
 DB_OPTION = click.option(
@@ -70,8 +70,8 @@ def cli() -> None:
 
 
 def limit_options(func: F) -> F:
-    """`import`'s bounds on what one file of a feed may hold (builder.import_limits.ImportLimits)."""
-    from builder.import_limits import ImportLimits
+    """`import`'s bounds on what one file of a feed may hold (builder.importer.limits.ImportLimits)."""
+    from builder.importer.limits import ImportLimits
 
     default = ImportLimits()
     options = [
@@ -148,8 +148,8 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -
     transit-snapshot import gtfs/ --db postgresql://localhost/gtfs --skip-invalid
     transit-snapshot import huge.zip --max-file-bytes 17179869184 --max-line-bytes 4194304
     """
-    from builder.import_limits import ImportLimits
-    from builder.importer import import_feed
+    from builder.importer.limits import ImportLimits
+    from builder.importer.run import import_feed
 
     report = import_feed(feed, db_url=db_url, skip_invalid=skip_invalid, limits=ImportLimits(**limits))
     for warning in report.warnings:
@@ -279,8 +279,8 @@ def rollback_command(out_dir: Path) -> None:
     \b
     transit-snapshot rollback --out output
     """
-    from builder.history import rollback
-    from builder.output import OutputLayout
+    from builder.release.history import rollback
+    from builder.release.output import OutputLayout
 
     layout = OutputLayout(out_dir)
     with layout.locked():
@@ -305,8 +305,8 @@ def diff_command(old: Path, new: Path, as_json: bool) -> None:
     """
     import orjson
 
-    from builder.diff import diff_manifests, render
-    from builder.manifest import read
+    from builder.release.diff import diff_manifests, render
+    from builder.release.manifest import read
 
     changes = diff_manifests(read(old), read(new))
     if as_json:
@@ -335,8 +335,8 @@ def bundle_command(out_dir: Path, to: Path) -> None:
     transit-snapshot bundle --out output --to snapshot.zip
     transit-snapshot bundle --out output --to snapshot.tar.zst
     """
-    from builder.bundle import bundle
-    from builder.output import OutputLayout
+    from builder.release.bundle import bundle
+    from builder.release.output import OutputLayout
 
     build_id = bundle(OutputLayout(out_dir), to)
     click.echo(f"bundled release {build_id} -> {to} ({to.stat().st_size / 1e6:.1f} MB)")
@@ -355,7 +355,7 @@ def verify_command(path: Path) -> None:
     transit-snapshot verify output/current
     transit-snapshot verify snapshot.tar.gz
     """
-    from builder.bundle import verify
+    from builder.release.bundle import verify
 
     build_id = verify(path)
     click.echo(f"{path}: release {build_id} matches its manifest")
@@ -431,7 +431,7 @@ def publish_command(out_dir: Path, to: str, endpoint_url: str | None, max_age: i
     transit-snapshot publish --out output --to s3://my-bucket/transit
     transit-snapshot publish --out output --to s3://snap/ --endpoint-url http://127.0.0.1:9000
     """
-    from builder.publish import PublishSettings, publish
+    from builder.release.publish import PublishSettings, publish
 
     report = publish(PublishSettings(out_dir=out_dir, to=to, endpoint_url=endpoint_url, max_age=max_age))
     click.echo(

@@ -74,7 +74,7 @@ class Codings(_Names):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> tuple[str, ...]:
-        from builder.compress import parse_codings
+        from builder.release.compress import parse_codings
 
         if isinstance(value, tuple):
             return value
@@ -90,7 +90,7 @@ class S3Location(_Text):
     name = "s3://BUCKET/PREFIX"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from builder.publish import parse_target
+        from builder.release.publish import parse_target
 
         try:
             parse_target(str(value))

@@ -1,4 +1,4 @@
-"""One published release: its manifest (read by builder.manifest, shared with the builder) turned into
+"""One published release: its manifest (read by builder.release.manifest, shared with the builder) turned into
 servable documents."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
-from builder.manifest import MANIFEST, MANIFEST_MEDIA_TYPE, Entry, ManifestError, parse
+from builder.release.manifest import MANIFEST, MANIFEST_MEDIA_TYPE, Entry, ManifestError, parse
 from serve.errors import SnapshotError
 
 BUILD_ID = re.compile(r"[0-9a-f]{8,64}")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import make_url
 
 from builder.build import BuildResult, BuildSettings, build
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.pg import PostgresServer, has_user, postgres_bin, wait_for
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
 """Checks on a built snapshot that do not use builder code to decide what is right (the manifest is read
-by the shared reader, builder.manifest, which only parses: every comparison here is the test's own)."""
+by the shared reader, builder.release.manifest, which only parses: every comparison here is the test's own)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import jsonschema
 import orjson
 
 from builder import models
-from builder.manifest import Entry, read
+from builder.release.manifest import Entry, read
 
-# What a static host must send each file as, by extension: written out here, not taken from builder.kinds.
+# What a static host must send each file as, by extension: written out here, not taken from builder.snapshot.kinds.
 MEDIA_TYPES = {
     ".json": "application/json",
     ".geojson": "application/geo+json",

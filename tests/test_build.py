@@ -15,7 +15,7 @@ import pytest
 
 from builder.build import BuildSettings, build, split_evenly
 from builder.errors import DatabaseError, FeedError
-from builder.source import KeyRange
+from builder.snapshot.source import KeyRange
 from tests.conftest import DEPARTURES_ORACLE, ORACLE, REPO, SAMPLE_FEED, Builder
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest
 

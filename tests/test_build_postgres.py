@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from builder.build import BuildSettings, build
-from builder.importer import import_feed
-from builder.source import Source, open_engine
+from builder.importer.run import import_feed
+from builder.snapshot.source import Source, open_engine
 from tests.conftest import FEEDS, SAMPLE_FEED, feed_window
 from tests.pg import URL_SCHEMES
 from tests.quirks import QUIRK_FEED

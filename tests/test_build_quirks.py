@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from builder.build import BuildResult, BuildSettings, build
-from builder.importer import ImportReport, import_feed
+from builder.importer.run import ImportReport, import_feed
 from tests.quirks import (
     DANGLING_PARENT,
     DANGLING_SHAPE,

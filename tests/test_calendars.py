@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from builder.calendars import format_date, parse_date, resolve_services, service_dates, weekday_dates
+from builder.snapshot.calendars import format_date, parse_date, resolve_services, service_dates, weekday_dates
 
 
 def test_weekday_dates_keeps_both_ends_and_only_the_flagged_weekdays() -> None:

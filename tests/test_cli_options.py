@@ -21,7 +21,7 @@ import pytest
 
 from builder import options
 from builder.cli import cli
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.conftest import REPO, SAMPLE_FEED
 from tests.test_cli import CLI
 

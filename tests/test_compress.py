@@ -12,9 +12,9 @@ import brotli
 import pytest
 
 from builder.build import BuildSettings
-from builder.bundle import verify
-from builder.compress import parse_codings
 from builder.errors import BuildError, VerifyError
+from builder.release.bundle import verify
+from builder.release.compress import parse_codings
 from tests.conftest import SAMPLE_FEED, Builder
 from tests.snapshot_checks import manifest
 

@@ -329,7 +329,7 @@ def test_build_of_postgresql_stops_with_6_when_a_session_waits_to_drop_a_table(
 
 def test_postgres_fingerprint_moves_with_any_change_of_rows_or_tables(pg_url: str) -> None:
     """The backstop where no snapshot can be exported: updates, deletes and a new import all show."""
-    from builder.pinning import _postgres_fingerprint
+    from builder.snapshot.pinning import _postgres_fingerprint
 
     assert import_cli(FEED, pg_url).returncode == 0
     seen = [_postgres_fingerprint(pg_url)]

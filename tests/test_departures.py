@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from builder.build import BuildResult, BuildSettings, build
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.conftest import DEPARTURES_ORACLE, Builder
 from tests.departure_feeds import DST_FEED, OWN_ZONE_PLATFORM_FEED, RULES_FEED
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from builder import gtfs
 from builder.database import create_engine_for
-from builder.import_values import parser
-from builder.importer import IMPORT_TABLE, ImportOptions, ImportReport, import_feed, import_into
+from builder.importer.run import IMPORT_TABLE, ImportOptions, ImportReport, import_feed, import_into
+from builder.importer.values import parser
 from tests.test_import_support import MINIMAL, feed_files, rows, tables, write_feed
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from builder.database import create_engine_for
 from builder.errors import DatabaseError, FeedError
-from builder.importer import import_feed, import_into
+from builder.importer.run import import_feed, import_into
 from tests.test_import_support import MINIMAL, feed_files, rows, sha256, write_feed
 
 ST_HEADER = "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"

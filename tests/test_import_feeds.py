@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from builder import gtfs
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.test_import_support import rows
 
 FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "feeds"

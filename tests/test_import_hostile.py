@@ -19,9 +19,9 @@ import sqlalchemy as sa
 
 from builder.build import BuildSettings, build
 from builder.errors import FeedError
-from builder.feedfiles import open_csv, open_feed
-from builder.import_limits import ImportLimits, LimitError
-from builder.importer import import_feed
+from builder.importer.feedfiles import open_csv, open_feed
+from builder.importer.limits import ImportLimits, LimitError
+from builder.importer.run import import_feed
 from tests.conftest import FEEDS, needs_feeds
 from tests.hostile import GB, MB, Repeated, write_listing, write_zip
 from tests.test_import_support import MINIMAL, feed_files, rows, sha256, write_feed

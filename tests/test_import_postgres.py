@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from builder.database import gtfs_table, insert_rows
 from builder.errors import FeedError
-from builder.importer import IMPORT_TABLE, import_feed
+from builder.importer.run import IMPORT_TABLE, import_feed
 from tests.pg import URL_SCHEMES
 from tests.test_import_support import MINIMAL, feed_files, write_feed
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from builder.keys import MAX_KEY_BYTES, decode_key, key_for
+from builder.snapshot.keys import MAX_KEY_BYTES, decode_key, key_for
 
 SAFE = re.compile(r"[A-Za-z0-9._~!-]+")
 RESERVED = [

@@ -1,5 +1,5 @@
-"""The registry of document kinds and passes (builder.kinds) and the one manifest reader/writer
-(builder.manifest): where documents go, what they are served as, and that everything follows from it."""
+"""The registry of document kinds and passes (builder.snapshot.kinds) and the one manifest reader/writer
+(builder.release.manifest): where documents go, what they are served as, and that everything follows from it."""
 
 from __future__ import annotations
 
@@ -9,13 +9,26 @@ from pathlib import Path
 import orjson
 import pytest
 
-from builder import diff, kinds
 from builder.build import write_made
 from builder.errors import BuildError
-from builder.kinds import KINDS, PASSES, DocumentKind, Ids, Named, Pass, PerDate, PerId, Single, href, kind
-from builder.manifest import Encoded, Entry, Manifest, ManifestError, parse, read
 from builder.models import DOCUMENT_MODELS
-from builder.output import DocumentWriter, OutputLayout
+from builder.release import diff
+from builder.release.manifest import Encoded, Entry, Manifest, ManifestError, parse, read
+from builder.release.output import DocumentWriter, OutputLayout
+from builder.snapshot import kinds
+from builder.snapshot.kinds import (
+    KINDS,
+    PASSES,
+    DocumentKind,
+    Ids,
+    Named,
+    Pass,
+    PerDate,
+    PerId,
+    Single,
+    href,
+    kind,
+)
 from tests.conftest import REPO
 
 SHA = "ab" * 32
@@ -107,7 +120,10 @@ def test_kinds_a_pass_may_only_yield_the_kinds_it_declares(tmp_path: Path) -> No
     assert writer.entries[0].path == "routes.json" and writer.entries[0].media_type == "application/json"
     with pytest.raises(BuildError, match="made a 'route' document"):
         write_made(indexes, iter([("route", "B41", {})]), writer)
-    assert Pass("p", "builder.indexes:schemas").make() is Pass("q", "builder.indexes:schemas").make()
+    assert (
+        Pass("p", "builder.snapshot.indexes:schemas").make()
+        is Pass("q", "builder.snapshot.indexes:schemas").make()
+    )
 
 
 def test_manifest_round_trips_sorted_with_every_field(tmp_path: Path) -> None:

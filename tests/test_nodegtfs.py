@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from builder.build import BuildSettings, build
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.conftest import FEEDS, SAMPLE_FEED
 from tests.snapshot_checks import manifest
 

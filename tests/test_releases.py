@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.conftest import SAMPLE_FEED
 
 CLI = str(Path(sys.executable).parent / "transit-snapshot")

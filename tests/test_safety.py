@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.bundle import verify
-from builder.importer import import_feed
+from builder.importer.run import import_feed
+from builder.release.bundle import verify
 from tests.conftest import SAMPLE_FEED
 from tests.synthetic import write_feed
 
@@ -219,7 +219,7 @@ def test_build_of_an_unreadable_database_fails_in_one_line(
 def test_build_whose_database_vanishes_midway_publishes_the_state_it_started_from(
     big_db: Path, sample_db: Path, tmp_path: Path
 ) -> None:
-    """The build pinned the file when it started (builder.pinning): its tasks still read that one."""
+    """The build pinned the file when it started (builder.snapshot.pinning): its tasks still read that one."""
     out = tmp_path / "out"
     published(out, sample_db)
     db = tmp_path / "doomed.sqlite"

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from builder import spool as spool_module
 from builder.errors import BuildError
-from builder.kinds import kind
-from builder.output import DocumentWriter, Streamed
-from builder.spool import SortedParking, Spool
+from builder.release.output import DocumentWriter, Streamed
+from builder.snapshot import spool as spool_module
+from builder.snapshot.kinds import kind
+from builder.snapshot.spool import SortedParking, Spool
 from tests.conftest import SAMPLE_FEED, Builder
 from tests.test_build import GOLDEN, _tree
 

@@ -1,4 +1,4 @@
-"""The stop columns of a timetable (builder.stop_order) and day types (builder.day_types), on patterns and
+"""The stop columns of a timetable (builder.snapshot.stop_order) and day types (builder.snapshot.day_types), on patterns and
 services made up here: exact embedding always, one trip's stops when the others fit, each stop once when
 an order allows it."""
 
@@ -11,8 +11,8 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from builder.day_types import day_label, day_type
-from builder.stop_order import Pattern, stop_columns
+from builder.snapshot.day_types import day_label, day_type
+from builder.snapshot.stop_order import Pattern, stop_columns
 
 patterns = st.lists(
     st.lists(st.sampled_from("ABCDEFG"), min_size=1, max_size=7).map(tuple),

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from builder.build import BuildResult, BuildSettings, build
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.conftest import SAMPLE_FEED, TIMETABLE_ORACLE, Builder
 from tests.geojson_schema import GEOJSON_SCHEMA
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from builder.errors import BuildError
-from builder.workers import TaskBoard, run_shared
+from builder.snapshot.workers import TaskBoard, run_shared
 
 
 def _slow_square(n: int) -> tuple[int, int]:

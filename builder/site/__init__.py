@@ -1,6 +1,6 @@
 """The rider's website (`build --site`): HTML pages made from the release's own documents.
 
-The `site` pass (builder.kinds, run last and only with `--site`): `site_documents(folder)` reads the
+The `site` pass (builder.snapshot.kinds, run last and only with `--site`): `site_documents(folder)` reads the
 JSON documents the build has just written into its staging folder and yields every page and asset, one
 at a time, as (kind, id, document): index.html, routes/<key>.html (timetables and map),
 timetables/<key>.<n>.html (parts of long timetables), stops/<key>.html (departure boards), and under
@@ -15,18 +15,18 @@ from importlib.resources import files
 from pathlib import Path
 
 from builder.errors import BuildError
-from builder.output import Raw
-from builder.passkit import Made, PassInput
+from builder.release.output import Raw
 from builder.site.boards import Window, embedded, route_row
 from builder.site.pages import index_page, route_pages, site_name, stop_page
 from builder.site.reader import Doc, Release, page_of
+from builder.snapshot.passkit import Made, PassInput
 
 ASSETS = (("stylesheet", "site.css"), ("script", "site.js"))  # (kind, file in builder/site/static)
 SEARCH_INDEX = "search_index"  # site/search_index.js
 
 
 def pages(inp: PassInput) -> Iterator[Made]:
-    """The pass's generator (builder.kinds): the site of the staging folder the build is writing."""
+    """The pass's generator (builder.snapshot.kinds): the site of the staging folder the build is writing."""
     if inp.staging is None:
         raise BuildError("the site is made from a release folder, and the build gave none")
     return site_documents(inp.staging)

@@ -19,7 +19,7 @@ from builder.site.reader import Doc, Release, page_of, sibling
 from builder.site.svgmap import colour, route_map, text_colour
 
 PIECE = 64 * 1024  # rendered text is handed to the writer in pieces of about this size
-# (kind, id, path in the release, its bytes as they are rendered): the path is the one builder.kinds
+# (kind, id, path in the release, its bytes as they are rendered): the path is the one builder.snapshot.kinds
 # gives the kind and id, needed here to make the folder before the writer opens the file
 RoutePage = tuple[str, str, str, Iterator[bytes]]
 

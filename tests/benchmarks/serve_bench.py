@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import manifest
+from builder.release import manifest
 from serve.app import DEFAULT_CACHE_BYTES
 from tests.benchmarks.feeds import BASELINES, FEEDS, REPO, Feed
 from tests.benchmarks.measure import table

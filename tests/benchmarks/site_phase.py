@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from builder.build import BuildSettings, build
-from builder.importer import import_feed
-from builder.kinds import kind
-from builder.output import DocumentWriter
+from builder.importer.run import import_feed
+from builder.release.output import DocumentWriter
 from builder.site import site_documents
+from builder.snapshot.kinds import kind
 from tests.benchmarks.build_bench import board_start
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.manifest import Entry, read
+from builder.release.manifest import Entry, read
 from tests.conftest import SAMPLE_FEED
 from tests.delivery.servers import import_and_build
 

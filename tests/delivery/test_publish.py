@@ -15,8 +15,8 @@ import boto3
 import pytest
 
 from builder.errors import PublishError
-from builder.manifest import read
-from builder.publish import PublishReport, PublishSettings, publish
+from builder.release.manifest import read
+from builder.release.publish import PublishReport, PublishSettings, publish
 from tests.conftest import SAMPLE_FEED
 from tests.delivery.servers import CLI, changed_sample_feed, free_port, import_and_build, running
 from tests.snapshot_checks import MEDIA_TYPES

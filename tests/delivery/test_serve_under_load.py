@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from builder.build import BuildSettings, build
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.conftest import SAMPLE_FEED
 from tests.delivery.conftest import load_entries
 from tests.delivery.servers import changed_sample_feed, fetch, serving

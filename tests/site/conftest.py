@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from builder.build import BuildSettings, build
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.conftest import FEED_WINDOWS, FEEDS, SAMPLE_FEED
 
 HOSTILE = "<script>alert(1)</script>"

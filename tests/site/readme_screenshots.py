@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from builder.importer import import_feed
+from builder.importer.run import import_feed
 from tests.conftest import REPO, SAMPLE_FEED
 from tests.site.conftest import site_release
 from tests.site.test_browser import CHROMIUM, CHROMIUM_ARGS

@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 from builder.build import BuildSettings, build
-from builder.keys import key_for
 from builder.site import tables
 from builder.site.svgmap import contrast, text_colour
+from builder.snapshot.keys import key_for
 from tests.site.conftest import HOSTILE, HOSTILE_ROUTE, WINDOW_FROM, site_release
 
 MAX_PAGE_BYTES = 2_000_000
@@ -219,8 +219,8 @@ def test_site_pages_are_verified_bundled_and_compressed_like_documents(
 ) -> None:
     import gzip
 
-    from builder.bundle import bundle, verify
-    from builder.output import OutputLayout
+    from builder.release.bundle import bundle, verify
+    from builder.release.output import OutputLayout
 
     result = build(
         BuildSettings(
@@ -238,7 +238,7 @@ def test_site_pages_are_verified_bundled_and_compressed_like_documents(
 
 
 def test_site_long_timetables_get_pages_of_their_own(tmp_path: Path) -> None:
-    from builder.importer import import_feed
+    from builder.importer.run import import_feed
     from tests.synthetic import write_feed
 
     feed = write_feed(tmp_path / "feed", routes=1, trips_per_route=1, stops=25)

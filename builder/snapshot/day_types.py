@@ -4,7 +4,7 @@ A printed timetable says "Monday to Friday", not a list of dates. A service's da
 calendar.txt flags for it; a service that flags none (or that only calendar_dates.txt defines) runs on the
 weekdays on which it runs on at least half of that weekday's dates between its first and last date, so an
 added holiday does not turn a Sunday service into a "Monday and Sunday" one. Dates come from the one
-resolution in builder.calendars; exact dates are services.json's business.
+resolution in builder.snapshot.calendars; exact dates are services.json's business.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from builder.calendars import WEEKDAYS, flagged_weekdays, service_dates
+from builder.snapshot.calendars import WEEKDAYS, flagged_weekdays, service_dates
 
 DayType = tuple[int, ...]  # weekday numbers, 0 = Monday, ascending; () for no weekday
 NO_SERVICE_LABEL = "No scheduled service"  # days (): the services never run

@@ -1,7 +1,7 @@
 """The small tables every view refers to, read once: stop and route summaries, services, frequencies.
 
 They grow with the number of stops, routes and services, never with stop times; the large tables are
-streamed by the passes (builder.route_trees, builder.stop_views).
+streamed by the passes (builder.snapshot.route_trees, builder.snapshot.stop_views).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from builder import contract
-from builder.rows import compile_shaper
-from builder.source import Source
+from builder.snapshot.rows import compile_shaper
+from builder.snapshot.source import Source
 
 Doc = dict[str, Any]
 

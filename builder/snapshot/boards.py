@@ -5,7 +5,7 @@ visits) and, for stations, stop_times of the stops inside them ordered by parent
 against the list of stops: memory holds one stop's (or station's) visits times the window's dates.
 
 A visit becomes a departure on each service date S its trip runs, at the instant "noon minus 12 h" of S
-in the agency's zone plus its GTFS time (builder.clock), and goes on the board of the local date of
+in the agency's zone plus its GTFS time (builder.snapshot.clock), and goes on the board of the local date of
 that instant in the board stop's zone. Of a departure's seventeen fields only service_date, arrival and
 departure change from one date to the next: each visit's other fields are made JSON once, in the key
 order orjson's OPT_SORT_KEYS writes, and each departure is those bytes with the three spliced in.
@@ -22,12 +22,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, null, select
 
-from builder.board_context import BoardContext, TripInfo, load_board_context, small_json
-from builder.calendars import format_date
-from builder.clock import EPOCH_ORDINAL, ZoneClock, gtfs_time, parse_gtfs_time, time_json
-from builder.output import DUMP_OPTIONS, Assembled
-from builder.passkit import Made, PassInput
-from builder.source import KeyRange, Source
+from builder.release.output import DUMP_OPTIONS, Assembled
+from builder.snapshot.board_context import BoardContext, TripInfo, load_board_context, small_json
+from builder.snapshot.calendars import format_date
+from builder.snapshot.clock import EPOCH_ORDINAL, ZoneClock, gtfs_time, parse_gtfs_time, time_json
+from builder.snapshot.passkit import Made, PassInput
+from builder.snapshot.source import KeyRange, Source
 
 KIND = "departures"
 VISIT_COLUMNS = (
@@ -44,7 +44,7 @@ SORT_KEY = itemgetter(0, 1, 2)
 
 
 def prepare(inp: PassInput) -> BoardContext | None:
-    """Run once before the helpers fork (builder.kinds): None when the window has no dates."""
+    """Run once before the helpers fork (builder.snapshot.kinds): None when the window has no dates."""
     return load_board_context(inp.source, inp.conn, inp.lookups, inp.window) if inp.window.days else None
 
 

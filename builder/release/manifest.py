@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from builder.errors import BuildError
-from builder.kinds import JSON
+from builder.snapshot.kinds import JSON
 
 MANIFEST = "manifest.json"
 MANIFEST_MEDIA_TYPE = JSON
@@ -32,7 +32,7 @@ LEGACY_MEDIA_TYPE = JSON  # entries of manifests older than the media_type field
 _SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9._~!-]+"
 _PATH = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
 _SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
-# Suffixes of precompressed sidecars (builder.compress); a document listed under one would be sent as
+# Suffixes of precompressed sidecars (builder.release.compress); a document listed under one would be sent as
 # compressed bytes labelled with its media type.
 SIDECAR_SUFFIXES = (".gz", ".br")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from builder.errors import BuildError
-from builder.output import OutputLayout, fsync_dir, publish
+from builder.release.output import OutputLayout, fsync_dir, publish
 
 
 def publish_order(layout: OutputLayout) -> list[str]:

@@ -1,4 +1,4 @@
-"""File-name keys for GTFS IDs: a document lives at e.g. `routes/<key>.json` (builder.kinds places each
+"""File-name keys for GTFS IDs: a document lives at e.g. `routes/<key>.json` (builder.snapshot.kinds places each
 kind), and that path is also its URL.
 
 GTFS IDs are arbitrary text (`/`, `..`, spaces, `%`, `+`, non-ASCII, hundreds of characters), and the

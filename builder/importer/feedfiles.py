@@ -1,7 +1,7 @@
 """A GTFS feed as publishers ship it: a zip (its files at the top or in one sub-folder) or a folder.
 
 Files are streamed, never read whole: stop_times.txt of a large city is hundreds of megabytes. Each file
-is held to the feed's ImportLimits while it is read (see builder/import_limits.py).
+is held to the feed's ImportLimits while it is read (see builder/importer/limits.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING
 
 from builder import gtfs
 from builder.errors import FeedError
-from builder.import_limits import (
+from builder.importer.limits import (
     CHUNK,
     DEFAULT_LIMITS,
     BoundedStream,

@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 
 from builder.errors import PublishError
-from builder.manifest import MANIFEST, MANIFEST_MEDIA_TYPE, Manifest, ManifestError, from_json, parse
-from builder.output import OutputLayout
+from builder.release.manifest import MANIFEST, MANIFEST_MEDIA_TYPE, Manifest, ManifestError, from_json, parse
+from builder.release.output import OutputLayout
 
 PENDING = ".publish-pending.json"
 MISSING = ("404", "NoSuchKey", "NotFound")  # error codes S3-compatible stores use for "no such key"

@@ -1,7 +1,7 @@
 """What every pass shares: the input a pass's generator gets, what it yields, and the small helpers of
 the view passes (time order, integrity problems).
 
-A pass is declared once in builder.kinds (its name, how its tasks are planned, its generator); the
+A pass is declared once in builder.snapshot.kinds (its name, how its tasks are planned, its generator); the
 generator takes a PassInput and yields `(kind, id, document)` for kinds the registry says it makes.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from builder.calendars import Window
-from builder.lookups import Doc, Lookups
-from builder.output import Assembled, Raw, Streamed
-from builder.source import EVERYTHING, KeyRange, Source
-from builder.spool import Spool
+from builder.release.output import Assembled, Raw, Streamed
+from builder.snapshot.calendars import Window
+from builder.snapshot.lookups import Doc, Lookups
+from builder.snapshot.source import EVERYTHING, KeyRange, Source
+from builder.snapshot.spool import Spool
 
 # (kind name, id, document): the id is the GTFS id of per-id kinds, the name of a named document
 # (a schema's kind), None for a single document such as routes.json.

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from builder import gtfs
 from builder.errors import DatabaseError
-from builder.import_values import DANGLING, DUPLICATE, REPEATED, Issues, Value, plural
+from builder.importer.values import DANGLING, DUPLICATE, REPEATED, Issues, Value, plural
 
 # (line, values in the table's column order) of a loaded file, read again.
 Rescan = Callable[[str], Iterator[tuple[int, list[Value]]]]

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from builder import gtfs
 from builder.database import gtfs_table, insert_rows
 from builder.errors import FeedError
-from builder.feedfiles import CP1252, READ_ERRORS, UTF8, Feed, open_csv
-from builder.import_limits import field_error
-from builder.import_values import Issues, Value, column_parsers, converted_rows
+from builder.importer.feedfiles import CP1252, READ_ERRORS, UTF8, Feed, open_csv
+from builder.importer.limits import field_error
+from builder.importer.values import Issues, Value, column_parsers, converted_rows
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, null, or_, select
 
-from builder.clock import parse_gtfs_time
-from builder.source import Source
+from builder.snapshot.clock import parse_gtfs_time
+from builder.snapshot.source import Source
 
 
 class Estimates:

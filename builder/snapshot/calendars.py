@@ -56,7 +56,7 @@ def service_dates(service: Mapping[str, Any]) -> set[date]:
 
 def resolve_services(services: Mapping[str, Mapping[str, Any]]) -> dict[str, set[date]]:
     """service_id -> the dates it runs, for every service of calendar.txt and calendar_dates.txt
-    (builder.lookups.load_services gives them in the Service model's shape)."""
+    (builder.snapshot.lookups.load_services gives them in the Service model's shape)."""
     return {service_id: service_dates(service) for service_id, service in services.items()}
 
 

@@ -1,5 +1,5 @@
 """The small documents: the index pass (the route and stop indexes, the stops' map, feed.json) and the
-schema pass (the JSON Schema of every kind with a model). Both are declared in builder.kinds and run in the
+schema pass (the JSON Schema of every kind with a model). Both are declared in builder.snapshot.kinds and run in the
 build process."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, func, select
 
 from builder import contract
-from builder.calendars import services_document
-from builder.geojson import stops_geojson
-from builder.kinds import kind
-from builder.lookups import Doc, Lookups
-from builder.passkit import Made, PassInput
-from builder.rows import compile_shaper
-from builder.source import Source
+from builder.snapshot.calendars import services_document
+from builder.snapshot.geojson import stops_geojson
+from builder.snapshot.kinds import kind
+from builder.snapshot.lookups import Doc, Lookups
+from builder.snapshot.passkit import Made, PassInput
+from builder.snapshot.rows import compile_shaper
+from builder.snapshot.source import Source
 
 
 def indexes(inp: PassInput) -> Iterator[Made]:

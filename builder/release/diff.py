@@ -1,6 +1,6 @@
 """What changed between two releases: documents added, removed and changed, per kind, from the manifests.
 
-Documents of the registry's per-id kinds (builder.kinds: route, stop, trip...) are matched by kind and
+Documents of the registry's per-id kinds (builder.snapshot.kinds: route, stop, trip...) are matched by kind and
 id, everything else (indexes, feed.json, schemas: group "other") by path; "changed" means the same
 document with different bytes (sha256) or served as another media type.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from builder.kinds import KINDS as DOCUMENT_KINDS
-from builder.manifest import Manifest
+from builder.release.manifest import Manifest
+from builder.snapshot.kinds import KINDS as DOCUMENT_KINDS
 
 # Report groups: each kind with ids, then "other" for documents matched by path.
 KINDS = (*(k.name for k in DOCUMENT_KINDS if k.ids is not None), "other")

@@ -14,7 +14,7 @@ from typing import Any
 
 from builder.contract import fields
 from builder.gtfs import TABLES, Kind, column_kind
-from builder.kinds import href
+from builder.snapshot.kinds import href
 
 Row = Sequence[Any]
 Shaper = Callable[[Row], dict[str, Any]]

@@ -1,9 +1,9 @@
 """timetables/<route-key>.json (kind `timetable`): a route's printed timetables, one per direction and
 day type.
 
-Stops down the side (builder.stop_order), trips across; a cell is the trip's departure time at that stop
+Stops down the side (builder.snapshot.stop_order), trips across; a cell is the trip's departure time at that stop
 (its arrival when the departure is empty), "" where it stops without a time, null where it does not stop.
-Built from the route-and-trip pass (builder.route_trees), which already walks each route's trips with their
+Built from the route-and-trip pass (builder.snapshot.route_trees), which already walks each route's trips with their
 stop times in order: a route's trips are kept as compact records (shared stop-pattern tuples, interned
 time strings) until the route ends, and its tables are written one by one.
 """
@@ -19,13 +19,13 @@ from typing import Any
 
 import orjson
 
-from builder.calendars import service_dates
-from builder.day_types import DayType, day_label, day_names, day_type
-from builder.kinds import href
-from builder.lookups import Doc, Lookups
-from builder.output import DUMP_OPTIONS, Streamed
-from builder.passkit import LATE
-from builder.stop_order import Pattern, stop_columns
+from builder.release.output import DUMP_OPTIONS, Streamed
+from builder.snapshot.calendars import service_dates
+from builder.snapshot.day_types import DayType, day_label, day_names, day_type
+from builder.snapshot.kinds import href
+from builder.snapshot.lookups import Doc, Lookups
+from builder.snapshot.passkit import LATE
+from builder.snapshot.stop_order import Pattern, stop_columns
 
 _STOP_ID = itemgetter("stop_id")
 

@@ -3,8 +3,8 @@
 It merges sorted streams (routes with their trips with their stop times) with itertools.groupby, keeping
 one route's rows at a time. Streams sort by id in byte order (SQLite's BINARY, PostgreSQL's COLLATE "C"),
 which is also Python's str order, so the merge can compare ids directly and notice rows that point at
-nothing. Declared in builder.kinds as the pass making the kinds `route` and `trip`, and, from the same walk,
-`timetable` and `route_geojson` (builder.timetables, builder.geojson).
+nothing. Declared in builder.snapshot.kinds as the pass making the kinds `route` and `trip`, and, from the same walk,
+`timetable` and `route_geojson` (builder.snapshot.timetables, builder.snapshot.geojson).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from operator import itemgetter
 import orjson
 from sqlalchemy import Connection
 
-from builder.geojson import RouteShapes, route_geojson
-from builder.lookups import Doc, Lookups
-from builder.output import Streamed
-from builder.passkit import LATE, Made, PassInput, Problems, time_key
-from builder.rows import compile_shaper
-from builder.source import EVERYTHING, KeyRange, Source
-from builder.spool import SortedParking, Spool
-from builder.timetables import DayTypes, RouteSchedule, day_types, timetable_document
+from builder.release.output import Streamed
+from builder.snapshot.geojson import RouteShapes, route_geojson
+from builder.snapshot.lookups import Doc, Lookups
+from builder.snapshot.passkit import LATE, Made, PassInput, Problems, time_key
+from builder.snapshot.rows import compile_shaper
+from builder.snapshot.source import EVERYTHING, KeyRange, Source
+from builder.snapshot.spool import SortedParking, Spool
+from builder.snapshot.timetables import DayTypes, RouteSchedule, day_types, timetable_document
 
 
 def views(inp: PassInput) -> Iterator[Made]:

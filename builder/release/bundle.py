@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from builder.errors import BuildError, VerifyError, io_error
-from builder.manifest import MANIFEST, Manifest, ManifestError, parse
-from builder.output import OutputLayout
+from builder.release.manifest import MANIFEST, Manifest, ManifestError, parse
+from builder.release.output import OutputLayout
 
 FORMATS = {".zip": "zip", ".tar.gz": "gz", ".tgz": "gz", ".tar.zst": "zst"}
 ALLOWED_EXTRA = {MANIFEST, "build-info.json"}

@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from builder import gtfs
 from builder.database import sqlite_file
 from builder.errors import DatabaseChangedError, DatabaseError
-from builder.source import Source, open_engine
+from builder.snapshot.source import Source, open_engine
 
 SQLITE_HEADER = 100
 WAL_FORMAT = 2  # header bytes 18 and 19: 1 for a rollback journal, 2 for WAL

@@ -2,7 +2,7 @@
 
 Small next to stop_times: per trip the JSON pieces its departures repeat, per (service, zone) the
 reference instants of the dates it runs near the window, per stop its zone, per frequency trip its
-periods and first departure, and the interpolated times of rows without any (builder.estimates).
+periods and first departure, and the interpolated times of rows without any (builder.snapshot.estimates).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, null, select
 
-from builder.calendars import Window, format_date, resolve_services
-from builder.clock import DAY, ZoneClock, local_midnight, parse_gtfs_time, reference_instant
-from builder.estimates import Estimates, load_estimates
-from builder.kinds import href
-from builder.lookups import Doc, Lookups
-from builder.source import Source
+from builder.snapshot.calendars import Window, format_date, resolve_services
+from builder.snapshot.clock import DAY, ZoneClock, local_midnight, parse_gtfs_time, reference_instant
+from builder.snapshot.estimates import Estimates, load_estimates
+from builder.snapshot.kinds import href
+from builder.snapshot.lookups import Doc, Lookups
+from builder.snapshot.source import Source
 
 DEFAULT_ZONE = "UTC"  # only for a feed without any agency_timezone, which GTFS does not allow
 
@@ -68,7 +68,7 @@ class BoardContext:
 
 def feed_zone(agencies: Mapping[str | None, Doc]) -> str:
     """The feed's timezone: the first agency's (by agency_id); all agencies of a valid feed share one.
-    Takes the agencies alone (builder.lookups.load_agencies), so the build's default window costs one
+    Takes the agencies alone (builder.snapshot.lookups.load_agencies), so the build's default window costs one
     small table at start-up, not every lookup."""
     ordered = sorted({id(a): a for a in agencies.values()}.values(), key=lambda a: a.get("agency_id") or "")
     return next((a["agency_timezone"] for a in ordered if a.get("agency_timezone")), DEFAULT_ZONE)

@@ -4,7 +4,7 @@
       current -> releases/<build-id>      the published snapshot (a relative symlink, swapped atomically)
       releases/<build-id>/                complete, immutable releases
       releases/.tmp-<pid>-<random>/       a build in progress; never visible under its final name until done
-      releases/.tmp-<pid>-<random>-pin/   the database file a build reads, pinned (builder.pinning)
+      releases/.tmp-<pid>-<random>-pin/   the database file a build reads, pinned (builder.snapshot.pinning)
       .lock                               held (flock) by the one build (or rollback) allowed at a time
       history                             published build ids, oldest first (rollback's order)
 
@@ -28,10 +28,10 @@ from typing import Any
 
 import orjson
 
-from builder.compress import sidecars
 from builder.errors import LockedError, io_error
-from builder.kinds import DocumentKind, folders
-from builder.manifest import Encoded, Entry
+from builder.release.compress import sidecars
+from builder.release.manifest import Encoded, Entry
+from builder.snapshot.kinds import DocumentKind, folders
 
 DUMP_OPTIONS = orjson.OPT_SORT_KEYS
 WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
@@ -77,7 +77,7 @@ class OutputLayout:
         self.releases.mkdir(parents=True, exist_ok=True)
         staging = self.releases / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
         staging.mkdir()
-        for folder in folders():  # every kind's folder, from the registry (builder.kinds)
+        for folder in folders():  # every kind's folder, from the registry (builder.snapshot.kinds)
             (staging / folder).mkdir()
         return staging
 
@@ -165,7 +165,7 @@ class Raw:
 class DocumentWriter:
     """Writes documents into a staging folder and remembers each one's manifest entry.
 
-    With `compress` (content-codings, see builder.compress) each document also gets its precompressed
+    With `compress` (content-codings, see builder.release.compress) each document also gets its precompressed
     sidecars, listed in its entry under `encodings`; without it the output is exactly the plain files.
     """
 

@@ -19,10 +19,10 @@ from operator import getitem
 from typing import TYPE_CHECKING
 
 from builder import gtfs
-from builder.import_limits import check_columns
+from builder.importer.limits import check_columns
 
 if TYPE_CHECKING:
-    from builder.feedfiles import CsvFile
+    from builder.importer.feedfiles import CsvFile
 
 Value = str | int | float | None
 Parse = Callable[[str], Value]

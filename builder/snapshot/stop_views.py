@@ -2,7 +2,7 @@
 
 Stops and their visits (stop_times ordered by stop) are merged with itertools.groupby, one stop's rows
 at a time; ids sort in byte order, which is Python's str order, so stop times pointing at no stop are
-noticed on the way. Declared in builder.kinds as the pass making the kind `stop`.
+noticed on the way. Declared in builder.snapshot.kinds as the pass making the kind `stop`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from builder.lookups import Doc, Lookups
-from builder.passkit import Made, PassInput, Problems, time_key
-from builder.rows import compile_shaper, pad_time
-from builder.source import EVERYTHING, KeyRange, Source
+from builder.snapshot.lookups import Doc, Lookups
+from builder.snapshot.passkit import Made, PassInput, Problems, time_key
+from builder.snapshot.rows import compile_shaper, pad_time
+from builder.snapshot.source import EVERYTHING, KeyRange, Source
 
 
 def views(inp: PassInput) -> Iterator[Made]:

@@ -10,7 +10,7 @@ the manifest all take what they need from here; nothing else spells a kind's fol
 Adding a kind (say departure boards):
 
 1. Write its module, e.g. `builder/departures.py`, with a generator `def documents(inp: PassInput) ->
-   Iterator[Made]` (builder.passkit) yielding `("departures", id, document)`; add its pydantic model to
+   Iterator[Made]` (builder.snapshot.passkit) yielding `("departures", id, document)`; add its pydantic model to
    `builder.models.DOCUMENT_MODELS` if it is JSON, and regenerate `builder/contract.json`.
 2. Declare it below in KINDS: `DocumentKind("departures", made_by="departures", place=PerId("departures"),
    ids=Ids("stops", "stop_id"))`, with `media_type=GEOJSON` or `HTML` when it is not JSON.
@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from builder.keys import key_for
+from builder.snapshot.keys import key_for
 
 if TYPE_CHECKING:
-    from builder.passkit import Generator, PassInput
+    from builder.snapshot.passkit import Generator, PassInput
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -54,7 +54,7 @@ class Ids:
 
 @dataclass(frozen=True)
 class PerId:
-    """One document per GTFS id: `<folder>/<key><extension>`, the key from builder.keys."""
+    """One document per GTFS id: `<folder>/<key><extension>`, the key from builder.snapshot.keys."""
 
     folder: str
     extension: str = ".json"
@@ -243,12 +243,18 @@ KINDS: tuple[DocumentKind, ...] = (
 PASSES: tuple[Pass, ...] = tuple(
     Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name), prepare, when)
     for name, generator, split_by, prepare, when in (
-        (ROUTES_AND_TRIPS, "builder.route_trees:views", Ids("trips", "route_id"), None, None),
-        (STOPS, "builder.stop_views:views", Ids("stops", "stop_id"), None, None),
+        (ROUTES_AND_TRIPS, "builder.snapshot.route_trees:views", Ids("trips", "route_id"), None, None),
+        (STOPS, "builder.snapshot.stop_views:views", Ids("stops", "stop_id"), None, None),
         # the heaviest pass, last: cut by visits per stop; its lookups read once, before the fork
-        (DEPARTURES, "builder.boards:boards", Ids("stop_times", "stop_id"), "builder.boards:prepare", None),
-        (INDEXES, "builder.indexes:indexes", None, None, None),
-        (SCHEMAS, "builder.indexes:schemas", None, None, None),
+        (
+            DEPARTURES,
+            "builder.snapshot.boards:boards",
+            Ids("stop_times", "stop_id"),
+            "builder.snapshot.boards:prepare",
+            None,
+        ),
+        (INDEXES, "builder.snapshot.indexes:indexes", None, None, None),
+        (SCHEMAS, "builder.snapshot.indexes:schemas", None, None, None),
         (SITE, "builder.site:pages", None, None, "site"),
     )
 )
@@ -263,7 +269,7 @@ def kind(name: str) -> DocumentKind:
     try:
         return BY_NAME[name]
     except KeyError:
-        raise ValueError(f"no document kind {name!r} in builder.kinds") from None
+        raise ValueError(f"no document kind {name!r} in builder.snapshot.kinds") from None
 
 
 def href(kind_name: str, id_: str) -> str:
@@ -281,7 +287,7 @@ def folders() -> list[str]:
 def _check_registry() -> None:
     for k in KINDS:
         if k.made_by not in PASS_BY_NAME:
-            raise ValueError(f"kind {k.name}: no pass {k.made_by!r} in builder.kinds.PASSES")
+            raise ValueError(f"kind {k.name}: no pass {k.made_by!r} in builder.snapshot.kinds.PASSES")
     for p in PASSES:
         if not p.kinds:
             raise ValueError(f"pass {p.name} makes no kind")

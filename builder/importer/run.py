@@ -32,12 +32,12 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from builder import gtfs
 from builder.database import create_engine_for, create_indexes, sqlite_file
 from builder.errors import BuildError, DatabaseError, FeedError
-from builder.feedfiles import Feed, open_feed
-from builder.import_checks import check_feed
-from builder.import_limits import DEFAULT_LIMITS, ImportLimits, LimitError
-from builder.import_load import FileLoad, load_file, rescan
-from builder.import_values import Issues, Value, plural
-from builder.pinning import LOCK_NOT_AVAILABLE, sqlstate
+from builder.importer.checks import check_feed
+from builder.importer.feedfiles import Feed, open_feed
+from builder.importer.limits import DEFAULT_LIMITS, ImportLimits, LimitError
+from builder.importer.load import FileLoad, load_file, rescan
+from builder.importer.values import Issues, Value, plural
+from builder.snapshot.pinning import LOCK_NOT_AVAILABLE, sqlstate
 
 IMPORT_TABLE = "_transit_snapshot_import"
 _SQLITE_MAGIC = b"SQLite format 3\0"
@@ -123,7 +123,7 @@ def _plain_errors(source: Path) -> Iterator[None]:
 def _wait_for_builds(conn: sa.Connection) -> None:
     """PostgreSQL: take the GTFS tables once no build reads them, without queueing for them.
 
-    A build holds ACCESS SHARE locks on them for its whole run (builder.pinning). A DROP waiting in the
+    A build holds ACCESS SHARE locks on them for its whole run (builder.snapshot.pinning). A DROP waiting in the
     lock queue would put every later lock request of that build behind it, and the build would wait for
     itself; so the import asks with NOWAIT, and asks again until the build is done."""
     if conn.dialect.name != "postgresql":

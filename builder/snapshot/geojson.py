@@ -19,12 +19,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
-from builder.lookups import Doc
-from builder.output import DUMP_OPTIONS, Streamed
-from builder.rows import compile_shaper
-from builder.source import EVERYTHING, KeyRange, Source
-from builder.stop_order import Pattern
-from builder.timetables import RouteSchedule, TripRecord
+from builder.release.output import DUMP_OPTIONS, Streamed
+from builder.snapshot.lookups import Doc
+from builder.snapshot.rows import compile_shaper
+from builder.snapshot.source import EVERYTHING, KeyRange, Source
+from builder.snapshot.stop_order import Pattern
+from builder.snapshot.timetables import RouteSchedule, TripRecord
 
 Position = list[float]
 

@@ -1,0 +1,1 @@
+"""Stage one: a GTFS feed into a database, checked, all or nothing."""

@@ -1,0 +1,1 @@
+"""Stage three: the output folder, its releases and manifest, and where a release goes next."""
