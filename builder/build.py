@@ -7,8 +7,8 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -16,7 +16,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, cast
 
-from builder.errors import BuildError, io_error
+from builder.errors import BuildError, FeedError, io_error
 from builder.progress import Progress, Silent
 from builder.release import manifest
 from builder.release.compress import parse_codings
@@ -94,7 +94,10 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
         _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
         with pin_database(settings.db_url, layout.new_scratch) as pin:  # every task reads this one state
             with progress.phase("check"):
-                checked = [check_database(settings, feed.database) for feed in pin.feeds]
+                checked = []
+                for feed in pin.feeds:
+                    with naming(feed):
+                        checked.append(check_database(settings, feed.database))
             writer, build_id, is_new = write_release(settings, pin, layout, progress, checked, started)
         published = is_new or layout.current_build_id() != build_id
         with progress.phase("publish"):
@@ -172,7 +175,7 @@ def write_feed(
     """One feed's documents, under its folder (none for a database of one unnamed feed): what a build of
     that feed alone writes, its hrefs starting with the folder."""
     name = "" if feed.record is None else f" {feed.record.feed_id}"
-    with documents_under(feed.prefix):
+    with naming(feed), documents_under(feed.prefix):
         with progress.phase("documents" + name, total):
             write_views(settings, feed, writer, progress, window)
         with progress.phase("indexes" + name):
@@ -183,6 +186,18 @@ def write_feed(
         for pass_ in optional:  # last: they may read back every document written above
             with progress.phase(pass_.name + name):
                 write_single_passes(settings, feed.database, writer, window, [pass_])
+
+
+@contextmanager
+def naming(feed: PinnedFeed) -> Iterator[None]:
+    """A feed's refusal names the feed, among several."""
+    try:
+        yield
+    except FeedError as exc:
+        if feed.record is None:
+            raise
+        summary = str(exc).splitlines()[0]
+        raise FeedError(f"feed {feed.record.feed_id}: {summary}", exc.problems) from exc
 
 
 def write_across_feeds(settings: BuildSettings, pin: Pin, writer: DocumentWriter) -> None:
