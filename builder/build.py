@@ -7,8 +7,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -16,7 +15,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, cast
 
-from builder.errors import BuildError, FeedError, io_error
+from builder.errors import BuildError, io_error
 from builder.progress import Progress, Silent
 from builder.release import manifest
 from builder.release.compress import parse_codings
@@ -24,7 +23,7 @@ from builder.release.diff import BUILD_INFO_IDS, diff_manifests
 from builder.release.history import keep_newest, record_publish
 from builder.release.manifest import Entry, Manifest
 from builder.release.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
-from builder.snapshot.across import AcrossInput
+from builder.snapshot.across import AcrossInput, naming, remove_empty_folders
 from builder.snapshot.board_context import feed_zone
 from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
@@ -37,7 +36,6 @@ from builder.snapshot.kinds import (
     Pass,
     PerDate,
     documents_under,
-    folders,
     kind,
 )
 from builder.snapshot.lookups import load_agencies, load_lookups
@@ -188,30 +186,11 @@ def write_feed(
                 write_single_passes(settings, feed.database, writer, window, [pass_])
 
 
-@contextmanager
-def naming(feed: PinnedFeed) -> Iterator[None]:
-    """A feed's refusal names the feed, among several."""
-    try:
-        yield
-    except FeedError as exc:
-        if feed.record is None:
-            raise
-        summary = str(exc).splitlines()[0]
-        raise FeedError(f"feed {feed.record.feed_id}: {summary}", exc.problems) from exc
-
-
 def write_across_feeds(settings: BuildSettings, pin: Pin, writer: DocumentWriter) -> None:
     """The root of a snapshot of several feeds (builder.snapshot.across), from their documents."""
     records = tuple(f.record for f in pin.feeds if f.record is not None)
     make = cast("Callable[[AcrossInput], Iterable[Made]]", ROOT_PASS.make())
     write_made(ROOT_PASS, make(AcrossInput(writer.staging, records, settings.site)), writer)
-
-
-def remove_empty_folders(staging: Path) -> None:
-    """The kinds' folders the staging release starts with, left empty at the root of several feeds."""
-    for folder in folders():
-        with suppress(OSError):  # not empty: the root's own documents are there
-            (staging / folder).rmdir()
 
 
 def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:

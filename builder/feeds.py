@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import datetime
 import re
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from builder.errors import BuildError
+from builder.errors import BuildError, DatabaseError
 
 REGISTRY_TABLE = "_transit_snapshot_feeds"
 SCHEMA_PREFIX = "feed_"
@@ -81,6 +84,37 @@ def feeds_folder(main: Path) -> Path:
 
 def file_of(feed_id: str) -> str:
     return f"{checked_id(feed_id)}.sqlite"
+
+
+def schema_url(url: str, schema: str) -> str:
+    """`url` with every session's search_path set to `schema` alone (libpq's `options`), so that the
+    feed's tables are the ones its GTFS names find, and nothing of another schema is seen."""
+    parsed = sa.make_url(url)
+    options = parsed.query.get("options", "")
+    if not isinstance(options, str):
+        options = " ".join(options)
+    quoted = '"' + schema.replace('"', '""') + '"'
+    setting = f"-csearch_path={quoted}"
+    return parsed.update_query_dict({"options": f"{options} {setting}".strip()}).render_as_string(
+        hide_password=False
+    )
+
+
+def sqlite_registry(path: Path) -> list[FeedRecord]:
+    """The feeds of a SQLite main file, read with sqlite3 alone (the build reads it before any engine)."""
+    try:
+        with closing(sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (REGISTRY_TABLE,)
+            ).fetchone()
+            if found is None:
+                return []
+            rows = conn.execute(
+                f"SELECT feed_id, feed_key, location, imported_at FROM {REGISTRY_TABLE} ORDER BY feed_id"
+            ).fetchall()
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot read the database {path}: {exc}") from exc
+    return [FeedRecord(*(str(v) for v in row)) for row in rows]
 
 
 def registry_table(metadata: sa.MetaData, schema: str | None = None) -> sa.Table:

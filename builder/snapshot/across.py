@@ -10,6 +10,7 @@ share route and stop ids; every href is already a path from the root (`feeds/<ke
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,12 @@ from typing import Any
 import orjson
 
 from builder import contract
-from builder.errors import BuildError
+from builder.errors import BuildError, FeedError
 from builder.feeds import FeedRecord
 from builder.release.output import Raw
-from builder.snapshot.kinds import BY_NAME, documents_under, kind
+from builder.snapshot.kinds import BY_NAME, documents_under, folders, kind
 from builder.snapshot.passkit import Made
+from builder.snapshot.pinning import PinnedFeed
 
 Doc = dict[str, Any]
 
@@ -64,3 +66,22 @@ def _read(staging: Path, path: str) -> Doc:
     except (OSError, orjson.JSONDecodeError) as exc:
         raise BuildError(f"cannot gather the feeds' indexes: {path}: {exc}") from exc
     return doc
+
+
+@contextmanager
+def naming(feed: PinnedFeed) -> Iterator[None]:
+    """A feed's refusal names the feed, among several."""
+    try:
+        yield
+    except FeedError as exc:
+        if feed.record is None:
+            raise
+        summary = str(exc).splitlines()[0]
+        raise FeedError(f"feed {feed.record.feed_id}: {summary}", exc.problems) from exc
+
+
+def remove_empty_folders(staging: Path) -> None:
+    """The kinds' folders the staging release starts with, left empty at the root of several feeds."""
+    for folder in folders():
+        with suppress(OSError):  # not empty: the root's own documents are there
+            (staging / folder).rmdir()

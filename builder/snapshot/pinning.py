@@ -43,7 +43,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from builder import gtfs
 from builder.database import sqlite_file
 from builder.errors import DatabaseChangedError, DatabaseError
-from builder.feeds import REGISTRY_TABLE, FeedRecord, feeds_folder
+from builder.feeds import REGISTRY_TABLE, FeedRecord, feeds_folder, read_registry, schema_url, sqlite_registry
 from builder.snapshot.source import Source, open_engine
 
 SQLITE_HEADER = 100
@@ -122,7 +122,7 @@ def pin_database(url: str, scratch: Callable[[], Path]) -> Iterator[Pin]:
     with ExitStack() as stack:
         path = _sqlite_path(url)
         if path is not None and path.is_file():
-            records = _sqlite_registry(path)
+            records = sqlite_registry(path)
             yield (
                 _pin_sqlite_feeds(url, path, records, scratch, stack)
                 if records
@@ -167,22 +167,6 @@ def _pin_sqlite(url: str, path: Path, scratch: Callable[[], Path], stack: ExitSt
     # connection, WAL ones included, and no task closing is ever the last connection, which in WAL mode
     # would checkpoint and delete the -wal file, changing the fingerprint by itself.
     return Pin(database, partial(_file_fingerprint, read, watcher, path))
-
-
-def _sqlite_registry(path: Path) -> list[FeedRecord]:
-    try:
-        with sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True) as conn:
-            found = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (REGISTRY_TABLE,)
-            ).fetchone()
-            if found is None:
-                return []
-            rows = conn.execute(
-                f"SELECT feed_id, feed_key, location, imported_at FROM {REGISTRY_TABLE} ORDER BY feed_id"
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise DatabaseError(f"cannot read the database {path}: {exc}") from exc
-    return [FeedRecord(*(str(v) for v in row)) for row in rows]
 
 
 def _pin_sqlite_feeds(
@@ -255,7 +239,7 @@ def _pin_postgres(url: str, stack: ExitStack) -> Pin:
         several = _has_registry(conn)
         snapshot, tables = _export_snapshot(conn, _feed_tables if several else _gtfs_tables)
         # read in the exported snapshot: the feeds whose tables it locked
-        records = _pg_registry(conn) if several else []
+        records = read_registry(conn) if several else []
     except DBAPIError:  # no snapshot to export here (a server that lacks the function): the backstop
         return _pin_postgres_fingerprints(url)
     if not records:
@@ -281,7 +265,7 @@ def _pin_postgres_fingerprints(url: str) -> Pin:
     engine = open_engine(url)
     try:
         with engine.connect() as conn:
-            records = _pg_registry(conn) if _has_registry(conn) else []
+            records = read_registry(conn)
     finally:
         engine.dispose()
     if not records:
@@ -290,31 +274,10 @@ def _pin_postgres_fingerprints(url: str) -> Pin:
     return Pin(database, lambda: [_postgres_fingerprint(f.database.url) for f in feeds], feeds)
 
 
-def schema_url(url: str, schema: str) -> str:
-    """`url` with every session's search_path set to `schema` alone (libpq's `options`), so that the
-    feed's tables are the ones its GTFS names find, and nothing of another schema is seen."""
-    parsed = make_url(url)
-    options = parsed.query.get("options", "")
-    if not isinstance(options, str):
-        options = " ".join(options)
-    quoted = '"' + schema.replace('"', '""') + '"'
-    setting = f"-csearch_path={quoted}"
-    return parsed.update_query_dict({"options": f"{options} {setting}".strip()}).render_as_string(
-        hide_password=False
-    )
-
-
 def _has_registry(conn: Connection) -> bool:
     found = _sql(conn, f"SELECT to_regclass('{REGISTRY_TABLE}') IS NOT NULL").scalar_one()
     conn.commit()
     return bool(found)
-
-
-def _pg_registry(conn: Connection) -> list[FeedRecord]:
-    rows = _sql(
-        conn, f"SELECT feed_id, feed_key, location, imported_at FROM {REGISTRY_TABLE} ORDER BY feed_id"
-    )
-    return [FeedRecord(*(str(v) for v in row)) for row in rows]
 
 
 def _feed_tables(conn: Connection) -> tuple[str, ...]:
