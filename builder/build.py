@@ -26,7 +26,16 @@ from builder.release.output import DocumentWriter, OutputLayout, build_id_of, fi
 from builder.snapshot.board_context import feed_zone
 from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
-from builder.snapshot.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, PerDate, kind
+from builder.snapshot.kinds import (
+    KINDS,
+    OPTIONAL_PASSES,
+    PASS_BY_NAME,
+    SINGLE_PASSES,
+    SPLIT_PASSES,
+    Pass,
+    PerDate,
+    kind,
+)
 from builder.snapshot.lookups import load_agencies, load_lookups
 from builder.snapshot.memory import keep_large_blocks_returnable, release_memory
 from builder.snapshot.passkit import Made, PassInput, Problems
@@ -37,6 +46,9 @@ from builder.snapshot.workers import MAX_WORKERS, TaskBoard, run_shared
 
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+# an optional pass's split tasks per process: finer than the documents phase's one per process, so that
+# the processes still finish together after one of them took the optional single passes' task
+OPTIONAL_TASKS_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -125,13 +137,12 @@ def write_release(
             with progress.phase("documents", total):
                 writer = write_views(settings, pin.database, staging, progress, window)
             with progress.phase("indexes"):
-                write_single_passes(
-                    settings, pin.database, writer, window, [p for p in SINGLE_PASSES if p.when is None]
-                )
-            optional = [p for p in SINGLE_PASSES if p.when is not None and getattr(settings, p.when)]
-            for pass_ in optional:  # last: they may read back every document written above
-                with progress.phase(pass_.name):
-                    write_single_passes(settings, pin.database, writer, window, [pass_])
+                write_single_passes(settings, pin.database, writer, window, SINGLE_PASSES)
+            for flag in dict.fromkeys(p.when for p in OPTIONAL_PASSES if getattr(settings, str(p.when))):
+                with progress.phase(str(flag)):  # last: they may read back every document written above
+                    write_optional_passes(
+                        settings, pin.database, writer, window, [p for p in OPTIONAL_PASSES if p.when == flag]
+                    )
         except (BuildError, LookupError, ValueError):
             # Where the pin could not keep changes out, a pass may trip over rows another program wrote
             # meanwhile (a stop time whose stop its lookups never saw): that is the database changing,
@@ -187,7 +198,7 @@ def write_views(
     settings: BuildSettings, database: PinnedDatabase, staging: Path, progress: Progress, window: Window
 ) -> DocumentWriter:
     """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
-    writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
+    writer, tally = DocumentWriter(staging, settings.compress), Tally(progress)
     prepared = prepare_passes(database, staging, window)
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     passes = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
@@ -206,13 +217,47 @@ def write_views(
         prepared=prepared,
     )
     results = run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show)
+    gather(writer, results)
+    return writer
+
+
+def gather(writer: DocumentWriter, results: Iterable[tuple[list[Entry], list[str], int]]) -> None:
+    """What every task wrote, into the build's writer; the release is refused if any found problems."""
+    problems = Problems()
     for entries, found, written in results:
         writer.entries += entries
         writer.bytes_written += written
         problems += found
     if problems:
         raise unreliable(problems)
-    return writer
+
+
+def write_optional_passes(
+    settings: BuildSettings,
+    database: PinnedDatabase,
+    writer: DocumentWriter,
+    window: Window,
+    passes: list[Pass],
+) -> None:
+    """The passes one flag asks for (the site), across this process and its helpers like the documents
+    phase: each single pass one task, each split pass cut into small ranges of even weight."""
+    split = [p for p in passes if p.split_by is not None]
+    tasks = [(p.name, EVERYTHING) for p in passes if p.split_by is None]
+    tasks += (
+        plan_tasks(settings, database, split, parts=settings.workers * OPTIONAL_TASKS_PER_WORKER)
+        if settings.workers > 1
+        else [(p.name, EVERYTHING) for p in split]
+    )
+    work = partial(
+        run_pass,
+        settings=settings,
+        database=database,
+        staging=writer.staging,
+        tally=Tally(Silent()),
+        window=window,
+        prepared={},
+    )
+    gather(writer, run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1))
 
 
 def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> dict[str, Any]:
@@ -232,18 +277,21 @@ def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> d
 
 
 def plan_tasks(
-    settings: BuildSettings, database: PinnedDatabase, passes: Iterable[Pass] = SPLIT_PASSES
+    settings: BuildSettings,
+    database: PinnedDatabase,
+    passes: Iterable[Pass] = SPLIT_PASSES,
+    parts: int | None = None,
 ) -> list[Task]:
-    """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
-    per worker (the route pass by trips per route, the stop pass by stops, the boards by visits), so
-    that no process idles while another finishes a whole pass."""
+    """Each split pass in the registry's order (the heavier first), cut into `parts` id ranges of even
+    weight, by default one per worker (the route pass by trips per route, the stop pass by stops, the
+    boards by visits), so that no process idles while another finishes a whole pass."""
     tasks: list[Task] = []
     source = database.source()
     with source.connect() as conn:
         for pass_ in passes:
             assert pass_.split_by is not None
             weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
-            tasks += [(pass_.name, span) for span in split_evenly(weights, settings.workers)]
+            tasks += [(pass_.name, span) for span in split_evenly(weights, parts or settings.workers)]
     source.engine.dispose()
     return tasks
 
@@ -296,7 +344,15 @@ def run_pass(
     with Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
         inp = PassInput(
-            source, conn, lookups, problems, spool, span, window=window, prepared=prepared.get(name)
+            source,
+            conn,
+            lookups,
+            problems,
+            spool,
+            span,
+            window=window,
+            prepared=prepared.get(name),
+            staging=staging,
         )
         made = PASS_BY_NAME[name].make()(inp)
         write_made(PASS_BY_NAME[name], made, writer, tally)

@@ -206,7 +206,7 @@ def _resolve(dotted: str) -> Generator:
 
 ROUTES_AND_TRIPS, STOPS, DEPARTURES = "routes-and-trips", "stops", "departures"
 INDEXES, SCHEMAS = "indexes", "schemas"
-SITE = "site"
+SITE, SITE_STOPS = "site", "site-stops"
 
 KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("route", ROUTES_AND_TRIPS, PerId("routes"), ids=Ids("routes", "route_id")),
@@ -233,7 +233,9 @@ KINDS: tuple[DocumentKind, ...] = (
         "route_page", SITE, PerId("routes", ".html"), media_type=HTML, ids=Ids("routes", "route_id")
     ),
     DocumentKind("timetable_page", SITE, Parts("timetables", ".html"), media_type=HTML),
-    DocumentKind("stop_page", SITE, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")),
+    DocumentKind(
+        "stop_page", SITE_STOPS, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")
+    ),
     DocumentKind("stylesheet", SITE, Named("site", ".css"), media_type=CSS),
     DocumentKind("script", SITE, Named("site", ".js"), media_type=JAVASCRIPT),
 )
@@ -255,14 +257,20 @@ PASSES: tuple[Pass, ...] = tuple(
         ),
         (INDEXES, "builder.snapshot.indexes:indexes", None, None, None),
         (SCHEMAS, "builder.snapshot.indexes:schemas", None, None, None),
+        # the website: its route pages, index and assets one task, its stop pages cut by visits per stop
+        # (their boards), all run across the processes after the passes above (see `when`)
         (SITE, "builder.site:pages", None, None, "site"),
+        (SITE_STOPS, "builder.site:stop_pages", Ids("stop_times", "stop_id"), None, "site"),
     )
 )
 
 BY_NAME: dict[str, DocumentKind] = {k.name: k for k in KINDS}
 PASS_BY_NAME: dict[str, Pass] = {p.name: p for p in PASSES}
-SPLIT_PASSES = tuple(p for p in PASSES if p.split_by is not None)
-SINGLE_PASSES = tuple(p for p in PASSES if p.split_by is None)
+# every build's passes: the split ones in the documents phase, the single ones after them
+SPLIT_PASSES = tuple(p for p in PASSES if p.split_by is not None and p.when is None)
+SINGLE_PASSES = tuple(p for p in PASSES if p.split_by is None and p.when is None)
+# passes a BuildSettings flag asks for, run last, each flag's passes in one phase shared by the processes
+OPTIONAL_PASSES = tuple(p for p in PASSES if p.when is not None)
 
 
 def kind(name: str) -> DocumentKind:
