@@ -47,7 +47,7 @@ from builder.snapshot.workers import MAX_WORKERS, TaskBoard, run_shared
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
 # an optional pass's split tasks per process: finer than the documents phase's one per process, so that
-# the processes still finish together after one of them took the optional single passes' task
+# the processes finish together though a range's pages cost more than its weight says
 OPTIONAL_TASKS_PER_WORKER = 4
 
 
@@ -240,14 +240,14 @@ def write_optional_passes(
     passes: list[Pass],
 ) -> None:
     """The passes one flag asks for (the site), across this process and its helpers like the documents
-    phase: each single pass one task, each split pass cut into small ranges of even weight."""
+    phase: each split pass cut into small ranges of even weight, each single pass one task."""
     split = [p for p in passes if p.split_by is not None]
-    tasks = [(p.name, EVERYTHING) for p in passes if p.split_by is None]
-    tasks += (
+    tasks = (
         plan_tasks(settings, database, split, parts=settings.workers * OPTIONAL_TASKS_PER_WORKER)
         if settings.workers > 1
         else [(p.name, EVERYTHING) for p in split]
     )
+    tasks += [(p.name, EVERYTHING) for p in passes if p.split_by is None]
     work = partial(
         run_pass,
         settings=settings,

@@ -2,10 +2,11 @@
 
 Two passes (builder.snapshot.kinds, run last and only with `--site`, shared by the build's processes)
 read the JSON documents the build has just written into its staging folder and yield pages and assets
-one at a time, as (kind, id, document): `site` (`route_documents`) index.html, routes/<key>.html
-(timetables and map), timetables/<key>.<n>.html (parts of long timetables) and under site/ the one
-stylesheet, the one script and the stop search's index; `site-stops` (`stop_documents`, one range of
-stop ids per task) stops/<key>.html (departure boards). `site_documents(folder)` is both in one
+one at a time, as (kind, id, document): `site` (`route_documents`, one range of route ids per task)
+routes/<key>.html (timetables and map), timetables/<key>.<n>.html (parts of long timetables), and with
+the first range index.html and under site/ the one stylesheet, the one script and the stop search's
+index; `site-stops` (`stop_documents`, one range of stop ids per task) stops/<key>.html (departure
+boards). `site_documents(folder)` is both in one
 process. Each lands where its kind's registry entry places it; every path is relative to `folder`.
 """
 
@@ -29,9 +30,10 @@ SEARCH_INDEX = "search_index"  # site/search_index.js
 
 
 def pages(inp: PassInput) -> Iterator[Made]:
-    """The `site` pass (builder.snapshot.kinds): the route pages, the index and the assets of the staging
-    folder the build is writing."""
-    return route_documents(_staging(inp))
+    """The `site` pass (builder.snapshot.kinds): the pages of the routes in the task's id range (cut by
+    trips per route) of the staging folder the build is writing; the first range's task adds the index
+    and the assets."""
+    return route_documents(_staging(inp), inp.span)
 
 
 def stop_pages(inp: PassInput) -> Iterator[Made]:
@@ -47,7 +49,7 @@ def _staging(inp: PassInput) -> Path:
 
 def site_documents(folder: Path) -> Iterator[Made]:
     """The whole site of the release in `folder`, in one process (both passes' documents)."""
-    yield from route_documents(folder)
+    yield from route_documents(folder, EVERYTHING)
     yield from stop_documents(folder, EVERYTHING)
 
 
@@ -67,14 +69,19 @@ class Common:
         return Common(feed, context, {r["route_id"]: release.read_head(r["href"])["route"] for r in routes})
 
 
-def route_documents(folder: Path) -> Iterator[Made]:
+def route_documents(folder: Path, span: KeyRange) -> Iterator[Made]:
+    """The pages of the routes in `span`; with the first range (its low end open), the index and assets."""
     release = Release(folder)
     common = Common.of(release)
     for summary in release.read("routes.json")["routes"]:
+        if summary["route_id"] not in span:
+            continue
         head = release.read_head(summary["href"])
         for kind, id_, path, pieces in route_pages(release, summary, head, common.context):
             (folder / path).parent.mkdir(exist_ok=True)
             yield kind, id_, Raw(pieces)
+    if span.low is not None:
+        return
     (folder / "site").mkdir(exist_ok=True)
     yield "index_page", None, Raw(index_page(common.feed, common.route_info, common.context))
     yield "script", SEARCH_INDEX, Raw([search_index(release.read("stops.json")["stops"])])

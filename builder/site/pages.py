@@ -33,6 +33,7 @@ def environment() -> Environment:
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # the templates do not change during a build: no stat of them per page
     )
     env.filters["page"] = page_of
     env.filters["colour"] = colour

@@ -257,9 +257,10 @@ PASSES: tuple[Pass, ...] = tuple(
         ),
         (INDEXES, "builder.snapshot.indexes:indexes", None, None, None),
         (SCHEMAS, "builder.snapshot.indexes:schemas", None, None, None),
-        # the website: its route pages, index and assets one task, its stop pages cut by visits per stop
-        # (their boards), all run across the processes after the passes above (see `when`)
-        (SITE, "builder.site:pages", None, None, "site"),
+        # the website, across the processes after the passes above (see `when`): its route pages cut by
+        # trips per route (their timetables; the index and assets with the first range), its stop pages
+        # by visits per stop (their boards)
+        (SITE, "builder.site:pages", Ids("trips", "route_id"), None, "site"),
         (SITE_STOPS, "builder.site:stop_pages", Ids("stop_times", "stop_id"), None, "site"),
     )
 )

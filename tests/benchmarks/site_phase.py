@@ -7,8 +7,8 @@ page phase only as a difference of two builds' walls, this gives its own CPU tim
 The first run makes the import and the build in WORK_DIR and stops (its peak RSS would be theirs); each
 later run renders every page into a fresh folder of WORK_DIR and prints its wall and CPU time, peak RSS,
 pages, bytes, and the largest pages. With WORKERS (default 1: one process, `site_documents`), the pages
-are made as `build --site --workers WORKERS` makes them: the route pages one task, the stop pages cut
-into ranges by visits, taken by this process and WORKERS - 1 forked helpers; the CPU time is then all
+are made as `build --site --workers WORKERS` makes them: ranges of routes by trips and of stops by
+visits, taken by this process and WORKERS - 1 forked helpers; the CPU time is then all
 the processes' and the peak RSS the largest of one process.
 """
 
@@ -30,7 +30,7 @@ from builder.release.output import DocumentWriter
 from builder.site import route_documents, site_documents, stop_documents
 from builder.snapshot.kinds import kind
 from builder.snapshot.passkit import Made
-from builder.snapshot.source import EVERYTHING, KeyRange, Source, open_engine
+from builder.snapshot.source import KeyRange, Source, open_engine
 from builder.snapshot.workers import TaskBoard, run_shared
 from tests.benchmarks.build_bench import board_start
 
@@ -95,18 +95,21 @@ def write_all(writer: DocumentWriter, made: Iterable[Made]) -> None:
 
 
 def site_tasks(work: Path, workers: int) -> list[tuple[str, KeyRange]]:
-    """As the build plans them: the route pages' task, then ranges of stops by visits."""
+    """As the build plans them: ranges of routes by trips, then ranges of stops by visits."""
     source = Source(open_engine(f"sqlite:///{work / 'gtfs.sqlite'}"))
     with source.connect() as conn:
         weights = source.weights(conn, "stop_times", "stop_id")
+        trips = source.weights(conn, "trips", "route_id")
     source.engine.dispose()
-    stops = [("stops", span) for span in split_evenly(weights, workers * OPTIONAL_TASKS_PER_WORKER)]
-    return [("routes", EVERYTHING), *stops]
+    parts = workers * OPTIONAL_TASKS_PER_WORKER
+    return [("routes", span) for span in split_evenly(trips, parts)] + [
+        ("stops", span) for span in split_evenly(weights, parts)
+    ]
 
 
 def render_task(folder: Path, dest: Path, task: tuple[str, KeyRange]) -> tuple[list[Entry], int]:
     writer, (pages, span) = DocumentWriter(dest), task
-    write_all(writer, route_documents(folder) if pages == "routes" else stop_documents(folder, span))
+    write_all(writer, (route_documents if pages == "routes" else stop_documents)(folder, span))
     return writer.entries, writer.bytes_written
 
 
