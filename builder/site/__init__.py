@@ -3,7 +3,7 @@
 Two passes (builder.snapshot.kinds, run last and only with `--site`, shared by the build's processes)
 read the JSON documents the build has just written into its staging folder and yield pages and assets
 one at a time, as (kind, id, document): `site` (`route_documents`, one range of route ids per task)
-routes/<key>.html (timetables and map), timetables/<key>.<n>.html (parts of long timetables), and with
+routes/<key>.html (timetables and map), tables/<key>.<n>.html (parts of long timetables), and with
 the first range index.html and under site/ the one stylesheet, the one script and the stop search's
 index; `site-stops` (`stop_documents`, one range of stop ids per task) stops/<key>.html (departure
 boards). `site_documents(folder)` is both in one

@@ -67,7 +67,7 @@ def route_title(route: Doc) -> str:
 
 
 def route_pages(release: Release, summary: Doc, head: Doc, common: Doc) -> Iterator[RoutePage]:
-    """routes/<key>.html, and timetables/<key>.<n>.html for each part of a long route's tables.
+    """routes/<key>.html, and tables/<key>.<n>.html for each part of a long route's tables.
     `summary` is the route's entry in routes.json, which links its timetable and GeoJSON (issue 12)."""
     route, href = head["route"], head["route"]["href"]
     timetable = release.read_optional(summary.get("timetable") or sibling(href, "timetables", ".json"))
@@ -76,7 +76,8 @@ def route_pages(release: Release, summary: Doc, head: Doc, common: Doc) -> Itera
     parts = tables.parts(timetables)
     split = tables.cells(timetables) > tables.INLINE_CELLS
     key = href.split("/", 1)[1].rpartition(".")[0]
-    links = [f"timetables/{key}.{n}.html" for n in range(1, len(parts) + 1)] if split else []
+    # where kinds.kind("timetable_page") places the parts (Parts("tables", ".html"))
+    links = [f"tables/{key}.{n}.html" for n in range(1, len(parts) + 1)] if split else []
     title = route_title(route)
     svg = route_map(geojson, route.get("route_color"), "../", f"Map of {title}") if geojson else None
     context = {

@@ -132,8 +132,8 @@ class PerDate:
 @dataclass(frozen=True)
 class Parts:
     """Numbered parts of what one GTFS id has (a long timetable's pages): `<folder>/<key>.<n><extension>`,
-    from the id `<GTFS id>#<n>`. Only parts have this extension in the folder (the timetable documents
-    beside them are `.json`), so the path decodes to one id and part. The manifest id stays null."""
+    from the id `<GTFS id>#<n>`. Only parts are in the folder, so the path decodes to one id and part
+    (beside per-id documents, `A.1.html` could be the id `A.1`). The manifest id stays null."""
 
     folder: str
     extension: str
@@ -232,7 +232,8 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind(
         "route_page", SITE, PerId("routes", ".html"), media_type=HTML, ids=Ids("routes", "route_id")
     ),
-    DocumentKind("timetable_page", SITE, Parts("timetables", ".html"), media_type=HTML),
+    # in a folder of their own: other tools take every file under timetables/ for a route's timetable
+    DocumentKind("timetable_page", SITE, Parts("tables", ".html"), media_type=HTML),
     DocumentKind(
         "stop_page", SITE_STOPS, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")
     ),
