@@ -29,6 +29,7 @@ from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
 from builder.snapshot.kinds import (
     KINDS,
+    OPTIONAL_PASSES,
     PASS_BY_NAME,
     ROOT_PASS,
     SINGLE_PASSES,
@@ -48,6 +49,9 @@ from builder.snapshot.workers import MAX_WORKERS, TaskBoard, run_shared
 
 Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+# an optional pass's split tasks per process: finer than the documents phase's one per process, so that
+# the processes finish together though a range's pages cost more than its weight says
+OPTIONAL_TASKS_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -177,13 +181,11 @@ def write_feed(
         with progress.phase("documents" + name, total):
             write_views(settings, feed, writer, progress, window)
         with progress.phase("indexes" + name):
-            write_single_passes(
-                settings, feed.database, writer, window, [p for p in SINGLE_PASSES if p.when is None]
-            )
-        optional = [p for p in SINGLE_PASSES if p.when is not None and getattr(settings, p.when)]
-        for pass_ in optional:  # last: they may read back every document written above
-            with progress.phase(pass_.name + name):
-                write_single_passes(settings, feed.database, writer, window, [pass_])
+            write_single_passes(settings, feed.database, writer, window, SINGLE_PASSES)
+        for flag in dict.fromkeys(p.when for p in OPTIONAL_PASSES if getattr(settings, str(p.when))):
+            with progress.phase(str(flag) + name):  # last: they may read back every document written above
+                optional = [p for p in OPTIONAL_PASSES if p.when == flag]
+                write_optional_passes(settings, feed, writer, window, optional)
 
 
 def write_across_feeds(settings: BuildSettings, pin: Pin, writer: DocumentWriter) -> None:
@@ -230,7 +232,7 @@ def write_views(
     settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, progress: Progress, window: Window
 ) -> None:
     """One feed's sorted passes, cut into id ranges that this process and its helpers take in turn."""
-    problems, tally, database, staging = Problems(), Tally(progress), feed.database, writer.staging
+    tally, database, staging = Tally(progress), feed.database, writer.staging
     prepared = prepare_passes(database, staging, window)
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     passes = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
@@ -249,12 +251,42 @@ def write_views(
         prepared=prepared,
     )
     results = run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show)
+    gather(writer, results)
+
+
+def gather(writer: DocumentWriter, results: Iterable[tuple[list[Entry], list[str], int]]) -> None:
+    """What every task wrote, into the build's writer; the release is refused if any found problems."""
+    problems = Problems()
     for entries, found, written in results:
         writer.entries += entries
         writer.bytes_written += written
         problems += found
     if problems:
         raise unreliable(problems)
+
+
+def write_optional_passes(
+    settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, window: Window, passes: list[Pass]
+) -> None:
+    """The passes one flag asks for (the site), across this process and its helpers like the documents
+    phase: each split pass cut into small ranges of even weight, each single pass one task."""
+    split = [p for p in passes if p.split_by is not None]
+    tasks = (
+        plan_tasks(settings, feed.database, split, parts=settings.workers * OPTIONAL_TASKS_PER_WORKER)
+        if settings.workers > 1
+        else [(p.name, EVERYTHING) for p in split]
+    )
+    tasks += [(p.name, EVERYTHING) for p in passes if p.split_by is None]
+    work = partial(
+        run_pass,
+        settings=settings,
+        feed=feed,
+        staging=writer.staging,
+        tally=Tally(Silent()),
+        window=window,
+        prepared={},
+    )
+    gather(writer, run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1))
 
 
 def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> dict[str, Any]:
@@ -274,18 +306,21 @@ def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> d
 
 
 def plan_tasks(
-    settings: BuildSettings, database: PinnedDatabase, passes: Iterable[Pass] = SPLIT_PASSES
+    settings: BuildSettings,
+    database: PinnedDatabase,
+    passes: Iterable[Pass] = SPLIT_PASSES,
+    parts: int | None = None,
 ) -> list[Task]:
-    """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
-    per worker (the route pass by trips per route, the stop pass by stops, the boards by visits), so
-    that no process idles while another finishes a whole pass."""
+    """Each split pass in the registry's order (the heavier first), cut into `parts` id ranges of even
+    weight, by default one per worker (the route pass by trips per route, the stop pass by stops, the
+    boards by visits), so that no process idles while another finishes a whole pass."""
     tasks: list[Task] = []
     source = database.source()
     with source.connect() as conn:
         for pass_ in passes:
             assert pass_.split_by is not None
             weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
-            tasks += [(pass_.name, span) for span in split_evenly(weights, settings.workers)]
+            tasks += [(pass_.name, span) for span in split_evenly(weights, parts or settings.workers)]
     source.engine.dispose()
     return tasks
 
@@ -339,7 +374,15 @@ def run_pass(
     with documents_under(feed.prefix), Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
         inp = PassInput(
-            source, conn, lookups, problems, spool, span, window=window, prepared=prepared.get(name)
+            source,
+            conn,
+            lookups,
+            problems,
+            spool,
+            span,
+            window=window,
+            prepared=prepared.get(name),
+            staging=staging,
         )
         made = PASS_BY_NAME[name].make()(inp)
         write_made(PASS_BY_NAME[name], made, writer, tally)

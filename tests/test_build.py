@@ -177,3 +177,7 @@ def test_split_evenly_covers_every_id_in_balanced_contiguous_ranges() -> None:
     even = split_evenly([(f"{i:03d}", 1) for i in range(100)], 4)
     assert [r.low for r in even] == [None, "025", "050", "075"]
     assert [r.high for r in even] == ["025", "050", "075", None]
+    # ids read back from documents (the site's stop pages) fall in exactly one range, in byte order
+    ids = ["A", "B", "a", "Z9", "é", "\U0001f68c", "025", ""]
+    assert all(sum(i in r for r in ranges) == 1 for i in ids)
+    assert "é" in KeyRange("z", "\U0001f68c") and "B" not in KeyRange(None, "B") and "B" in KeyRange("B")

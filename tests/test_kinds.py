@@ -208,13 +208,13 @@ def test_manifest_read_of_a_missing_file_says_what_to_give(tmp_path: Path) -> No
 
 def test_kinds_timetable_parts_decode_to_one_route_and_part() -> None:
     parts = kinds.kind("timetable_page")
-    assert parts.path("B6#3") == "timetables/B6.3.html"
-    assert parts.path("B41+express#1#2") == "timetables/B41~2b!express~231.2.html"
+    assert parts.path("B6#3") == "tables/B6.3.html"
+    assert parts.path("B41+express#1#2") == "tables/B41~2b!express~231.2.html"
     assert parts.path("A.1#2") != kinds.kind("timetable_page").path("A#1")  # A.1.2.html, A.1.html
     assert parts.manifest_id("B6#3") is None
     for bad in ("B6", "B6#", "#3", None):
         with pytest.raises(ValueError, match="needs an id"):
             parts.path(bad)
-    assert "site" not in kinds.folders()  # made by --site only
-    # parts share timetables/ with every build's timetable documents, told apart by their extension
-    assert kinds.kind("timetable").path("B6") == "timetables/B6.json" != parts.path("B6#1")
+    assert "site" not in kinds.folders() and "tables" not in kinds.folders()  # made by --site only
+    # not under timetables/, where every document is a route's timetable (the timetable oracle's reading)
+    assert {k.place.folder for k in KINDS if k.made_by == "site"} & {"timetables"} == set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import orjson
@@ -181,5 +182,6 @@ def embedded(data: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+@cache  # every stop page labels the same few dates
 def date_label(date: str) -> str:
     return datetime.strptime(date, "%Y%m%d").strftime("%a %d %b %Y")

@@ -34,6 +34,7 @@ def environment() -> Environment:
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # the templates do not change during a build: no stat of them per page
     )
     env.filters["page"] = page_of
     env.filters["colour"] = colour
@@ -67,7 +68,7 @@ def route_title(route: Doc) -> str:
 
 
 def route_pages(release: Release, summary: Doc, head: Doc, common: Doc) -> Iterator[RoutePage]:
-    """routes/<key>.html, and timetables/<key>.<n>.html for each part of a long route's tables.
+    """routes/<key>.html, and tables/<key>.<n>.html for each part of a long route's tables.
     `summary` is the route's entry in routes.json, which links its timetable and GeoJSON (issue 12)."""
     route, href = head["route"], head["route"]["href"]
     timetable = release.read_optional(summary.get("timetable") or sibling(href, "timetables", ".json"))
@@ -76,7 +77,8 @@ def route_pages(release: Release, summary: Doc, head: Doc, common: Doc) -> Itera
     parts = tables.parts(timetables)
     split = tables.cells(timetables) > tables.INLINE_CELLS
     key, root = href.rsplit("/", 1)[-1].rpartition(".")[0], page_root()
-    links = [f"{common['home']}timetables/{key}.{n}.html" for n in range(1, len(parts) + 1)] if split else []
+    # where kinds.kind("timetable_page") places the parts (Parts("tables", ".html")), in the feed's folder
+    links = [f"{common['home']}tables/{key}.{n}.html" for n in range(1, len(parts) + 1)] if split else []
     title = route_title(route)
     svg = route_map(geojson, route.get("route_color"), root, f"Map of {title}") if geojson else None
     context = {
@@ -153,7 +155,7 @@ def stop_page(
 
 
 def page_root() -> str:
-    """From a page in a folder of the feed (routes/, stops/, timetables/) up to the snapshot root."""
+    """From a page in a folder of the feed (routes/, stops/, tables/) up to the snapshot root."""
     return "../" * current_prefix().count("/") + "../"
 
 

@@ -158,8 +158,8 @@ class PerDate:
 @dataclass(frozen=True)
 class Parts:
     """Numbered parts of what one GTFS id has (a long timetable's pages): `<folder>/<key>.<n><extension>`,
-    from the id `<GTFS id>#<n>`. Only parts have this extension in the folder (the timetable documents
-    beside them are `.json`), so the path decodes to one id and part. The manifest id stays null."""
+    from the id `<GTFS id>#<n>`. Only parts are in the folder, so the path decodes to one id and part
+    (beside per-id documents, `A.1.html` could be the id `A.1`). The manifest id stays null."""
 
     folder: str
     extension: str
@@ -236,7 +236,7 @@ def _resolve(dotted: str) -> Generator:
 
 ROUTES_AND_TRIPS, STOPS, DEPARTURES = "routes-and-trips", "stops", "departures"
 INDEXES, SCHEMAS = "indexes", "schemas"
-SITE = "site"
+SITE, SITE_STOPS = "site", "site-stops"
 ACROSS_FEEDS = "across-feeds"
 
 KINDS: tuple[DocumentKind, ...] = (
@@ -263,8 +263,11 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind(
         "route_page", SITE, PerId("routes", ".html"), media_type=HTML, ids=Ids("routes", "route_id")
     ),
-    DocumentKind("timetable_page", SITE, Parts("timetables", ".html"), media_type=HTML),
-    DocumentKind("stop_page", SITE, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")),
+    # in a folder of their own: other tools take every file under timetables/ for a route's timetable
+    DocumentKind("timetable_page", SITE, Parts("tables", ".html"), media_type=HTML),
+    DocumentKind(
+        "stop_page", SITE_STOPS, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")
+    ),
     DocumentKind("stylesheet", SITE, Named("site", ".css"), media_type=CSS),
     DocumentKind("script", SITE, Named("site", ".js"), media_type=JAVASCRIPT),
     # the root of a snapshot of several feeds (builder.snapshot.across), each feed under feeds/<key>/
@@ -292,7 +295,11 @@ PASSES: tuple[Pass, ...] = tuple(
         ),
         (INDEXES, "builder.snapshot.indexes:indexes", None, None, None),
         (SCHEMAS, "builder.snapshot.indexes:schemas", None, None, None),
-        (SITE, "builder.site:pages", None, None, "site"),
+        # the website, across the processes after the passes above (see `when`): its route pages cut by
+        # trips per route (their timetables; the index and assets with the first range), its stop pages
+        # by visits per stop (their boards)
+        (SITE, "builder.site:pages", Ids("trips", "route_id"), None, "site"),
+        (SITE_STOPS, "builder.site:stop_pages", Ids("stop_times", "stop_id"), None, "site"),
     )
 )
 # Run once per build of several feeds, after every feed, at the root: from the feeds' documents in the
@@ -303,8 +310,11 @@ ROOT_PASS = Pass(
 
 BY_NAME: dict[str, DocumentKind] = {k.name: k for k in KINDS}
 PASS_BY_NAME: dict[str, Pass] = {p.name: p for p in (*PASSES, ROOT_PASS)}
-SPLIT_PASSES = tuple(p for p in PASSES if p.split_by is not None)
-SINGLE_PASSES = tuple(p for p in PASSES if p.split_by is None)
+# every build's passes: the split ones in the documents phase, the single ones after them
+SPLIT_PASSES = tuple(p for p in PASSES if p.split_by is not None and p.when is None)
+SINGLE_PASSES = tuple(p for p in PASSES if p.split_by is None and p.when is None)
+# passes a BuildSettings flag asks for, run last, each flag's passes in one phase shared by the processes
+OPTIONAL_PASSES = tuple(p for p in PASSES if p.when is not None)
 # the kinds of a feed's documents (all of a snapshot of one unnamed feed)
 FEED_KINDS = tuple(k.name for k in KINDS if not k.root)
 

@@ -50,6 +50,13 @@ class KeyRange:
     low: str | None = None
     high: str | None = None
 
+    def __contains__(self, id_: str) -> bool:
+        """The same test as Source.within, for ids read from documents (UTF-8 keeps code point order)."""
+        key = id_.encode()
+        return (self.low is None or key >= self.low.encode()) and (
+            self.high is None or key < self.high.encode()
+        )
+
 
 EVERYTHING = KeyRange()
 

@@ -36,6 +36,9 @@ class Measured:
     def rss(self) -> float:
         return median([s.rss_mb for s in self.samples])
 
+    def cpu(self) -> float:
+        return median([s.cpu for s in self.samples])
+
 
 def installed() -> str | None:
     """Why gtfs-to-html cannot run, or None when it can."""
@@ -116,28 +119,37 @@ def report(
     name: str, base: Path, ours: dict[str, Measured], them: dict[str, Measured], why_not: str | None
 ) -> str:
     our_pages = largest_html(base / "ours-build-site-0" / "current")
-    rows = [[f"ours: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.rss():.0f}"] for k, m in ours.items()]
+    rows = [
+        [f"ours: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.cpu():.1f}", f"{m.rss():.0f}"]
+        for k, m in ours.items()
+    ]
     rows += [
-        [f"gtfs-to-html: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.rss():.0f}"]
+        [f"gtfs-to-html: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.cpu():.1f}", f"{m.rss():.0f}"]
         for k, m in them.items()
         if m.samples
     ]
-    lines = [f"### site: {name}", "", table(["program", "runs", "wall s", "peak RSS MB"], rows), ""]
+    header = ["program", "runs", "wall s", "cpu s", "peak RSS MB"]
+    lines = [f"### site: {name}", "", table(header, rows), ""]
     end_to_end = ours["import"].wall() + ours["build --site"].wall()
     pages = ours["build --site"].wall() - ours["build"].wall()
     site_rss = max(ours["import"].rss(), ours["build --site"].rss())
+    pages_cpu = ours["build --site"].cpu() - ours["build"].cpu()
     lines.append(
         f"ours end to end (import + build --site): {end_to_end:.1f} s, peak {site_rss:.0f} MB; "
-        f"page phase (build --site - build): {pages:.1f} s; build --site / build: "
-        f"{ours['build --site'].wall() / ours['build'].wall():.2f}x"
+        f"page phase (build --site - build): {pages:.1f} s wall, {pages_cpu:.1f} s cpu; build --site / "
+        f"build: {ours['build --site'].wall() / ours['build'].wall():.2f}x wall, "
+        f"{ours['build --site'].cpu() / ours['build'].cpu():.2f}x cpu"
     )
     if why_not is None:
         whole, their_pages = them["whole run"], them["pages only"]
         their_largest = largest_html(base / "theirs-0")
+        end_to_end_cpu = ours["import"].cpu() + ours["build --site"].cpu()
         lines.append(
-            f"gtfs-to-html / ours: end to end {whole.wall() / end_to_end:.1f}x faster, page phase "
-            f"{their_pages.wall() / max(pages, 0.01):.1f}x faster, peak RSS {site_rss / whole.rss():.2f} of "
-            f"theirs; their largest page {their_largest[0] / 1e6:.1f} MB ({their_largest[1]})"
+            f"gtfs-to-html / ours: end to end {whole.wall() / end_to_end:.1f}x faster (cpu "
+            f"{whole.cpu() / end_to_end_cpu:.1f}x), page phase {their_pages.wall() / max(pages, 0.01):.1f}x "
+            f"faster (cpu {their_pages.cpu() / max(pages_cpu, 0.01):.1f}x), peak RSS "
+            f"{site_rss / whole.rss():.2f} of theirs; their largest page {their_largest[0] / 1e6:.1f} MB "
+            f"({their_largest[1]})"
         )
     else:
         lines.append(f"gtfs-to-html not measured: {why_not}")

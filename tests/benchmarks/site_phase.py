@@ -2,11 +2,14 @@
 departure boards from the build benchmark's neutral window): `python -m tests.benchmarks site` gives the
 page phase only as a difference of two builds' walls, this gives its own CPU time and peak RSS.
 
-    python -m tests.benchmarks.site_phase FEED.zip WORK_DIR DAYS
+    python -m tests.benchmarks.site_phase FEED.zip WORK_DIR DAYS [WORKERS]
 
 The first run makes the import and the build in WORK_DIR and stops (its peak RSS would be theirs); each
 later run renders every page into a fresh folder of WORK_DIR and prints its wall and CPU time, peak RSS,
-pages, bytes, and the largest pages.
+pages, bytes, and the largest pages. With WORKERS (default 1: one process, `site_documents`), the pages
+are made as `build --site --workers WORKERS` makes them: ranges of routes by trips and of stops by
+visits, taken by this process and WORKERS - 1 forked helpers; the CPU time is then all
+the processes' and the peak RSS the largest of one process.
 """
 
 from __future__ import annotations
@@ -16,13 +19,19 @@ import secrets
 import shutil
 import sys
 import time
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
-from builder.build import BuildSettings, build
+from builder.build import OPTIONAL_TASKS_PER_WORKER, BuildSettings, build, split_evenly
 from builder.importer.run import import_feed
+from builder.release.manifest import Entry
 from builder.release.output import DocumentWriter
-from builder.site import site_documents
+from builder.site import route_documents, site_documents, stop_documents
 from builder.snapshot.kinds import kind
+from builder.snapshot.passkit import Made
+from builder.snapshot.source import KeyRange, Source, open_engine
+from builder.snapshot.workers import TaskBoard, run_shared
 from tests.benchmarks.build_bench import board_start
 
 
@@ -48,29 +57,67 @@ def prepare(feed: Path, work: Path, days: int) -> Path | None:
     return folder
 
 
-def render(folder: Path, work: Path) -> str:
+def render(folder: Path, work: Path, workers: int = 1) -> str:
     """Reads the release in `folder`, writes the pages into a new folder (a fresh disk area each run)."""
     dest = work / f"pages-{secrets.token_hex(4)}"
     for sub in ("routes", "stops", "timetables", "site"):
         (dest / sub).mkdir(parents=True)
-    before, started = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    before, started = _cpu(), time.monotonic()
     writer = DocumentWriter(dest)
-    for kind_name, id_, doc in site_documents(folder):
-        writer.write(kind(kind_name), id_, doc)
-    wall, after = time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if workers == 1:
+        write_all(writer, site_documents(folder))
+    else:
+        for entries, written in run_shared(
+            TaskBoard(site_tasks(work, workers)), partial(render_task, folder, dest), helpers=workers - 1
+        ):
+            writer.entries += entries
+            writer.bytes_written += written
+    wall, cpu = time.monotonic() - started, _cpu() - before
+    rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     largest = sorted(((e.bytes, e.path) for e in writer.entries), reverse=True)[:3]
     return (
-        f"site pass: {len(writer.entries):,} pages and assets, {writer.bytes_written / 1e6:.1f} MB in "
-        f"{wall:.2f} s wall, {cpu:.2f} s CPU; peak RSS {after.ru_maxrss / 1024:.0f} MB (the process); "
-        f"largest: {', '.join(f'{p} {b / 1e6:.2f} MB' for b, p in largest)}"
+        f"site pass ({workers} process{'es' if workers > 1 else ''}): {len(writer.entries):,} pages and "
+        f"assets, {writer.bytes_written / 1e6:.1f} MB in {wall:.2f} s wall, {cpu:.2f} s CPU; peak RSS "
+        f"{rss / 1024:.0f} MB (one process); largest: {', '.join(f'{p} {b / 1e6:.2f} MB' for b, p in largest)}"
     )
+
+
+def _cpu() -> float:
+    return sum(
+        r.ru_utime + r.ru_stime
+        for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
+
+
+def write_all(writer: DocumentWriter, made: Iterable[Made]) -> None:
+    for kind_name, id_, doc in made:
+        writer.write(kind(kind_name), id_, doc)
+
+
+def site_tasks(work: Path, workers: int) -> list[tuple[str, KeyRange]]:
+    """As the build plans them: ranges of routes by trips, then ranges of stops by visits."""
+    source = Source(open_engine(f"sqlite:///{work / 'gtfs.sqlite'}"))
+    with source.connect() as conn:
+        weights = source.weights(conn, "stop_times", "stop_id")
+        trips = source.weights(conn, "trips", "route_id")
+    source.engine.dispose()
+    parts = workers * OPTIONAL_TASKS_PER_WORKER
+    return [("routes", span) for span in split_evenly(trips, parts)] + [
+        ("stops", span) for span in split_evenly(weights, parts)
+    ]
+
+
+def render_task(folder: Path, dest: Path, task: tuple[str, KeyRange]) -> tuple[list[Entry], int]:
+    writer, (pages, span) = DocumentWriter(dest), task
+    write_all(writer, (route_documents if pages == "routes" else stop_documents)(folder, span))
+    return writer.entries, writer.bytes_written
 
 
 if __name__ == "__main__":
     feed_zip, work_dir, window_days = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    processes = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     release = prepare(feed_zip, work_dir, window_days)
     if release is None:
         print(f"prepared {work_dir}; run again to measure the site pass", flush=True)
     else:
-        print(render(release, work_dir), flush=True)
+        print(render(release, work_dir, processes), flush=True)
