@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +20,23 @@ from builder.release import manifest
 from builder.release.compress import parse_codings
 from builder.release.diff import BUILD_INFO_IDS, diff_manifests
 from builder.release.history import keep_newest, record_publish
-from builder.release.manifest import Entry, Manifest
+from builder.release.manifest import Manifest
 from builder.release.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
 from builder.snapshot.board_context import feed_zone
 from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
-from builder.snapshot.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, PerDate, kind
+from builder.snapshot.cluster import run_on_cluster
+from builder.snapshot.kinds import KINDS, SINGLE_PASSES, SPLIT_PASSES, Pass, PerDate
 from builder.snapshot.lookups import load_agencies, load_lookups
-from builder.snapshot.memory import keep_large_blocks_returnable, release_memory
-from builder.snapshot.passkit import Made, PassInput, Problems
+from builder.snapshot.memory import keep_large_blocks_returnable
+from builder.snapshot.passkit import PassInput, Problems
 from builder.snapshot.pinning import Pin, PinnedDatabase, pin_database
-from builder.snapshot.source import EVERYTHING, KeyRange, Source, unreliable
+from builder.snapshot.source import Source, unreliable
 from builder.snapshot.spool import Spool
+from builder.snapshot.tasks import Task, TaskResult, TaskSetup, plan_tasks, prepare_pass, run_task, write_made
 from builder.snapshot.workers import MAX_WORKERS, TaskBoard, run_shared
 
-Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
-BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+SCRATCH = ".partial"  # on a cluster, where each document is written before it is renamed into place
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,9 @@ class BuildSettings:
     # departure boards for `departures_days` dates from `departures_from` (None: today in the feed's zone)
     departures_from: date | None = None
     departures_days: int = 7
+    # a Dask scheduler (tcp://HOST:PORT) whose workers run the split passes' tasks instead of local
+    # processes (builder.snapshot.cluster); they must share the output folder's storage
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.departures_days <= MAX_WINDOW_DAYS:
@@ -186,79 +189,50 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
 def write_views(
     settings: BuildSettings, database: PinnedDatabase, staging: Path, progress: Progress, window: Window
 ) -> DocumentWriter:
-    """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
-    writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
-    prepared = prepare_passes(database, staging, window)
-    # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
-    passes = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
-    tasks = (
-        plan_tasks(settings, database, passes)
-        if settings.workers > 1
-        else [(p.name, EVERYTHING) for p in passes]
-    )
-    work = partial(
-        run_pass,
-        settings=settings,
-        database=database,
-        staging=staging,
-        tally=tally,
-        window=window,
-        prepared=prepared,
-    )
-    results = run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show)
-    for entries, found, written in results:
-        writer.entries += entries
-        writer.bytes_written += written
-        problems += found
-    if problems:
-        raise unreliable(problems)
+    """The split passes' tasks: here and in forked helpers, or on a Dask cluster (--scheduler)."""
+    writer = DocumentWriter(staging, settings.compress)
+    if settings.scheduler is None:
+        result = run_here(settings, TaskSetup(database, staging, window, settings.compress), progress)
+    else:
+        scratch = staging / SCRATCH
+        _io(scratch.mkdir, "cannot create the scratch folder in", staging)
+        setup = TaskSetup(database, staging, window, settings.compress, scratch)
+        result = run_on_cluster(settings.scheduler, setup, SPLIT_PASSES, progress.advance)
+        _io(lambda: shutil.rmtree(scratch), "cannot remove the scratch folder", scratch)
+    writer.entries += result.entries
+    writer.bytes_written += result.bytes_written
+    if result.problems:
+        raise unreliable(result.problems[: Problems.LIMIT])
     return writer
 
 
-def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> dict[str, Any]:
+def run_here(
+    settings: BuildSettings, setup: TaskSetup, progress: Progress, passes: Iterable[Pass] = SPLIT_PASSES
+) -> TaskResult:
+    """`passes` cut into id ranges that this process and its helpers take in turn."""
+    tally = Tally(progress)
+    prepared = prepare_passes(setup, passes)
+    # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
+    passes = [p for p in passes if not p.prepare or prepared.get(p.name) is not None]
+    source = setup.database.source()
+    with source.connect() as conn:
+        tasks = plan_tasks(source, conn, passes, settings.workers)
+    source.engine.dispose()
+    work = partial(_run_prepared, setup=setup, prepared=prepared, tally=tally)
+    result = TaskResult()
+    for done in run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show):
+        result.add(done)
+    return result
+
+
+def _run_prepared(task: Task, *, setup: TaskSetup, prepared: dict[str, Any], tally: Tally) -> TaskResult:
+    return run_task(task, setup, prepared.get(task.pass_name), counter=tally)
+
+
+def prepare_passes(setup: TaskSetup, passes: Iterable[Pass]) -> dict[str, Any]:
     """What split passes look up, read once here so that the forked helpers share it instead of each
     task reading it again (pass name -> what its `prepare` returned)."""
-    prepared: dict[str, Any] = {}
-    if not any(p.prepare for p in SPLIT_PASSES):
-        return prepared
-    source = database.source()
-    with Spool(staging) as spool, source.connect() as conn:
-        inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=window)
-        for pass_ in SPLIT_PASSES:
-            if pass_.prepare:
-                prepared[pass_.name] = pass_.prepared(inp)
-    source.engine.dispose()
-    return prepared
-
-
-def plan_tasks(
-    settings: BuildSettings, database: PinnedDatabase, passes: Iterable[Pass] = SPLIT_PASSES
-) -> list[Task]:
-    """Each split pass in the registry's order (the heavier first), cut into one id range of even weight
-    per worker (the route pass by trips per route, the stop pass by stops, the boards by visits), so
-    that no process idles while another finishes a whole pass."""
-    tasks: list[Task] = []
-    source = database.source()
-    with source.connect() as conn:
-        for pass_ in passes:
-            assert pass_.split_by is not None
-            weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
-            tasks += [(pass_.name, span) for span in split_evenly(weights, settings.workers)]
-    source.engine.dispose()
-    return tasks
-
-
-def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
-    """Consecutive ranges covering every id (the ends stay open), each holding about 1/parts of the weight."""
-    total = sum(w for _, w in weights)
-    bounds: list[str] = []
-    seen = 0
-    for id_, weight in weights:
-        if len(bounds) < parts - 1 and seen >= total * (len(bounds) + 1) / parts:
-            bounds.append(id_)
-        seen += weight
-    edges: list[str | None] = [None, *bounds, None]
-    return [KeyRange(low, high) for low, high in pairwise(edges)]
+    return {p.name: prepare_pass(p.name, setup) for p in passes if p.prepare}
 
 
 class Tally:
@@ -277,49 +251,6 @@ class Tally:
 
     def show(self) -> None:
         self._progress.advance(self._count.value)
-
-
-def run_pass(
-    task: Task,
-    *,
-    settings: BuildSettings,
-    database: PinnedDatabase,
-    staging: Path,
-    tally: Tally,
-    window: Window,
-    prepared: dict[str, Any],
-) -> tuple[list[Entry], list[str], int]:
-    """One split pass over one id range: its own engine (engines do not cross processes), lookups, writes."""
-    name, span = task
-    source = database.source()
-    writer, problems = DocumentWriter(staging, settings.compress), Problems()
-    with Spool(staging) as spool, source.connect() as conn:
-        lookups = load_lookups(source, conn)
-        inp = PassInput(
-            source, conn, lookups, problems, spool, span, window=window, prepared=prepared.get(name)
-        )
-        made = PASS_BY_NAME[name].make()(inp)
-        write_made(PASS_BY_NAME[name], made, writer, tally)
-    source.engine.dispose()
-    tally.add(len(writer.entries) % BATCH)
-    del lookups
-    release_memory()
-    return writer.entries, list(problems), writer.bytes_written
-
-
-def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally: Tally | None = None) -> None:
-    """Write what a pass yields, each document where its kind's registry entry places it."""
-    kinds = {name: kind(name) for name in pass_.kinds}
-    for kind_name, id_, doc in made:
-        document_kind = kinds.get(kind_name)
-        if document_kind is None:
-            raise BuildError(
-                f"pass {pass_.name} made a {kind_name!r} document; builder.snapshot.kinds declares "
-                f"it makes {', '.join(pass_.kinds)}"
-            )
-        writer.write(document_kind, id_, doc)
-        if tally is not None and len(writer.entries) % BATCH == 0:
-            tally.add(BATCH)
 
 
 def write_single_passes(

@@ -62,8 +62,8 @@ class PinnedDatabase:
     snapshot: str | None = None  # PostgreSQL: the snapshot every transaction imports
     tables: tuple[str, ...] = ()  # PostgreSQL: the tables the build's own transaction keeps locked
 
-    def source(self) -> Source:
-        engine = open_engine(self.url)
+    def source(self, **engine_options: Any) -> Source:
+        engine = open_engine(self.url, **engine_options)
         if self.snapshot is not None:
             event.listen(engine, "begin", partial(_import_snapshot, self.snapshot, self.tables))
         return Source(engine)
