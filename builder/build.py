@@ -86,17 +86,29 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
             with progress.phase("check"):
                 total, window = check_database(settings, pin.database)
             writer, build_id, is_new = write_release(settings, pin, layout, progress, total, started, window)
-        published = is_new or layout.current_build_id() != build_id
-        with progress.phase("publish"):
-            if published:
-                _io(lambda: publish(layout, build_id), "cannot publish into", layout.root)
-                _io(lambda: record_publish(layout, build_id), "cannot record the publish in", layout.root)
-            keep = settings.keep
-            removed: list[str] = (
-                []
-                if keep is None
-                else _io(lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
-            )
+        return publish_release(layout, writer, build_id, is_new, settings.keep, started, progress)
+
+
+def publish_release(
+    layout: OutputLayout,
+    writer: DocumentWriter,
+    build_id: str,
+    is_new: bool,
+    keep: int | None,
+    started: float,
+    progress: Progress,
+) -> BuildResult:
+    """Point `current` at the finished release (unless it already does), then apply --keep."""
+    published = is_new or layout.current_build_id() != build_id
+    with progress.phase("publish"):
+        if published:
+            _io(lambda: publish(layout, build_id), "cannot publish into", layout.root)
+            _io(lambda: record_publish(layout, build_id), "cannot record the publish in", layout.root)
+        removed: list[str] = (
+            []
+            if keep is None
+            else _io(lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
+        )
     kinds = Counter(e.kind for e in writer.entries)
     return BuildResult(
         build_id,
@@ -142,15 +154,24 @@ def write_release(
             pin.ensure_unchanged()
             raise
         pin.ensure_unchanged()
-        listed = write_manifest(staging, writer)
-        build_id = build_id_of(listed)
-        info = build_info(build_id, writer, started, changes_since(layout, listed))
-        with progress.phase("sync"):
-            return writer, build_id, finish_release(layout, staging, build_id, info)
+        build_id, is_new = seal_release(layout, staging, writer, started, progress)
+        return writer, build_id, is_new
     except OSError as exc:
         raise io_error(exc, "cannot write the release") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when the release was renamed
+
+
+def seal_release(
+    layout: OutputLayout, staging: Path, writer: DocumentWriter, started: float, progress: Progress
+) -> tuple[str, bool]:
+    """The manifest, the build id it gives, build-info.json, and the staging folder renamed to that id
+    (False: that release existed already)."""
+    listed = write_manifest(staging, writer)
+    build_id = build_id_of(listed)
+    info = build_info(build_id, writer, started, changes_since(layout, listed))
+    with progress.phase("sync"):
+        return build_id, finish_release(layout, staging, build_id, info)
 
 
 def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
@@ -210,7 +231,6 @@ def run_here(
     settings: BuildSettings, setup: TaskSetup, progress: Progress, passes: Iterable[Pass] = SPLIT_PASSES
 ) -> TaskResult:
     """`passes` cut into id ranges that this process and its helpers take in turn."""
-    tally = Tally(progress)
     prepared = prepare_passes(setup, passes)
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     passes = [p for p in passes if not p.prepare or prepared.get(p.name) is not None]
@@ -218,9 +238,19 @@ def run_here(
     with source.connect() as conn:
         tasks = plan_tasks(source, conn, passes, settings.workers)
     source.engine.dispose()
+    return run_tasks_here(tasks, setup, prepared, settings.workers, progress)
+
+
+def run_tasks_here(
+    tasks: list[Task], setup: TaskSetup, prepared: dict[str, Any], workers: int, progress: Progress
+) -> TaskResult:
+    """`tasks` taken in turn by this process and workers - 1 forked helpers."""
+    tally = Tally(progress)
     work = partial(_run_prepared, setup=setup, prepared=prepared, tally=tally)
     result = TaskResult()
-    for done in run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show):
+    for done in run_shared(
+        TaskBoard(tasks), work, helpers=max(0, min(workers, len(tasks)) - 1), waiting=tally.show
+    ):
         result.add(done)
     return result
 
