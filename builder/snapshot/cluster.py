@@ -42,7 +42,6 @@ from builder.snapshot.tasks import (
     worker_source,
 )
 
-CONNECT_SECONDS = 30
 NO_WORKERS_SECONDS = 120  # a cluster without a worker this long (all dead, none scaled up) fails the build
 POLL_SECONDS = 0.5
 TASKS_PER_THREAD = 2  # ranges per split pass per worker thread: a slow or restarted worker holds up less
@@ -56,7 +55,8 @@ def run_on_cluster(
     """Every task of `passes` run on the cluster at `address`; `advance` gets the documents written so far."""
     dask = _distributed()
     try:
-        client = dask.Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+        # how long to try: Dask's distributed.comm.timeouts.connect (30 s unless configured)
+        client = dask.Client(address, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {_reason(exc)}") from exc
     try:

@@ -1,0 +1,167 @@
+"""`build --scheduler`: the build's tasks on a real Dask cluster (LocalCluster, worker processes over TCP on
+loopback) publish the release a one-machine build publishes, byte for byte, also when a worker dies
+running a task; a cluster that cannot finish the build fails in one line and publishes nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dask
+import pytest
+from distributed import Client, LocalCluster
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from builder.build import BuildResult, BuildSettings, build
+from builder.errors import ClusterError
+from builder.importer.run import import_feed
+from builder.release.bundle import verify
+from builder.release.output import OutputLayout
+from tests.conftest import SAMPLE_FEED, SAMPLE_WINDOW
+from tests.test_cli import CLI
+from tests.test_cli_options import free_port
+from tests.test_safety import one_clear_line
+
+WORKERS = 2
+
+
+def cluster(**config: Any) -> LocalCluster:
+    with dask.config.set(config):
+        return LocalCluster(
+            n_workers=WORKERS,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            protocol="tcp",
+            dashboard_address=":0",  # a free port: never a fixed one another test run may hold
+        )
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    with cluster() as running:
+        yield running.scheduler_address
+
+
+def settings(db_url: str, out: Path, **more: Any) -> BuildSettings:
+    first, days = SAMPLE_WINDOW
+    return BuildSettings(
+        **{"db_url": db_url, "out_dir": out, "departures_from": first, "departures_days": days, **more}
+    )
+
+
+def assert_same_release(local: BuildResult, distributed: BuildResult) -> None:
+    assert distributed.build_id == local.build_id
+    assert (distributed.release / "manifest.json").read_bytes() == (
+        local.release / "manifest.json"
+    ).read_bytes()
+    verify(distributed.release)  # every file the manifest lists, with its bytes and sha256, and nothing else
+    assert distributed.documents == local.documents
+
+
+@pytest.fixture
+def sample_pg(pg_url: str) -> str:
+    import_feed(SAMPLE_FEED, db_url=pg_url)
+    return pg_url
+
+
+def test_dask_build_from_postgresql_is_byte_identical_to_a_local_build(
+    sample_pg: str, scheduler: str, tmp_path: Path
+) -> None:
+    local = build(settings(sample_pg, tmp_path / "local", workers=2))
+    on_dask = build(settings(sample_pg, tmp_path / "dask", scheduler=scheduler))
+    assert_same_release(local, on_dask)
+    assert on_dask.published and OutputLayout(tmp_path / "dask").current_build_id() == local.build_id
+    assert sorted(p.name for p in (tmp_path / "dask" / "releases").iterdir()) == [local.build_id]
+
+
+def test_dask_build_from_a_pinned_sqlite_file_is_byte_identical(scheduler: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gtfs.sqlite'}"
+    import_feed(SAMPLE_FEED, db_url=url)
+    local = build(settings(url, tmp_path / "local", workers=1, compress=("gzip",)))
+    assert_same_release(
+        local, build(settings(url, tmp_path / "dask", scheduler=scheduler, compress=("gzip",)))
+    )
+
+
+class KillOnTask(WorkerPlugin):
+    """Kills the worker process (SIGKILL: no goodbye to the scheduler) when it starts one of the build's
+    tasks: the first time only, across every worker, while `once` does not exist; every time without it."""
+
+    def __init__(self, marker: Path, once: bool) -> None:
+        self.marker, self.once = str(marker), once
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if finish != "executing" or not str(key).startswith("run_on_worker"):
+            return
+        if self.once:
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
+        else:
+            Path(self.marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_dask_build_with_a_worker_killed_mid_build_is_byte_identical(sample_pg: str, tmp_path: Path) -> None:
+    marker = tmp_path / "killed"
+    with cluster() as running, Client(running.scheduler_address) as client:
+        client.register_plugin(KillOnTask(marker, once=True))
+        local = build(settings(sample_pg, tmp_path / "local", workers=2))
+        on_dask = build(settings(sample_pg, tmp_path / "dask", scheduler=running.scheduler_address))
+    assert marker.exists(), "no worker was killed: the test proves nothing"
+    assert_same_release(local, on_dask)
+
+
+def test_dask_build_whose_workers_keep_dying_fails_in_one_line_and_publishes_nothing(
+    sample_pg: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "dask"
+    first = build(settings(sample_pg, out, workers=1, departures_days=1))  # something published before
+    marker = tmp_path / "killed"
+    with (
+        cluster(**{"distributed.scheduler.allowed-failures": 1}) as running,
+        Client(running.scheduler_address) as client,
+    ):
+        client.register_plugin(KillOnTask(marker, once=False))
+        with pytest.raises(ClusterError, match="kept dying") as raised:
+            build(settings(sample_pg, out, scheduler=running.scheduler_address))
+    assert marker.exists()
+    assert "\n" not in str(raised.value) and raised.value.exit_code == 7
+    layout = OutputLayout(out)
+    assert layout.current_build_id() == first.build_id
+    assert layout.release_ids() == [first.build_id]
+    assert not [p for p in layout.releases.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_dask_build_with_no_scheduler_there_exits_7_in_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gtfs.sqlite'}"
+    import_feed(SAMPLE_FEED, db_url=url)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [CLI, "build", "--db", url, "--out", str(tmp_path / "out"), "--scheduler", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+    )
+    assert done.returncode == 7, done.stderr
+    assert f"cannot reach the Dask scheduler at {address}" in one_clear_line(done.stderr)
+    assert not (tmp_path / "out" / "current").exists()
+
+
+def test_dask_build_refuses_local_only_options(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [CLI, "build", "--scheduler", "tcp://127.0.0.1:8786", "--workers", "2", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "--workers does not go with --scheduler" in done.stderr
