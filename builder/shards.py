@@ -155,7 +155,7 @@ def database_digest(source: Source, conn: Connection, database: PinnedDatabase) 
         return ["sqlite", _file_sha256(path)]
     quote = conn.dialect.identifier_preparer.quote
     if source.is_postgres:
-        measure = "count(*), coalesce(sum(xmin::text::bigint), 0)"
+        measure = "count(*), coalesce(sum(xmin::text::bigint), 0)::text"
         return ["postgresql"] + [
             [t, *conn.exec_driver_sql(f"SELECT {measure} FROM {quote(t)}").one()] for t in tables
         ]
