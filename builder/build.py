@@ -8,12 +8,15 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import make_url
+
+from builder.database import sqlite_file
 from builder.errors import BuildError, io_error
 from builder.progress import Progress, Silent
 from builder.release import manifest
@@ -79,6 +82,10 @@ class BuildResult:
 def build(settings: BuildSettings, progress: Progress | None = None) -> BuildResult:
     started, progress = time.monotonic(), progress or Silent()
     keep_large_blocks_returnable()
+    if settings.scheduler is not None:  # workers have their own working directories
+        settings = replace(
+            settings, out_dir=settings.out_dir.absolute(), db_url=absolute_url(settings.db_url)
+        )
     layout = OutputLayout(settings.out_dir)
     with layout.locked():
         _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
@@ -87,6 +94,14 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
                 total, window = check_database(settings, pin.database)
             writer, build_id, is_new = write_release(settings, pin, layout, progress, total, started, window)
         return publish_release(layout, writer, build_id, is_new, settings.keep, started, progress)
+
+
+def absolute_url(url: str) -> str:
+    """A SQLite URL naming its file by an absolute path (other URLs as they are)."""
+    path = sqlite_file(url)
+    if path is None or path.is_absolute():
+        return url
+    return make_url(url).set(database=str(path.absolute())).render_as_string(hide_password=False)
 
 
 def publish_release(

@@ -52,7 +52,7 @@ from builder.snapshot.calendars import Window
 from builder.snapshot.kinds import PASS_BY_NAME, SINGLE_PASSES, SITE, SPLIT_PASSES
 from builder.snapshot.pinning import PinnedDatabase, pin_database
 from builder.snapshot.source import KeyRange, Source, unreliable
-from builder.snapshot.tasks import Task, TaskSetup, split_evenly, within, write_made
+from builder.snapshot.tasks import Task, TaskResult, TaskSetup, split_evenly, within, write_made
 
 HASH_CHUNK = 1 << 20
 
@@ -74,6 +74,21 @@ def build_shard(
     if not 0 <= shard < shards <= records.MAX_SHARDS:
         raise ShardError(f"--shard must be I/N with 0 <= I < N <= {records.MAX_SHARDS}, got {shard}/{shards}")
     folder = _io(lambda: records.new_attempt(staging, shard, shards), "cannot write into", staging)
+    try:
+        result, fingerprint = _write_shard(settings, shard, shards, staging, folder, progress)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves nothing (a killed one, no record)
+        raise
+    record = {"shard": shard, "shards": shards, "plan": fingerprint, "compress": list(settings.compress)}
+    _io(lambda: records.complete(folder, result.entries, record), "cannot write the shard into", folder)
+    return ShardResult(
+        folder, len(result.entries), result.bytes_written, fingerprint, time.monotonic() - started
+    )
+
+
+def _write_shard(
+    settings: BuildSettings, shard: int, shards: int, staging: Path, folder: Path, progress: Progress
+) -> tuple[TaskResult, str]:
     with pin_database(settings.db_url, lambda: _scratch(staging)) as pin:
         with progress.phase("check"):
             total, window = check_database(settings, pin.database)
@@ -85,11 +100,7 @@ def build_shard(
         pin.ensure_unchanged()
     if result.problems:
         raise unreliable(result.problems)
-    record = {"shard": shard, "shards": shards, "plan": fingerprint, "compress": list(settings.compress)}
-    _io(lambda: records.complete(folder, result.entries, record), "cannot write the shard into", folder)
-    return ShardResult(
-        folder, len(result.entries), result.bytes_written, fingerprint, time.monotonic() - started
-    )
+    return result, fingerprint
 
 
 def _scratch(staging: Path) -> Path:
