@@ -1,19 +1,20 @@
-"""`build --scheduler`: the build's tasks on a real Dask cluster (LocalCluster, worker processes over TCP on
+"""`build --scheduler`: the build's tasks on a real Dask cluster (`dask scheduler`, `dask worker` processes over TCP on
 loopback) publish the release a one-machine build publishes, byte for byte, also when a worker dies
 running a task; a cluster that cannot finish the build fails in one line and publishes nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dask
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from builder.build import BuildResult, BuildSettings, build
@@ -21,30 +22,74 @@ from builder.errors import ClusterError
 from builder.importer.run import import_feed
 from builder.release.bundle import verify
 from builder.release.output import OutputLayout
-from tests.conftest import SAMPLE_FEED, SAMPLE_WINDOW
+from tests.conftest import REPO, SAMPLE_FEED, SAMPLE_WINDOW
 from tests.test_cli import CLI
 from tests.test_cli_options import free_port
 from tests.test_safety import one_clear_line
 
 WORKERS = 2
+DASK = str(Path(sys.executable).parent / "dask")
+START_SECONDS = 60
 
 
-def cluster(**config: Any) -> LocalCluster:
-    with dask.config.set(config):
-        return LocalCluster(
-            n_workers=WORKERS,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            protocol="tcp",
-            dashboard_address=":0",  # a free port: never a fixed one another test run may hold
-        )
+class Cluster:
+    """`dask scheduler` and `dask worker --nworkers 2` (each worker a process under its nanny, which
+    restarts it when it dies), all on loopback over TCP, as separate programs: the test process holds a
+    client only, as the `build` command does."""
+
+    def __init__(self, root: Path, **config: str) -> None:
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        env = {**os.environ, "PYTHONPATH": str(REPO), **config}  # the workers unpickle this module's plugin
+        self.log = (root / "dask.log").open("ab")
+        common = {"env": env, "stdout": self.log, "stderr": subprocess.STDOUT, "start_new_session": True}
+        port = self.address.rsplit(":", 1)[1]
+        self.processes = [
+            subprocess.Popen(
+                [DASK, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"], **common
+            ),
+            subprocess.Popen(
+                [
+                    DASK,
+                    "worker",
+                    self.address,
+                    "--nworkers",
+                    str(WORKERS),
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                ],
+                **common,
+            ),
+        ]
+        with Client(self.address, timeout=START_SECONDS) as client:
+            client.wait_for_workers(WORKERS, timeout=START_SECONDS)
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.log.close()
+
+
+@contextlib.contextmanager
+def cluster(root: Path, **config: str) -> Iterator[Cluster]:
+    running = Cluster(root, **config)
+    try:
+        yield running
+    finally:
+        running.close()
 
 
 @pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    with cluster() as running:
-        yield running.scheduler_address
+def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with cluster(tmp_path_factory.mktemp("dask")) as running:
+        yield running.address
 
 
 def settings(db_url: str, out: Path, **more: Any) -> BuildSettings:
@@ -110,10 +155,10 @@ class KillOnTask(WorkerPlugin):
 
 def test_dask_build_with_a_worker_killed_mid_build_is_byte_identical(sample_pg: str, tmp_path: Path) -> None:
     marker = tmp_path / "killed"
-    with cluster() as running, Client(running.scheduler_address) as client:
+    with cluster(tmp_path) as running, Client(running.address) as client:
         client.register_plugin(KillOnTask(marker, once=True))
         local = build(settings(sample_pg, tmp_path / "local", workers=2))
-        on_dask = build(settings(sample_pg, tmp_path / "dask", scheduler=running.scheduler_address))
+        on_dask = build(settings(sample_pg, tmp_path / "dask", scheduler=running.address))
     assert marker.exists(), "no worker was killed: the test proves nothing"
     assert_same_release(local, on_dask)
 
@@ -125,12 +170,12 @@ def test_dask_build_whose_workers_keep_dying_fails_in_one_line_and_publishes_not
     first = build(settings(sample_pg, out, workers=1, departures_days=1))  # something published before
     marker = tmp_path / "killed"
     with (
-        cluster(**{"distributed.scheduler.allowed-failures": 1}) as running,
-        Client(running.scheduler_address) as client,
+        cluster(tmp_path, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1") as running,
+        Client(running.address) as client,
     ):
         client.register_plugin(KillOnTask(marker, once=False))
         with pytest.raises(ClusterError, match="kept dying") as raised:
-            build(settings(sample_pg, out, scheduler=running.scheduler_address))
+            build(settings(sample_pg, out, scheduler=running.address))
     assert marker.exists()
     assert "\n" not in str(raised.value) and raised.value.exit_code == 7
     layout = OutputLayout(out)
