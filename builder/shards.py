@@ -90,6 +90,11 @@ def _write_shard(
     settings: BuildSettings, shard: int, shards: int, staging: Path, folder: Path, progress: Progress
 ) -> tuple[TaskResult, str]:
     with pin_database(settings.db_url, lambda: _scratch(staging)) as pin:
+        if pin.several:
+            raise ShardError(
+                "--shard builds a database of one feed; one of several feeds (import --feed) is not "
+                "sharded yet: build it on one machine or with --scheduler"
+            )
         with progress.phase("check"):
             total, window = check_database(settings, pin.database)
         setup = TaskSetup(pin.database, folder, window, settings.compress)

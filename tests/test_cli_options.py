@@ -54,6 +54,7 @@ BAD_VALUES: dict[type[click.ParamType], list[str]] = {
         "tcp://127.0.0.1:8786/path",
     ],
     options.ShardIndex: ["3", "2/2", "-1/2", "a/b", "1/0", "0/10001", "1/2/3", "٣/4"],
+    options.FeedId: ["Bronx", "bus/bronx", "-x", "", "con", "a" * 51, "../x", "bus bronx"],
 }
 # What only one parameter can get wrong, beyond its type's values.
 EXTRA_BAD_VALUES: dict[tuple[str, str], list[str]] = {

@@ -22,7 +22,7 @@ from builder.errors import BuildError
 from builder.release.manifest import Entry
 from builder.release.output import DocumentWriter
 from builder.snapshot.calendars import Window
-from builder.snapshot.kinds import PASS_BY_NAME, Pass, kind
+from builder.snapshot.kinds import PASS_BY_NAME, Pass, documents_under, kind
 from builder.snapshot.lookups import load_lookups
 from builder.snapshot.memory import release_memory
 from builder.snapshot.passkit import Made, PassInput, Problems
@@ -58,6 +58,9 @@ class TaskSetup:
     # Set on shared storage (a cluster): files are written here first, then renamed into the staging
     # folder (see DocumentWriter), and a task that does not see this folder refuses to run.
     scratch: Path | None = None
+    # the feed's folder in a snapshot of several feeds (builder.snapshot.kinds.documents_under), "" for
+    # one unnamed feed: a task of one feed of many is this setup with that feed's database and folder
+    prefix: str = ""
 
 
 @dataclass
@@ -100,7 +103,11 @@ def run_task(
     source = source or setup.database.source()
     writer, problems = DocumentWriter(setup.staging, setup.compress, setup.scratch), Problems()
     try:
-        with Spool(setup.scratch or setup.staging) as spool, source.connect() as conn:
+        with (
+            documents_under(setup.prefix),
+            Spool(setup.scratch or setup.staging) as spool,
+            source.connect() as conn,
+        ):
             lookups = load_lookups(source, conn)
             inp = PassInput(
                 source, conn, lookups, problems, spool, task.span, setup.window, prepared, setup.staging
@@ -139,7 +146,11 @@ def prepare_pass(pass_name: str, setup: TaskSetup, source: Source | None = None)
     own = source is None
     source = source or setup.database.source()
     try:
-        with Spool(setup.scratch or setup.staging) as spool, source.connect() as conn:
+        with (
+            documents_under(setup.prefix),
+            Spool(setup.scratch or setup.staging) as spool,
+            source.connect() as conn,
+        ):
             inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=setup.window)
             return pass_.prepared(inp)
     finally:
