@@ -210,3 +210,15 @@ def test_dask_build_refuses_local_only_options(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2 and "--workers does not go with --scheduler" in done.stderr
+
+
+def test_dask_build_of_several_feeds_from_postgresql_is_byte_identical(
+    pg_url: str, scheduler: str, tmp_path: Path
+) -> None:
+    for feed_id in ("sample", "again"):  # the same feed twice: every id collides across the two
+        import_feed(SAMPLE_FEED, db_url=pg_url, feed_id=feed_id)
+    local = build(settings(pg_url, tmp_path / "local", workers=2))
+    on_dask = build(settings(pg_url, tmp_path / "dask", scheduler=scheduler))
+    assert_same_release(local, on_dask)
+    listed = (on_dask.release / "manifest.json").read_text()
+    assert '"feeds/sample/stops/' in listed and '"feeds/again/stops/' in listed
