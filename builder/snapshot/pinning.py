@@ -42,6 +42,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from builder import gtfs
 from builder.database import sqlite_file
+from builder.drivers import shown
 from builder.errors import DatabaseChangedError, DatabaseError
 from builder.feeds import REGISTRY_TABLE, FeedRecord, feeds_folder, read_registry, schema_url, sqlite_registry
 from builder.snapshot.source import Source, open_engine
@@ -266,6 +267,9 @@ def _pin_postgres_fingerprints(url: str) -> Pin:
     try:
         with engine.connect() as conn:
             records = read_registry(conn)
+    except SQLAlchemyError as exc:  # no server there, or no access: one line, exit status 4
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise DatabaseError(f"cannot read the database {shown(url)}: {reason}") from exc
     finally:
         engine.dispose()
     if not records:
