@@ -8,47 +8,48 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import partial
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, cast
 
+from sqlalchemy import make_url
+
+from builder.database import sqlite_file
 from builder.errors import BuildError, io_error
 from builder.progress import Progress, Silent
 from builder.release import manifest
 from builder.release.compress import parse_codings
 from builder.release.diff import BUILD_INFO_IDS, diff_manifests
 from builder.release.history import keep_newest, record_publish
-from builder.release.manifest import Entry, Manifest
+from builder.release.manifest import Manifest
 from builder.release.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
 from builder.snapshot.across import AcrossInput, naming, remove_empty_folders
 from builder.snapshot.board_context import feed_zone
 from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
+from builder.snapshot.cluster import run_on_cluster
 from builder.snapshot.kinds import (
     KINDS,
     OPTIONAL_PASSES,
-    PASS_BY_NAME,
     ROOT_PASS,
     SINGLE_PASSES,
     SPLIT_PASSES,
     Pass,
     PerDate,
     documents_under,
-    kind,
 )
 from builder.snapshot.lookups import load_agencies, load_lookups
-from builder.snapshot.memory import keep_large_blocks_returnable, release_memory
+from builder.snapshot.memory import keep_large_blocks_returnable
 from builder.snapshot.passkit import Made, PassInput, Problems
 from builder.snapshot.pinning import Pin, PinnedDatabase, PinnedFeed, pin_database
-from builder.snapshot.source import EVERYTHING, KeyRange, Source, unreliable
+from builder.snapshot.source import Source, unreliable
 from builder.snapshot.spool import Spool
+from builder.snapshot.tasks import Task, TaskResult, TaskSetup, plan_tasks, prepare_pass, run_task, write_made
 from builder.snapshot.workers import MAX_WORKERS, TaskBoard, run_shared
 
-Task = tuple[str, KeyRange]  # (pass name, the ids it covers)
-BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+SCRATCH = ".partial"  # on a cluster, where each document is written before it is renamed into place
 # an optional pass's split tasks per process: finer than the documents phase's one per process, so that
 # the processes finish together though a range's pages cost more than its weight says
 OPTIONAL_TASKS_PER_WORKER = 4
@@ -67,6 +68,9 @@ class BuildSettings:
     # departure boards for `departures_days` dates from `departures_from` (None: today in the feed's zone)
     departures_from: date | None = None
     departures_days: int = 7
+    # a Dask scheduler (tcp://HOST:PORT) whose workers run the split passes' tasks instead of local
+    # processes (builder.snapshot.cluster); they must share the output folder's storage
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.departures_days <= MAX_WINDOW_DAYS:
@@ -91,6 +95,10 @@ class BuildResult:
 def build(settings: BuildSettings, progress: Progress | None = None) -> BuildResult:
     started, progress = time.monotonic(), progress or Silent()
     keep_large_blocks_returnable()
+    if settings.scheduler is not None:  # workers have their own working directories
+        settings = replace(
+            settings, out_dir=settings.out_dir.absolute(), db_url=absolute_url(settings.db_url)
+        )
     layout = OutputLayout(settings.out_dir)
     with layout.locked():
         _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
@@ -101,17 +109,37 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
                     with naming(feed):
                         checked.append(check_database(settings, feed.database))
             writer, build_id, is_new = write_release(settings, pin, layout, progress, checked, started)
-        published = is_new or layout.current_build_id() != build_id
-        with progress.phase("publish"):
-            if published:
-                _io(lambda: publish(layout, build_id), "cannot publish into", layout.root)
-                _io(lambda: record_publish(layout, build_id), "cannot record the publish in", layout.root)
-            keep = settings.keep
-            removed: list[str] = (
-                []
-                if keep is None
-                else _io(lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
-            )
+        return publish_release(layout, writer, build_id, is_new, settings.keep, started, progress)
+
+
+def absolute_url(url: str) -> str:
+    """A SQLite URL naming its file by an absolute path (other URLs as they are)."""
+    path = sqlite_file(url)
+    if path is None or path.is_absolute():
+        return url
+    return make_url(url).set(database=str(path.absolute())).render_as_string(hide_password=False)
+
+
+def publish_release(
+    layout: OutputLayout,
+    writer: DocumentWriter,
+    build_id: str,
+    is_new: bool,
+    keep: int | None,
+    started: float,
+    progress: Progress,
+) -> BuildResult:
+    """Point `current` at the finished release (unless it already does), then apply --keep."""
+    published = is_new or layout.current_build_id() != build_id
+    with progress.phase("publish"):
+        if published:
+            _io(lambda: publish(layout, build_id), "cannot publish into", layout.root)
+            _io(lambda: record_publish(layout, build_id), "cannot record the publish in", layout.root)
+        removed: list[str] = (
+            []
+            if keep is None
+            else _io(lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
+        )
     kinds = Counter(e.kind for e in writer.entries)
     return BuildResult(
         build_id,
@@ -155,11 +183,8 @@ def write_release(
             pin.ensure_unchanged()
             raise
         pin.ensure_unchanged()
-        listed = write_manifest(staging, writer)
-        build_id = build_id_of(listed)
-        info = build_info(build_id, writer, started, changes_since(layout, listed))
-        with progress.phase("sync"):
-            return writer, build_id, finish_release(layout, staging, build_id, info)
+        build_id, is_new = seal_release(layout, staging, writer, started, progress)
+        return writer, build_id, is_new
     except OSError as exc:
         raise io_error(exc, "cannot write the release") from exc
     finally:
@@ -193,6 +218,18 @@ def write_across_feeds(settings: BuildSettings, pin: Pin, writer: DocumentWriter
     records = tuple(f.record for f in pin.feeds if f.record is not None)
     make = cast("Callable[[AcrossInput], Iterable[Made]]", ROOT_PASS.make())
     write_made(ROOT_PASS, make(AcrossInput(writer.staging, records, settings.site)), writer)
+
+
+def seal_release(
+    layout: OutputLayout, staging: Path, writer: DocumentWriter, started: float, progress: Progress
+) -> tuple[str, bool]:
+    """The manifest, the build id it gives, build-info.json, and the staging folder renamed to that id
+    (False: that release existed already)."""
+    listed = write_manifest(staging, writer)
+    build_id = build_id_of(listed)
+    info = build_info(build_id, writer, started, changes_since(layout, listed))
+    with progress.phase("sync"):
+        return build_id, finish_release(layout, staging, build_id, info)
 
 
 def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
@@ -231,111 +268,81 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
 def write_views(
     settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, progress: Progress, window: Window
 ) -> None:
-    """One feed's sorted passes, cut into id ranges that this process and its helpers take in turn."""
-    tally, database, staging = Tally(progress), feed.database, writer.staging
-    prepared = prepare_passes(database, staging, window)
-    # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
-    passes = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
-    tasks = (
-        plan_tasks(settings, database, passes)
-        if settings.workers > 1
-        else [(p.name, EVERYTHING) for p in passes]
-    )
-    work = partial(
-        run_pass,
-        settings=settings,
-        feed=feed,
-        staging=staging,
-        tally=tally,
-        window=window,
-        prepared=prepared,
-    )
-    results = run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1, waiting=tally.show)
-    gather(writer, results)
+    """One feed's split passes' tasks: here and in forked helpers, or on a Dask cluster (--scheduler)."""
+    staging, prefix = writer.staging, feed.prefix
+    if settings.scheduler is None:
+        setup = TaskSetup(feed.database, staging, window, settings.compress, prefix=prefix)
+        result = run_here(settings, setup, progress)
+    else:
+        scratch = staging / SCRATCH
+        _io(lambda: scratch.mkdir(exist_ok=True), "cannot create the scratch folder in", staging)
+        setup = TaskSetup(feed.database, staging, window, settings.compress, scratch, prefix)
+        result = run_on_cluster(settings.scheduler, setup, SPLIT_PASSES, progress.advance)
+        _io(lambda: shutil.rmtree(scratch), "cannot remove the scratch folder", scratch)
+    gather(writer, result)
 
 
-def gather(writer: DocumentWriter, results: Iterable[tuple[list[Entry], list[str], int]]) -> None:
-    """What every task wrote, into the build's writer; the release is refused if any found problems."""
-    problems = Problems()
-    for entries, found, written in results:
-        writer.entries += entries
-        writer.bytes_written += written
-        problems += found
-    if problems:
-        raise unreliable(problems)
+def gather(writer: DocumentWriter, result: TaskResult) -> None:
+    """What the tasks wrote, into the build's writer; the release is refused if any found problems."""
+    writer.entries += result.entries
+    writer.bytes_written += result.bytes_written
+    if result.problems:
+        raise unreliable(result.problems[: Problems.LIMIT])
 
 
 def write_optional_passes(
     settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, window: Window, passes: list[Pass]
 ) -> None:
     """The passes one flag asks for (the site), across this process and its helpers like the documents
-    phase: each split pass cut into small ranges of even weight, each single pass one task."""
+    phase (on this machine also with --scheduler: they read the staging folder, not the database much):
+    each split pass cut into small ranges of even weight, each single pass one task."""
+    setup = TaskSetup(feed.database, writer.staging, window, settings.compress, prefix=feed.prefix)
     split = [p for p in passes if p.split_by is not None]
-    tasks = (
-        plan_tasks(settings, feed.database, split, parts=settings.workers * OPTIONAL_TASKS_PER_WORKER)
-        if settings.workers > 1
-        else [(p.name, EVERYTHING) for p in split]
-    )
-    tasks += [(p.name, EVERYTHING) for p in passes if p.split_by is None]
-    work = partial(
-        run_pass,
-        settings=settings,
-        feed=feed,
-        staging=writer.staging,
-        tally=Tally(Silent()),
-        window=window,
-        prepared={},
-    )
-    gather(writer, run_shared(TaskBoard(tasks), work, helpers=settings.workers - 1))
+    parts = settings.workers * OPTIONAL_TASKS_PER_WORKER if settings.workers > 1 else 1
+    source = setup.database.source()
+    with source.connect() as conn:
+        tasks = plan_tasks(source, conn, split, parts)
+    source.engine.dispose()
+    tasks += [Task(p.name) for p in passes if p.split_by is None]
+    gather(writer, run_tasks_here(tasks, setup, {}, settings.workers, Silent()))
 
 
-def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> dict[str, Any]:
+def run_here(
+    settings: BuildSettings, setup: TaskSetup, progress: Progress, passes: Iterable[Pass] = SPLIT_PASSES
+) -> TaskResult:
+    """`passes` cut into id ranges that this process and its helpers take in turn."""
+    prepared = prepare_passes(setup, passes)
+    # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
+    passes = [p for p in passes if not p.prepare or prepared.get(p.name) is not None]
+    source = setup.database.source()
+    with source.connect() as conn:
+        tasks = plan_tasks(source, conn, passes, settings.workers)
+    source.engine.dispose()
+    return run_tasks_here(tasks, setup, prepared, settings.workers, progress)
+
+
+def run_tasks_here(
+    tasks: list[Task], setup: TaskSetup, prepared: dict[str, Any], workers: int, progress: Progress
+) -> TaskResult:
+    """`tasks` taken in turn by this process and workers - 1 forked helpers."""
+    tally = Tally(progress)
+    work = partial(_run_prepared, setup=setup, prepared=prepared, tally=tally)
+    result = TaskResult()
+    for done in run_shared(
+        TaskBoard(tasks), work, helpers=max(0, min(workers, len(tasks)) - 1), waiting=tally.show
+    ):
+        result.add(done)
+    return result
+
+
+def _run_prepared(task: Task, *, setup: TaskSetup, prepared: dict[str, Any], tally: Tally) -> TaskResult:
+    return run_task(task, setup, prepared.get(task.pass_name), counter=tally)
+
+
+def prepare_passes(setup: TaskSetup, passes: Iterable[Pass]) -> dict[str, Any]:
     """What split passes look up, read once here so that the forked helpers share it instead of each
     task reading it again (pass name -> what its `prepare` returned)."""
-    prepared: dict[str, Any] = {}
-    if not any(p.prepare for p in SPLIT_PASSES):
-        return prepared
-    source = database.source()
-    with Spool(staging) as spool, source.connect() as conn:
-        inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=window)
-        for pass_ in SPLIT_PASSES:
-            if pass_.prepare:
-                prepared[pass_.name] = pass_.prepared(inp)
-    source.engine.dispose()
-    return prepared
-
-
-def plan_tasks(
-    settings: BuildSettings,
-    database: PinnedDatabase,
-    passes: Iterable[Pass] = SPLIT_PASSES,
-    parts: int | None = None,
-) -> list[Task]:
-    """Each split pass in the registry's order (the heavier first), cut into `parts` id ranges of even
-    weight, by default one per worker (the route pass by trips per route, the stop pass by stops, the
-    boards by visits), so that no process idles while another finishes a whole pass."""
-    tasks: list[Task] = []
-    source = database.source()
-    with source.connect() as conn:
-        for pass_ in passes:
-            assert pass_.split_by is not None
-            weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
-            tasks += [(pass_.name, span) for span in split_evenly(weights, parts or settings.workers)]
-    source.engine.dispose()
-    return tasks
-
-
-def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
-    """Consecutive ranges covering every id (the ends stay open), each holding about 1/parts of the weight."""
-    total = sum(w for _, w in weights)
-    bounds: list[str] = []
-    seen = 0
-    for id_, weight in weights:
-        if len(bounds) < parts - 1 and seen >= total * (len(bounds) + 1) / parts:
-            bounds.append(id_)
-        seen += weight
-    edges: list[str | None] = [None, *bounds, None]
-    return [KeyRange(low, high) for low, high in pairwise(edges)]
+    return {p.name: prepare_pass(p.name, setup) for p in passes if p.prepare}
 
 
 class Tally:
@@ -354,58 +361,6 @@ class Tally:
 
     def show(self) -> None:
         self._progress.advance(self._count.value)
-
-
-def run_pass(
-    task: Task,
-    *,
-    settings: BuildSettings,
-    feed: PinnedFeed,
-    staging: Path,
-    tally: Tally,
-    window: Window,
-    prepared: dict[str, Any],
-) -> tuple[list[Entry], list[str], int]:
-    """One split pass of one feed over one id range: its own engine (engines do not cross processes),
-    lookups, writes under the feed's folder."""
-    name, span = task
-    source = feed.database.source()
-    writer, problems = DocumentWriter(staging, settings.compress), Problems()
-    with documents_under(feed.prefix), Spool(staging) as spool, source.connect() as conn:
-        lookups = load_lookups(source, conn)
-        inp = PassInput(
-            source,
-            conn,
-            lookups,
-            problems,
-            spool,
-            span,
-            window=window,
-            prepared=prepared.get(name),
-            staging=staging,
-        )
-        made = PASS_BY_NAME[name].make()(inp)
-        write_made(PASS_BY_NAME[name], made, writer, tally)
-    source.engine.dispose()
-    tally.add(len(writer.entries) % BATCH)
-    del lookups
-    release_memory()
-    return writer.entries, list(problems), writer.bytes_written
-
-
-def write_made(pass_: Pass, made: Iterable[Made], writer: DocumentWriter, tally: Tally | None = None) -> None:
-    """Write what a pass yields, each document where its kind's registry entry places it."""
-    kinds = {name: kind(name) for name in pass_.kinds}
-    for kind_name, id_, doc in made:
-        document_kind = kinds.get(kind_name)
-        if document_kind is None:
-            raise BuildError(
-                f"pass {pass_.name} made a {kind_name!r} document; builder.snapshot.kinds declares "
-                f"it makes {', '.join(pass_.kinds)}"
-            )
-        writer.write(document_kind, id_, doc)
-        if tally is not None and len(writer.entries) % BATCH == 0:
-            tally.add(BATCH)
 
 
 def write_single_passes(

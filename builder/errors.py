@@ -38,6 +38,20 @@ class DatabaseChangedError(BuildError):
     exit_code = 6
 
 
+class ClusterError(BuildError):
+    """`build --scheduler`: the Dask cluster could not run the build (the scheduler unreachable or lost,
+    no workers, a task whose workers kept dying); nothing was published."""
+
+    exit_code = 7
+
+
+class ShardError(BuildError):
+    """`build --shard` or `build --merge`: the shards are not one whole build (one missing, there twice,
+    half-written, or made from another database state or plan); nothing was published."""
+
+    exit_code = 8
+
+
 class LockedError(BuildError):
     """Another build holds the output folder's lock."""
 

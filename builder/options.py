@@ -4,6 +4,7 @@ value is Click's one usage error (exit status 2) naming the option, before any w
 from __future__ import annotations
 
 import math
+import re
 import socket
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,8 +18,9 @@ if TYPE_CHECKING:
     _Text = click.ParamType[str]  # generic since click 8.5; older releases cannot be subscripted at run time
     _Names = click.ParamType[tuple[str, ...]]
     _Date = click.ParamType[date]
+    _Pair = click.ParamType[tuple[int, int]]
 else:
-    _Text = _Names = _Date = click.ParamType
+    _Text = _Names = _Date = _Pair = click.ParamType
 
 # Each type imports what it checks with only when it is used: `serve --help` need not load SQLAlchemy.
 
@@ -142,6 +144,45 @@ class Host(_Text):
         except (socket.gaierror, UnicodeError) as exc:
             self.fail(f"{value!r} cannot be resolved: {exc}", param, ctx)
         return str(value)
+
+
+class SchedulerAddress(_Text):
+    """A Dask scheduler's address: tcp://HOST:PORT (or tls://), as `build --scheduler` takes."""
+
+    name = "tcp://HOST:PORT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        parts = urlsplit(str(value))
+        try:
+            port = parts.port
+        except ValueError:
+            self.fail(f"{value!r}: the port is not a number in 1-65535", param, ctx)
+        if parts.scheme not in ("tcp", "tls") or not parts.hostname or parts.path not in ("", "/"):
+            self.fail(f"{value!r} is not a Dask scheduler address tcp://HOST:PORT", param, ctx)
+        if port is None or port == 0:
+            self.fail(f"{value!r}: give the scheduler's port (tcp://HOST:PORT, 8786 by default)", param, ctx)
+        return str(value)
+
+
+class ShardIndex(_Pair):
+    """I/N: shard I (from 0) of N, as `build --shard` takes (JOB_COMPLETION_INDEX/N on Kubernetes)."""
+
+    name = "I/N"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[int, int]:
+        from builder.release.shards import MAX_SHARDS
+
+        if isinstance(value, tuple):
+            return value
+        match = re.fullmatch(r"([0-9]{1,9})/([0-9]{1,9})", str(value))
+        if match is None:
+            self.fail(f"{value!r} is not I/N (shard I, from 0, of N; e.g. 0/4)", param, ctx)
+        index, count = int(match[1]), int(match[2])
+        if not 0 <= index < count <= MAX_SHARDS:
+            self.fail(f"{value!r}: need 0 <= I < N <= {MAX_SHARDS}", param, ctx)
+        return index, count
 
 
 class Ratio(click.FloatRange):

@@ -13,9 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from builder.build import BuildSettings, build, split_evenly
+from builder.build import BuildSettings, build
 from builder.errors import DatabaseError, FeedError
 from builder.snapshot.source import KeyRange
+from builder.snapshot.tasks import split_evenly
 from tests.conftest import DEPARTURES_ORACLE, ORACLE, REPO, SAMPLE_FEED, Builder
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest
 

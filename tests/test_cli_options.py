@@ -45,6 +45,15 @@ BAD_VALUES: dict[type[click.ParamType], list[str]] = {
     options.S3Location: ["http://bucket/prefix", "s3://", "bucket/prefix", "s3:///prefix"],
     options.HttpURL: ["not a url", "ftp://127.0.0.1:9000", "http://127.0.0.1:99999", "http://"],
     options.Host: ["no.such.host.invalid", "256.256.256.256"],
+    options.SchedulerAddress: [
+        "not a url",
+        "http://127.0.0.1:8786",
+        "tcp://127.0.0.1",
+        "tcp://127.0.0.1:99999",
+        "tcp://:8786",
+        "tcp://127.0.0.1:8786/path",
+    ],
+    options.ShardIndex: ["3", "2/2", "-1/2", "a/b", "1/0", "0/10001", "1/2/3", "٣/4"],
     options.FeedId: ["Bronx", "bus/bronx", "-x", "", "con", "a" * 51, "../x", "bus bronx"],
 }
 # What only one parameter can get wrong, beyond its type's values.

@@ -169,9 +169,14 @@ class DocumentWriter:
     sidecars, listed in its entry under `encodings`; without it the output is exactly the plain files.
     """
 
-    def __init__(self, staging: Path, compress: tuple[str, ...] = ()) -> None:
+    def __init__(self, staging: Path, compress: tuple[str, ...] = (), scratch: Path | None = None) -> None:
         self.staging = staging
         self.compress = compress
+        # With `scratch` (a folder on the staging folder's filesystem), each file is written there under
+        # a name of this writer's own, then renamed into place: a task retried elsewhere, or a worker
+        # the cluster gave up on but which still runs, never leaves a torn file under a document's name.
+        self.scratch = scratch
+        self._temporary = f"{os.getpid()}-{secrets.token_hex(6)}-" if scratch is not None else ""
         self.entries: list[Entry] = []
         self.bytes_written = 0
 
@@ -208,10 +213,13 @@ class DocumentWriter:
         as it goes; returns its size. os.open/os.writev: three system calls for a whole document, where
         open() adds fstat, ioctl and a buffer object."""
         target, size = f"{self.staging}/{path}", 0
+        written = target if self.scratch is None else f"{self.scratch}/{self._temporary}{len(self.entries)}"
         try:
             try:
-                fd = os.open(target, WRITE_FLAGS, 0o644)
+                fd = os.open(written, WRITE_FLAGS, 0o644)
             except FileNotFoundError:  # the first document of a nested folder (departures/<date>/)
+                if written != target:
+                    raise  # the scratch folder is gone: the build that owned it has ended
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 fd = os.open(target, WRITE_FLAGS, 0o644)
             try:
@@ -226,10 +234,20 @@ class DocumentWriter:
                 size += _write_all(fd, batch)
             finally:
                 os.close(fd)
+            if written != target:
+                _rename_into(written, target)
         except OSError as exc:
             raise io_error(exc, "cannot write", Path(target)) from exc
         self.bytes_written += size
         return size
+
+
+def _rename_into(written: str, target: str) -> None:
+    try:
+        os.rename(written, target)
+    except FileNotFoundError:  # the first document of a nested folder
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.rename(written, target)
 
 
 def _write_all(fd: int, pieces: list[bytes]) -> int:

@@ -42,6 +42,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from builder import gtfs
 from builder.database import sqlite_file
+from builder.drivers import shown
 from builder.errors import DatabaseChangedError, DatabaseError
 from builder.feeds import REGISTRY_TABLE, FeedRecord, feeds_folder, read_registry, schema_url, sqlite_registry
 from builder.snapshot.source import Source, open_engine
@@ -67,8 +68,8 @@ class PinnedDatabase:
     snapshot: str | None = None  # PostgreSQL: the snapshot every transaction imports
     tables: tuple[str, ...] = ()  # PostgreSQL: the tables the build's own transaction keeps locked
 
-    def source(self) -> Source:
-        engine = open_engine(self.url)
+    def source(self, **engine_options: Any) -> Source:
+        engine = open_engine(self.url, **engine_options)
         if self.snapshot is not None:
             event.listen(engine, "begin", partial(_import_snapshot, self.snapshot, self.tables))
         return Source(engine)
@@ -266,6 +267,9 @@ def _pin_postgres_fingerprints(url: str) -> Pin:
     try:
         with engine.connect() as conn:
             records = read_registry(conn)
+    except SQLAlchemyError as exc:  # no server there, or no access: one line, exit status 4
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise DatabaseError(f"cannot read the database {shown(url)}: {reason}") from exc
     finally:
         engine.dispose()
     if not records:

@@ -61,8 +61,9 @@ class KeyRange:
 EVERYTHING = KeyRange()
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for reading; a SQLite file that does not exist is an error, not a new empty database."""
+def open_engine(url: str, **engine_options: Any) -> Engine:
+    """An engine for reading; a SQLite file that does not exist is an error, not a new empty database.
+    `engine_options` go to create_engine (a cluster worker caps its pool)."""
     parsed = parse_url(url)
     if (
         parsed.get_backend_name() == "sqlite"
@@ -73,7 +74,7 @@ def open_engine(url: str) -> Engine:
             f"no database at {parsed.database} (import a feed first: "
             f"`transit-snapshot import FEED --db {url}`)"
         )
-    engine = create_engine(parsed)
+    engine = create_engine(parsed, **engine_options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _small_page_cache)
     return engine

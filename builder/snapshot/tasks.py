@@ -1,0 +1,233 @@
+"""A build's work as tasks: small picklable descriptions, each run by one function wherever it runs.
+
+A **task** is one pass (builder.snapshot.kinds) over one id range. `run_task` runs it: in the build
+process or a forked helper (builder.snapshot.workers), on a Dask worker (builder.snapshot.cluster), or in
+one shard of a sharded build (builder.shards). Everything a task needs crosses to it as plain data —
+the task, the build's `TaskSetup` (the pinned database as strings, the staging folder, the window) and
+what its pass's `prepare` read — and it hands back its manifest entries, the problems it met and the
+bytes it wrote, so whoever collects them writes the manifest. A task's documents depend on its ids
+only, never on how the work was cut: any plan gives the same release, byte for byte.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Protocol
+
+from builder.errors import BuildError
+from builder.release.manifest import Entry
+from builder.release.output import DocumentWriter
+from builder.snapshot.calendars import Window
+from builder.snapshot.kinds import PASS_BY_NAME, Pass, documents_under, kind
+from builder.snapshot.lookups import load_lookups
+from builder.snapshot.memory import release_memory
+from builder.snapshot.passkit import Made, PassInput, Problems
+from builder.snapshot.pinning import PinnedDatabase
+from builder.snapshot.source import EVERYTHING, KeyRange, Source
+from builder.snapshot.spool import Spool
+
+BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+
+
+@dataclass(frozen=True)
+class Task:
+    """One pass over the ids of one range (EVERYTHING for a pass run as a single task)."""
+
+    pass_name: str
+    span: KeyRange = EVERYTHING
+
+    def describe(self) -> str:
+        low, high = self.span.low, self.span.high
+        if low is None and high is None:
+            return f"pass {self.pass_name}"
+        return f"pass {self.pass_name}, ids {low or '(first)'!r} to {high or '(last)'!r}"
+
+
+@dataclass(frozen=True)
+class TaskSetup:
+    """What every task of one build shares: plain data, so it crosses a fork, a pickle or the network."""
+
+    database: PinnedDatabase
+    staging: Path  # where documents go, at their release paths
+    window: Window
+    compress: tuple[str, ...] = ()
+    # Set on shared storage (a cluster): files are written here first, then renamed into the staging
+    # folder (see DocumentWriter), and a task that does not see this folder refuses to run.
+    scratch: Path | None = None
+    # the feed's folder in a snapshot of several feeds (builder.snapshot.kinds.documents_under), "" for
+    # one unnamed feed: a task of one feed of many is this setup with that feed's database and folder
+    prefix: str = ""
+
+
+@dataclass
+class TaskResult:
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    bytes_written: int = 0
+
+    def add(self, other: TaskResult) -> None:
+        self.entries += other.entries
+        self.problems += other.problems
+        self.bytes_written += other.bytes_written
+
+
+class Counter(Protocol):
+    """Where a task reports documents written, BATCH at a time (the build's progress)."""
+
+    def add(self, documents: int) -> None: ...
+
+
+def run_task(
+    task: Task,
+    setup: TaskSetup,
+    prepared: Any = None,
+    *,
+    counter: Counter | None = None,
+    source: Source | None = None,
+) -> TaskResult:
+    """Run one task: its pass's generator over its span, every document written where its kind goes.
+
+    `source` is an engine the caller keeps across tasks (a cluster worker's); without one, the task
+    opens its own and disposes of it (engines do not cross a fork)."""
+    if setup.scratch is not None and not setup.scratch.is_dir():
+        raise BuildError(
+            f"this worker does not see the build's staging folder {setup.staging}: every worker must "
+            "share the storage the release is written to"
+        )
+    pass_ = PASS_BY_NAME[task.pass_name]
+    own = source is None
+    source = source or setup.database.source()
+    writer, problems = DocumentWriter(setup.staging, setup.compress, setup.scratch), Problems()
+    try:
+        with (
+            documents_under(setup.prefix),
+            Spool(setup.scratch or setup.staging) as spool,
+            source.connect() as conn,
+        ):
+            lookups = load_lookups(source, conn)
+            inp = PassInput(
+                source, conn, lookups, problems, spool, task.span, setup.window, prepared, setup.staging
+            )
+            write_made(pass_, pass_.make()(inp), writer, counter)
+            del inp, lookups
+    finally:
+        if own:
+            source.engine.dispose()
+    if counter is not None:
+        counter.add(len(writer.entries) % BATCH)
+    release_memory()
+    return TaskResult(writer.entries, list(problems), writer.bytes_written)
+
+
+def write_made(
+    pass_: Pass, made: Iterable[Made], writer: DocumentWriter, counter: Counter | None = None
+) -> None:
+    """Write what a pass yields, each document where its kind's registry entry places it."""
+    kinds = {name: kind(name) for name in pass_.kinds}
+    for kind_name, id_, doc in made:
+        document_kind = kinds.get(kind_name)
+        if document_kind is None:
+            raise BuildError(
+                f"pass {pass_.name} made a {kind_name!r} document; builder.snapshot.kinds declares "
+                f"it makes {', '.join(pass_.kinds)}"
+            )
+        writer.write(document_kind, id_, doc)
+        if counter is not None and len(writer.entries) % BATCH == 0:
+            counter.add(BATCH)
+
+
+def prepare_pass(pass_name: str, setup: TaskSetup, source: Source | None = None) -> Any:
+    """What every task of a split pass looks up (its `prepare`), read once for all of them."""
+    pass_ = PASS_BY_NAME[pass_name]
+    own = source is None
+    source = source or setup.database.source()
+    try:
+        with (
+            documents_under(setup.prefix),
+            Spool(setup.scratch or setup.staging) as spool,
+            source.connect() as conn,
+        ):
+            inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=setup.window)
+            return pass_.prepared(inp)
+    finally:
+        if own:
+            source.engine.dispose()
+
+
+# --- planning ------------------------------------------------------------------------------------------
+
+
+def plan_ranges(source: Source, conn: Any, pass_: Pass, parts: int) -> list[KeyRange]:
+    """A split pass cut into at most `parts` id ranges of even weight (the route pass by trips per
+    route, the stop pass by stops, the boards by visits). Deterministic: the same database state and
+    `parts` give the same ranges, which is what lets separate shard processes agree on their work."""
+    assert pass_.split_by is not None
+    weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
+    return split_evenly(weights, parts)
+
+
+def plan_tasks(source: Source, conn: Any, passes: Sequence[Pass], parts: int) -> list[Task]:
+    """Each split pass in the registry's order (the heavier first, so no process idles while another
+    finishes a whole pass), cut into `parts` ranges; parts 1 takes each pass whole."""
+    if parts == 1:
+        return [Task(p.name) for p in passes]
+    return [Task(p.name, span) for p in passes for span in plan_ranges(source, conn, p, parts)]
+
+
+def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
+    """Consecutive ranges covering every id (the ends stay open), each holding about 1/parts of the weight."""
+    total = sum(w for _, w in weights)
+    bounds: list[str] = []
+    seen = 0
+    for id_, weight in weights:
+        if len(bounds) < parts - 1 and seen >= total * (len(bounds) + 1) / parts:
+            bounds.append(id_)
+        seen += weight
+    edges: list[str | None] = [None, *bounds, None]
+    return [KeyRange(low, high) for low, high in pairwise(edges)]
+
+
+def within(outer: KeyRange, weights: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The weights of the ids inside `outer` (a shard's range, cut again for its own processes)."""
+    return [
+        (id_, w)
+        for id_, w in weights
+        # str order is code point order, which is UTF-8 byte order: the order ids are ranged in
+        if (outer.low is None or id_ >= outer.low) and (outer.high is None or id_ < outer.high)
+    ]
+
+
+# --- a cluster worker's engine ---------------------------------------------------------------------------
+
+_worker_sources: dict[PinnedDatabase, Source] = {}
+_worker_lock = threading.Lock()
+
+
+def worker_source(database: PinnedDatabase, connections: int) -> Source:
+    """One engine per worker process for the build it works for, its pool capped at `connections`
+    (its threads): a cluster of many workers must not open the database's every connection. A task of
+    another build replaces it (the old build's snapshot is gone with its session)."""
+    with _worker_lock:
+        found = _worker_sources.get(database)
+        if found is None:
+            _dispose_worker_sources()
+            found = _worker_sources[database] = database.source(pool_size=connections, max_overflow=0)
+        return found
+
+
+def _dispose_worker_sources() -> None:
+    for old in _worker_sources.values():
+        old.engine.dispose()
+    _worker_sources.clear()
+
+
+def forget_worker_sources() -> int:
+    """Close a worker's engine at the end of a build (its connections too); returns how many."""
+    with _worker_lock:
+        count = len(_worker_sources)
+        _dispose_worker_sources()
+        return count
