@@ -30,7 +30,18 @@ _SQLITE_PRAGMAS = ("foreign_keys=OFF", "cache_size=-65536", "mmap_size=268435456
 # Only for a file that is thrown away unless the whole import succeeds: a crash cannot hurt it. The
 # journal stays in memory rather than off, so that a failed statement still rolls back (the unique key
 # indexes are tried that way); in a new file nearly no page has an old content to keep.
-_BULK_PRAGMAS = ("journal_mode=MEMORY", "synchronous=OFF", "locking_mode=EXCLUSIVE")
+# The import's memory must not grow with the feed: index sorts and the checks' temporary b-trees go to
+# temporary files (in memory they held the whole stop_times), pages are read rather than memory-mapped
+# (mapped pages count in the resident set), and a small page cache does: rows are appended in order,
+# and the sorter spills runs of the cache's size. Measured on 2.4M stop times: no slower, 406 -> 80 MB.
+_BULK_PRAGMAS = (
+    "journal_mode=MEMORY",
+    "synchronous=OFF",
+    "locking_mode=EXCLUSIVE",
+    "temp_store=FILE",
+    "mmap_size=0",
+    "cache_size=-8192",
+)
 _BATCH_ROWS = 50_000
 
 # What the builder looks up, plus each table's key: the import's duplicate checks and reference
