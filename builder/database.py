@@ -10,7 +10,7 @@ import csv
 import gc
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -141,13 +141,21 @@ def create_indexes(conn: sa.Connection, tables: Mapping[str, sa.Table]) -> set[s
         index_columns = [table.c[c] for c in columns]
         if (name, columns) in _KEY_INDEXES:
             try:
-                with conn.begin_nested():  # PostgreSQL must not see the failure abort the whole import
+                with _statement_alone(conn):
                     sa.Index(index_name, *index_columns, unique=True).create(conn)
                 continue
             except IntegrityError:
                 repeated.add(name)
         sa.Index(index_name, *index_columns).create(conn)
     return repeated
+
+
+def _statement_alone(conn: sa.Connection) -> AbstractContextManager[object]:
+    """Where a failed statement must not take the transaction with it. SQLite rolls back just the
+    statement by itself; a savepoint there would stay open after ROLLBACK TO, and make SQLite keep a copy
+    of every page the rest of the import changes (memory growing with the feed). PostgreSQL aborts the
+    whole transaction on an error, unless a savepoint catches it."""
+    return nullcontext() if conn.dialect.name == "sqlite" else conn.begin_nested()
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[object]]) -> int:
