@@ -10,7 +10,7 @@ import csv
 import gc
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,18 @@ _SQLITE_PRAGMAS = ("foreign_keys=OFF", "cache_size=-65536", "mmap_size=268435456
 # Only for a file that is thrown away unless the whole import succeeds: a crash cannot hurt it. The
 # journal stays in memory rather than off, so that a failed statement still rolls back (the unique key
 # indexes are tried that way); in a new file nearly no page has an old content to keep.
-_BULK_PRAGMAS = ("journal_mode=MEMORY", "synchronous=OFF", "locking_mode=EXCLUSIVE")
+# The import's memory must not grow with the feed: index sorts and the checks' temporary b-trees go to
+# temporary files (in memory they held the whole stop_times), pages are read rather than memory-mapped
+# (mapped pages count in the resident set), and a small page cache does: rows are appended in order,
+# and the sorter spills runs of the cache's size. Measured on 2.4M stop times: no slower, 406 -> 80 MB.
+_BULK_PRAGMAS = (
+    "journal_mode=MEMORY",
+    "synchronous=OFF",
+    "locking_mode=EXCLUSIVE",
+    "temp_store=FILE",
+    "mmap_size=0",
+    "cache_size=-8192",
+)
 _BATCH_ROWS = 50_000
 
 # What the builder looks up, plus each table's key: the import's duplicate checks and reference
@@ -130,13 +141,21 @@ def create_indexes(conn: sa.Connection, tables: Mapping[str, sa.Table]) -> set[s
         index_columns = [table.c[c] for c in columns]
         if (name, columns) in _KEY_INDEXES:
             try:
-                with conn.begin_nested():  # PostgreSQL must not see the failure abort the whole import
+                with _statement_alone(conn):
                     sa.Index(index_name, *index_columns, unique=True).create(conn)
                 continue
             except IntegrityError:
                 repeated.add(name)
         sa.Index(index_name, *index_columns).create(conn)
     return repeated
+
+
+def _statement_alone(conn: sa.Connection) -> AbstractContextManager[object]:
+    """Where a failed statement must not take the transaction with it. SQLite rolls back just the
+    statement by itself; a savepoint there would stay open after ROLLBACK TO, and make SQLite keep a copy
+    of every page the rest of the import changes (memory growing with the feed). PostgreSQL aborts the
+    whole transaction on an error, unless a savepoint catches it."""
+    return nullcontext() if conn.dialect.name == "sqlite" else conn.begin_nested()
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[object]]) -> int:

@@ -88,7 +88,11 @@ print(status, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 def run_import(feed: Path, db: Path, *options: str) -> Run:
     """`transit-snapshot import` in a child process, with its exit status, time and peak RSS."""
-    command = [CLI, "import", str(feed), "--db", f"sqlite:///{db}", *options]
+    return run_measured([CLI, "import", str(feed), "--db", f"sqlite:///{db}", *options])
+
+
+def run_measured(command: list[str]) -> Run:
+    """`command` in a child process, with its exit status, time and peak RSS."""
     start = time.monotonic()
     measured = subprocess.run(
         [sys.executable, "-c", _MEASURE, str(_ADDRESS_SPACE), str(_DEADLINE), *command],

@@ -32,11 +32,16 @@ class Finding:
     samples: list[tuple[Value, ...]]
 
 
+# Groups read at a time: a feed can hold millions of duplicate keys or dangling values, and psycopg reads a
+# whole result into memory unless a server-side cursor is asked for (SQLite steps through rows anyway).
+_STREAM_ROWS = 1000
+
+
 def _stream(conn: sa.Connection, query: sa.Select[Any], limit: int) -> Finding:
     # The last column of `query` counts the rows of each group.
     rows, groups = 0, 0
     samples: list[tuple[Value, ...]] = []
-    for record in conn.execute(query):
+    for record in conn.execute(query.execution_options(yield_per=_STREAM_ROWS)):
         rows += int(record[-1])
         groups += 1
         if len(samples) < limit:
@@ -68,8 +73,10 @@ def _dangling_values(
         .group_by(source)
         .subquery()
     )
-    # NOT IN over a subquery holding a NULL is never true, hence the filter on the targets.
-    missing = [grouped.c.value.not_in(sa.select(t).where(t.is_not(None))) for t in targets]
+    # NOT EXISTS, an anti-join probing the target's key index: PostgreSQL runs NOT IN as a hashed
+    # subplan only while the target fits in work_mem, and past that (a million trips) rescans the
+    # target for every value.
+    missing = [~sa.exists().where(t == grouped.c.value).correlate(grouped) for t in targets]
     return sa.select(grouped.c.value, grouped.c.n).where(*missing)
 
 
@@ -101,16 +108,21 @@ def _delete_later_rows(conn: sa.Connection, table: sa.Table, same: Sequence[str]
     dialect = conn.dialect.name
     if dialect not in ("sqlite", "postgresql"):
         raise DatabaseError(f"dropping duplicate rows is not supported on {dialect}")
-    row_id, equals = ("rowid", "IS") if dialect == "sqlite" else ("ctid", "IS NOT DISTINCT FROM")
+    row_id = "rowid" if dialect == "sqlite" else "ctid"
     quote = conn.dialect.identifier_preparer.quote
     name = conn.dialect.identifier_preparer.format_table(table)
     keys = ", ".join(quote(k) for k in key)
-    matches = " AND ".join(f"earlier.{quote(c)} {equals} {name}.{quote(c)}" for c in same)
-    # Rows are loaded in file order, so a smaller row id is an earlier line. Only rows of a repeated
-    # key are looked at: there are few, and the key index finds them.
+    # Rows are loaded in file order, so a smaller row id is an earlier line: every row but the first of
+    # its partition goes (partitions, like GROUP BY, hold NULLs together: a NULL repeats a NULL). Only
+    # rows of a repeated key are numbered: there are few, and the key index finds them. A window
+    # sorts them once; an EXISTS looking for an earlier equal row cannot use an index on PostgreSQL
+    # (IS NOT DISTINCT FROM), and was quadratic there.
     statement = (
-        f"DELETE FROM {name} WHERE ({keys}) IN (SELECT {keys} FROM {name} GROUP BY {keys} HAVING count(*) > 1) "
-        f"AND EXISTS (SELECT 1 FROM {name} AS earlier WHERE {matches} AND earlier.{row_id} < {name}.{row_id})"
+        f"DELETE FROM {name} WHERE {row_id} IN (SELECT later FROM ("
+        f"SELECT {row_id} AS later, row_number() OVER "
+        f"(PARTITION BY {', '.join(quote(c) for c in same)} ORDER BY {row_id}) AS n FROM {name} "
+        f"WHERE ({keys}) IN (SELECT {keys} FROM {name} GROUP BY {keys} HAVING count(*) > 1)"
+        ") AS numbered WHERE n > 1)"
     )
     return conn.exec_driver_sql(statement).rowcount
 
