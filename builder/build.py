@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from builder.errors import BuildError, io_error
 from builder.progress import Progress, Silent
@@ -23,14 +23,25 @@ from builder.release.diff import BUILD_INFO_IDS, diff_manifests
 from builder.release.history import keep_newest, record_publish
 from builder.release.manifest import Entry, Manifest
 from builder.release.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
+from builder.snapshot.across import AcrossInput, naming, remove_empty_folders
 from builder.snapshot.board_context import feed_zone
 from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
-from builder.snapshot.kinds import KINDS, PASS_BY_NAME, SINGLE_PASSES, SPLIT_PASSES, Pass, PerDate, kind
+from builder.snapshot.kinds import (
+    KINDS,
+    PASS_BY_NAME,
+    ROOT_PASS,
+    SINGLE_PASSES,
+    SPLIT_PASSES,
+    Pass,
+    PerDate,
+    documents_under,
+    kind,
+)
 from builder.snapshot.lookups import load_agencies, load_lookups
 from builder.snapshot.memory import keep_large_blocks_returnable, release_memory
 from builder.snapshot.passkit import Made, PassInput, Problems
-from builder.snapshot.pinning import Pin, PinnedDatabase, pin_database
+from builder.snapshot.pinning import Pin, PinnedDatabase, PinnedFeed, pin_database
 from builder.snapshot.source import EVERYTHING, KeyRange, Source, unreliable
 from builder.snapshot.spool import Spool
 from builder.snapshot.workers import MAX_WORKERS, TaskBoard, run_shared
@@ -81,8 +92,11 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
         _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
         with pin_database(settings.db_url, layout.new_scratch) as pin:  # every task reads this one state
             with progress.phase("check"):
-                total, window = check_database(settings, pin.database)
-            writer, build_id, is_new = write_release(settings, pin, layout, progress, total, started, window)
+                checked = []
+                for feed in pin.feeds:
+                    with naming(feed):
+                        checked.append(check_database(settings, feed.database))
+            writer, build_id, is_new = write_release(settings, pin, layout, progress, checked, started)
         published = is_new or layout.current_build_id() != build_id
         with progress.phase("publish"):
             if published:
@@ -111,27 +125,25 @@ def write_release(
     pin: Pin,
     layout: OutputLayout,
     progress: Progress,
-    total: int,
+    checked: list[tuple[int, Window]],
     started: float,
-    window: Window,
 ) -> tuple[DocumentWriter, str, bool]:
-    """Every document into a staging folder, then the staging folder renamed to its build id.
+    """Every document into a staging folder, then the staging folder renamed to its build id: each
+    feed's (`checked`: its document count and window, from check_database), then, for feeds imported
+    with --feed, the root's.
 
     Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run). The last
     document read, the pinned state is checked: a change the pin could not keep out publishes nothing."""
     staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
     try:
         try:
-            with progress.phase("documents", total):
-                writer = write_views(settings, pin.database, staging, progress, window)
-            with progress.phase("indexes"):
-                write_single_passes(
-                    settings, pin.database, writer, window, [p for p in SINGLE_PASSES if p.when is None]
-                )
-            optional = [p for p in SINGLE_PASSES if p.when is not None and getattr(settings, p.when)]
-            for pass_ in optional:  # last: they may read back every document written above
-                with progress.phase(pass_.name):
-                    write_single_passes(settings, pin.database, writer, window, [pass_])
+            writer = DocumentWriter(staging, settings.compress)
+            for feed, (total, window) in zip(pin.feeds, checked, strict=True):
+                write_feed(settings, feed, writer, progress, total, window)
+            if pin.several:
+                with progress.phase("feeds"):
+                    write_across_feeds(settings, pin, writer)
+                remove_empty_folders(staging)
         except (BuildError, LookupError, ValueError):
             # Where the pin could not keep changes out, a pass may trip over rows another program wrote
             # meanwhile (a stop time whose stop its lookups never saw): that is the database changing,
@@ -148,6 +160,37 @@ def write_release(
         raise io_error(exc, "cannot write the release") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when the release was renamed
+
+
+def write_feed(
+    settings: BuildSettings,
+    feed: PinnedFeed,
+    writer: DocumentWriter,
+    progress: Progress,
+    total: int,
+    window: Window,
+) -> None:
+    """One feed's documents, under its folder (none for a database of one unnamed feed): what a build of
+    that feed alone writes, its hrefs starting with the folder."""
+    name = "" if feed.record is None else f" {feed.record.feed_id}"
+    with naming(feed), documents_under(feed.prefix):
+        with progress.phase("documents" + name, total):
+            write_views(settings, feed, writer, progress, window)
+        with progress.phase("indexes" + name):
+            write_single_passes(
+                settings, feed.database, writer, window, [p for p in SINGLE_PASSES if p.when is None]
+            )
+        optional = [p for p in SINGLE_PASSES if p.when is not None and getattr(settings, p.when)]
+        for pass_ in optional:  # last: they may read back every document written above
+            with progress.phase(pass_.name + name):
+                write_single_passes(settings, feed.database, writer, window, [pass_])
+
+
+def write_across_feeds(settings: BuildSettings, pin: Pin, writer: DocumentWriter) -> None:
+    """The root of a snapshot of several feeds (builder.snapshot.across), from their documents."""
+    records = tuple(f.record for f in pin.feeds if f.record is not None)
+    make = cast("Callable[[AcrossInput], Iterable[Made]]", ROOT_PASS.make())
+    write_made(ROOT_PASS, make(AcrossInput(writer.staging, records, settings.site)), writer)
 
 
 def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
@@ -184,10 +227,10 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
 
 
 def write_views(
-    settings: BuildSettings, database: PinnedDatabase, staging: Path, progress: Progress, window: Window
-) -> DocumentWriter:
-    """The sorted passes, cut into id ranges that this process and its helpers take in turn."""
-    writer, problems, tally = DocumentWriter(staging, settings.compress), Problems(), Tally(progress)
+    settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, progress: Progress, window: Window
+) -> None:
+    """One feed's sorted passes, cut into id ranges that this process and its helpers take in turn."""
+    problems, tally, database, staging = Problems(), Tally(progress), feed.database, writer.staging
     prepared = prepare_passes(database, staging, window)
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     passes = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
@@ -199,7 +242,7 @@ def write_views(
     work = partial(
         run_pass,
         settings=settings,
-        database=database,
+        feed=feed,
         staging=staging,
         tally=tally,
         window=window,
@@ -212,7 +255,6 @@ def write_views(
         problems += found
     if problems:
         raise unreliable(problems)
-    return writer
 
 
 def prepare_passes(database: PinnedDatabase, staging: Path, window: Window) -> dict[str, Any]:
@@ -283,17 +325,18 @@ def run_pass(
     task: Task,
     *,
     settings: BuildSettings,
-    database: PinnedDatabase,
+    feed: PinnedFeed,
     staging: Path,
     tally: Tally,
     window: Window,
     prepared: dict[str, Any],
 ) -> tuple[list[Entry], list[str], int]:
-    """One split pass over one id range: its own engine (engines do not cross processes), lookups, writes."""
+    """One split pass of one feed over one id range: its own engine (engines do not cross processes),
+    lookups, writes under the feed's folder."""
     name, span = task
-    source = database.source()
+    source = feed.database.source()
     writer, problems = DocumentWriter(staging, settings.compress), Problems()
-    with Spool(staging) as spool, source.connect() as conn:
+    with documents_under(feed.prefix), Spool(staging) as spool, source.connect() as conn:
         lookups = load_lookups(source, conn)
         inp = PassInput(
             source, conn, lookups, problems, spool, span, window=window, prepared=prepared.get(name)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from builder.errors import BuildError
-from builder.options import PORTS, Codings, DatabaseURL, Host, HttpURL, Ratio, S3Location, ServiceDate
+from builder.options import PORTS, Codings, DatabaseURL, FeedId, Host, HttpURL, Ratio, S3Location, ServiceDate
 from builder.snapshot.calendars import MAX_WINDOW_DAYS
 from builder.snapshot.workers import MAX_WORKERS
 
@@ -132,10 +132,19 @@ def limit_options(func: F) -> F:
     is_flag=True,
     help="Drop invalid rows (and what depends on them), report how many, and go on.",
 )
+@click.option(
+    "--feed",
+    "feed_id",
+    type=FeedId(),
+    default=None,
+    help="Load it as the feed ID among others in the database, replacing that feed alone: lowercase "
+    "letters, digits, _ and -. A build then writes each feed's documents under feeds/ID/.",
+)
 @limit_options
 @reports_errors
-def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -> None:
-    """Load a GTFS feed (.zip or folder) into the database, replacing what it held.
+def import_command(feed: Path, db_url: str, skip_invalid: bool, feed_id: str | None, **limits: Any) -> None:
+    """Load a GTFS feed (.zip or folder) into the database, replacing what it held (with --feed ID,
+    what it held for that feed id: several feeds in one database, one snapshot).
 
     All or nothing: if the feed is refused, the database is left exactly as it was, and every problem
     found (up to 50) is listed with its file and line. A file past one of the --max-* limits is refused
@@ -147,15 +156,19 @@ def import_command(feed: Path, db_url: str, skip_invalid: bool, **limits: Any) -
     transit-snapshot import ../shared/feeds/caltrain.zip --db sqlite:///caltrain.sqlite
     transit-snapshot import gtfs/ --db postgresql://localhost/gtfs --skip-invalid
     transit-snapshot import huge.zip --max-file-bytes 17179869184 --max-line-bytes 4194304
+    transit-snapshot import bronx.zip --feed bronx --db sqlite:///nyc.sqlite   # one of several feeds
     """
     from builder.importer.limits import ImportLimits
     from builder.importer.run import import_feed
 
-    report = import_feed(feed, db_url=db_url, skip_invalid=skip_invalid, limits=ImportLimits(**limits))
+    report = import_feed(
+        feed, db_url=db_url, skip_invalid=skip_invalid, limits=ImportLimits(**limits), feed_id=feed_id
+    )
     for warning in report.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     rows = ", ".join(f"{n:,} {table}" for table, n in sorted(report.rows.items()))
-    click.echo(f"imported {feed} into {db_url}: {rows}")
+    named = f" as feed {feed_id}" if feed_id is not None else ""
+    click.echo(f"imported {feed} into {db_url}{named}: {rows}")
     for kind, n in sorted(report.dropped.items()):
         click.echo(f"dropped {n:,} rows: {kind}")
     for reference, n in report.dangling.items():

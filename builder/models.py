@@ -372,6 +372,42 @@ class Feed(Document):
     departures: DeparturesWindow
 
 
+# -- the root of a snapshot of several feeds (import --feed): each feed's documents under feeds/<key>/ --------
+
+
+class FeedEntry(Feed):
+    """A feed of feeds.json: its feed.json, with its id and that document's path."""
+
+    feed_id: str = Field(description="The id it was imported under (import --feed ID).")
+    href: str = Field(description="Path of the feed's feed.json: feeds/<key>/feed.json.")
+
+
+class FeedsIndex(Document):
+    """feeds.json: every feed of the snapshot, by id."""
+
+    feeds: list[FeedEntry]
+
+
+class FeedRouteLinks(RouteLinks):
+    feed: str = Field(description="The id of the route's feed: feeds may share route ids.")
+
+
+class AllRoutesIndex(Document):
+    """routes.json at the root: every feed's routes (by feed id, then as in the feed's routes.json)."""
+
+    routes: list[FeedRouteLinks]
+
+
+class FeedStopSummary(StopSummary):
+    feed: str = Field(description="The id of the stop's feed: feeds may share stop ids.")
+
+
+class AllStopsIndex(Document):
+    """stops.json at the root: every feed's stops (by feed id, then as in the feed's stops.json)."""
+
+    stops: list[FeedStopSummary]
+
+
 # -- what runs on a date -----------------------------------------------------------------------------------
 
 
@@ -458,6 +494,9 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "services": Services,
     "departures": DepartureBoard,
     "manifest": Manifest,
+    "feeds": FeedsIndex,
+    "all_routes": AllRoutesIndex,
+    "all_stops": AllStopsIndex,
 }
 
 

@@ -49,6 +49,20 @@ class DatabaseURL(_Text):
         return str(value)
 
 
+class FeedId(_Text):
+    """A feed id for `import --feed` (builder.feeds): it names a folder, a file and a schema."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from builder.feeds import checked_id
+
+        try:
+            return checked_id(str(value))
+        except BuildError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 class ServiceDate(_Date):
     """A GTFS date, YYYYMMDD, as `build --departures-from` takes: a datetime.date."""
 

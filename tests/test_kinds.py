@@ -55,16 +55,30 @@ def test_kinds_place_documents_by_kind_and_key() -> None:
 def test_kinds_every_kind_has_a_pass_a_model_and_a_known_media_type() -> None:
     names = [k.name for k in KINDS]
     assert len(names) == len(set(names))
-    passes = {p.name: p for p in PASSES}
+    passes = kinds.PASS_BY_NAME
+    assert set(passes) == {p.name for p in PASSES} | {kinds.ROOT_PASS.name}
     for k in KINDS:
         assert k.name in passes[k.made_by].kinds
         assert kinds.MEDIA_TYPES[k.place.extension] == k.media_type
-        if k.media_type == kinds.JSON and k.name != "schema":
+        if k.media_type == kinds.JSON and k.name not in ("schema", "root_schema"):
             assert k.name in DOCUMENT_MODELS, (
                 f"{k.name}: JSON documents need a model (their published schema)"
             )
     # heavier first; the departure boards last, their tasks then balance what is left
     assert [p.name for p in kinds.SPLIT_PASSES] == ["routes-and-trips", "stops", "departures"]
+
+
+def test_kinds_documents_under_a_feed_folder_keep_the_root_kinds_at_the_root() -> None:
+    with kinds.documents_under("feeds/bx/"):
+        assert href("route", "B41") == "feeds/bx/routes/B41.json"
+        assert kind("departures").path("20260308/A") == "feeds/bx/departures/20260308/A.json"
+        assert kind("feeds").path(None) == "feeds.json" and kind("all_routes").path(None) == "routes.json"
+        with kinds.documents_under(""):
+            assert href("route", "B41") == "routes/B41.json"
+        assert kinds.current_prefix() == "feeds/bx/"
+    assert href("route", "B41") == "routes/B41.json"
+    with pytest.raises(ValueError, match="ends with '/'"), kinds.documents_under("feeds/bx"):
+        pass
 
 
 def test_kinds_refuse_an_inconsistent_declaration() -> None:

@@ -31,7 +31,10 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from builder import gtfs
 from builder.database import create_engine_for, create_indexes, sqlite_file
+from builder.drivers import shown
 from builder.errors import BuildError, DatabaseError, FeedError
+from builder.feeds import checked_id
+from builder.importer import named
 from builder.importer.checks import check_feed
 from builder.importer.feedfiles import Feed, open_feed
 from builder.importer.limits import DEFAULT_LIMITS, ImportLimits, LimitError
@@ -73,14 +76,18 @@ def import_feed(
     skip_invalid: bool = False,
     max_problems: int = 50,
     limits: ImportLimits = DEFAULT_LIMITS,
+    feed_id: str | None = None,
 ) -> ImportReport:
-    """Import the feed at `source` into the database at `db_url`, replacing its GTFS tables.
+    """Import the feed at `source` into the database at `db_url`, replacing its GTFS tables; with
+    `feed_id`, replacing that feed's alone among the feeds the database holds (builder.feeds).
 
     Raises FeedError listing the feed's problems (LimitError when a file passes `limits`), or
     DatabaseError; the database is then unchanged.
     """
     source = Path(source)
     options = ImportOptions(skip_invalid, max_problems, limits)
+    if feed_id is not None:
+        checked_id(feed_id)
     try:
         target = sqlite_file(db_url)
     except ArgumentError as err:
@@ -88,21 +95,37 @@ def import_feed(
     if target is None:
         engine = create_engine_for(db_url)
         try:
-            return import_into(engine, source, options)
+            return import_into(engine, source, options, feed_id=feed_id)
         finally:
             engine.dispose()
+    target = target.resolve()
+    _refuse_foreign_file(target)
     with _plain_errors(source), open_feed(source, options.limits) as feed:
-        return _import_to_sqlite_file(feed, target, options)
+        if feed_id is None:
+            named.refuse_unnamed_sqlite(target)
+            return _import_to_sqlite_file(feed, target, options)
+        report = _import_to_sqlite_file(feed, named.sqlite_feed_file(target, feed_id), options)
+        named.register_sqlite(target, feed_id)
+        return report
 
 
-def import_into(engine: sa.Engine, source: Path, options: ImportOptions = ImportOptions()) -> ImportReport:
-    """Replace the GTFS tables of `engine`'s database with the feed's, in one transaction that commits
-    only if the whole feed is accepted."""
+def import_into(
+    engine: sa.Engine, source: Path, options: ImportOptions = ImportOptions(), *, feed_id: str | None = None
+) -> ImportReport:
+    """Replace the GTFS tables of `engine`'s database (with `feed_id`, of that feed's schema) with the
+    feed's, in one transaction that commits only if the whole feed is accepted."""
     source = Path(source)
     with _plain_errors(source), open_feed(source, options.limits) as feed, engine.begin() as conn:
+        if feed_id is None:
+            named.refuse_unnamed(conn, shown(engine.url))
+        else:
+            record, main = named.enter_schema(conn, feed_id)
         _wait_for_builds(conn)
         _drop_gtfs_tables(conn)
-        return _load_and_check(conn, feed, options)
+        report = _load_and_check(conn, feed, options)
+        if feed_id is not None:
+            named.register_in(conn, record, main)
+        return report
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 Documents of the registry's per-id kinds (builder.snapshot.kinds: route, stop, trip...) are matched by kind and
 id, everything else (indexes, feed.json, schemas: group "other") by path; "changed" means the same
-document with different bytes (sha256) or served as another media type.
+document with different bytes (sha256) or served as another media type. In a snapshot of several feeds,
+where feeds may share ids, a document under `feeds/<key>/` is matched by kind, feed key and id, and
+listed as `<key>:<id>` (a key never holds a colon).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from builder.feeds import FEEDS_FOLDER
 from builder.release.manifest import Manifest
 from builder.snapshot.kinds import KINDS as DOCUMENT_KINDS
 
@@ -64,13 +67,21 @@ def _by_key(listed: Manifest) -> dict[tuple[str, str], tuple[str, str]]:
     keyed = {}
     for e in listed.entries:
         if e.kind in _BY_ID and e.id is not None:
-            keyed[(e.kind, e.id)] = (e.sha256, e.media_type)
+            keyed[(e.kind, _feed_of(e.path) + e.id)] = (e.sha256, e.media_type)
         else:
             keyed[("other", e.path)] = (e.sha256, e.media_type)
     return keyed
 
 
 _BY_ID = frozenset(KINDS[:-1])
+_FEEDS = FEEDS_FOLDER + "/"
+
+
+def _feed_of(path: str) -> str:
+    """`<key>:` for a document of the feed `feeds/<key>/`; "" for one of a snapshot of one feed."""
+    if not path.startswith(_FEEDS):
+        return ""
+    return path[len(_FEEDS) :].partition("/")[0] + ":"
 
 
 def render(changes: Changes) -> str:

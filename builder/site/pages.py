@@ -17,6 +17,7 @@ from builder.site import tables
 from builder.site.boards import Window, date_label, embedded, first_day_rows, read_boards
 from builder.site.reader import Doc, Release, page_of, sibling
 from builder.site.svgmap import colour, route_map, text_colour
+from builder.snapshot.kinds import current_prefix
 
 PIECE = 64 * 1024  # rendered text is handed to the writer in pieces of about this size
 # (kind, id, path in the release, its bytes as they are rendered): the path is the one builder.snapshot.kinds
@@ -74,13 +75,13 @@ def route_pages(release: Release, summary: Doc, head: Doc, common: Doc) -> Itera
     timetables = timetable["timetables"] if timetable else []
     parts = tables.parts(timetables)
     split = tables.cells(timetables) > tables.INLINE_CELLS
-    key = href.split("/", 1)[1].rpartition(".")[0]
-    links = [f"timetables/{key}.{n}.html" for n in range(1, len(parts) + 1)] if split else []
+    key, root = href.rsplit("/", 1)[-1].rpartition(".")[0], page_root()
+    links = [f"{common['home']}timetables/{key}.{n}.html" for n in range(1, len(parts) + 1)] if split else []
     title = route_title(route)
-    svg = route_map(geojson, route.get("route_color"), "../", f"Map of {title}") if geojson else None
+    svg = route_map(geojson, route.get("route_color"), root, f"Map of {title}") if geojson else None
     context = {
         **common,
-        "root": "../",
+        "root": root,
         "route": route,
         "agency": head.get("agency"),
         "title": title,
@@ -106,7 +107,7 @@ def route_pages(release: Release, summary: Doc, head: Doc, common: Doc) -> Itera
                 "timetable.html",
                 {
                     **common,
-                    "root": "../",
+                    "root": root,
                     "route": route,
                     "title": title,
                     "part": part,
@@ -132,13 +133,13 @@ def stop_page(
         if child.get("href") and release.exists(child["href"]):
             routes.update(release.read_head(child["href"]).get("routes") or {})
     serving = sorted((route_info.get(r) or s for r, s in routes.items()), key=route_order)
-    key = stop["href"].split("/", 1)[1].rpartition(".")[0]
-    boards = read_boards(release, window, key, route_rows, "../") if window else None
+    key, root = stop["href"].rsplit("/", 1)[-1].rpartition(".")[0], page_root()
+    boards = read_boards(release, window, key, route_rows, root) if window else None
     platforms = {c["stop_id"]: platform_name(stop, c) for c in stop.get("children") or []}
     is_station = stop.get("location_type") == 1
     context = {
         **common,
-        "root": "../",
+        "root": root,
         "stop": stop,
         "routes": serving,
         "boards": boards,
@@ -149,6 +150,11 @@ def stop_page(
         "json_href": stop["href"],
     }
     return render("stop.html", context)
+
+
+def page_root() -> str:
+    """From a page in a folder of the feed (routes/, stops/, timetables/) up to the snapshot root."""
+    return "../" * current_prefix().count("/") + "../"
 
 
 def platform_name(station: Doc, child: Doc) -> str:
@@ -179,7 +185,7 @@ def index_page(feed: Doc, route_info: dict[str, Doc], common: Doc) -> Iterator[b
     ]
     context = {
         **common,
-        "root": "",
+        "root": "../" * current_prefix().count("/"),
         "feed": feed,
         "agencies": agencies,
         "groups": grouped,
@@ -190,3 +196,17 @@ def index_page(feed: Doc, route_info: dict[str, Doc], common: Doc) -> Iterator[b
 
 def _agency_name(named: dict[str | None, Doc], agency_id: str | None) -> str:
     return str((named.get(agency_id) or {}).get("agency_name") or agency_id or "")
+
+
+def feeds_page(feeds: list[Doc]) -> Iterator[bytes]:
+    """index.html at the root of a snapshot of several feeds: each feed's site, with its agencies."""
+    entries = [
+        {
+            "feed": feed,
+            "name": site_name(feed),
+            "home": feed["href"].rpartition("/")[0] + "/",
+        }
+        for feed in feeds
+    ]
+    css = entries[0]["home"] + "site/site.css" if entries else None
+    return render("feeds.html", {"entries": entries, "css": css})

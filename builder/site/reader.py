@@ -76,6 +76,9 @@ def page_of(href: str) -> str:
 
 
 def sibling(href: str, folder: str, extension: str) -> str:
-    """Another kind's document for the same key: `routes/B41.json` -> `timetables/B41.json`."""
-    key = href.split("/", 1)[1].rpartition(".")[0]
-    return f"{folder}/{key}{extension}"
+    """Another kind's document for the same key: `routes/B41.json` -> `timetables/B41.json` (in the
+    same feed's folder: `feeds/bx/routes/B41.json` -> `feeds/bx/timetables/B41.json`)."""
+    feed_folder, _, name = href.rpartition("/")
+    feed_folder = feed_folder.rpartition("/")[0]
+    key = name.rpartition(".")[0]
+    return f"{feed_folder}/{folder}/{key}{extension}" if feed_folder else f"{folder}/{key}{extension}"

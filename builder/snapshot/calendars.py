@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from builder.snapshot.kinds import current_prefix
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ONE_WEEK = timedelta(days=7)
 MAX_WINDOW_DAYS = 366  # a year of departure boards at most: a typo must not fill a disk
@@ -90,5 +92,5 @@ class Window:
         return {
             "from": format_date(self.first),
             "days": self.days,
-            "href": "departures/{date}/{stop_key}.json",
+            "href": current_prefix() + "departures/{date}/{stop_key}.json",
         }

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from builder import contract
 from builder.snapshot.calendars import services_document
 from builder.snapshot.geojson import stops_geojson
-from builder.snapshot.kinds import kind
+from builder.snapshot.kinds import BY_NAME, kind
 from builder.snapshot.lookups import Doc, Lookups
 from builder.snapshot.passkit import Made, PassInput
 from builder.snapshot.rows import compile_shaper
@@ -84,6 +84,8 @@ def service_period(source: Source, conn: Connection) -> Doc:
 
 
 def schemas(inp: PassInput) -> Iterator[Made]:
-    """schemas/<kind>.schema.json for every kind builder.models gives a model (the manifest's too)."""
+    """schemas/<kind>.schema.json for every kind of a feed's documents builder.models gives a model (the
+    manifest's too); the root's kinds, in a snapshot of several feeds, have theirs at the root."""
     for name, schema in sorted(contract.schemas().items()):
-        yield "schema", name, schema
+        if name not in BY_NAME or not BY_NAME[name].root:
+            yield "schema", name, schema

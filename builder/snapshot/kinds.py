@@ -25,6 +25,9 @@ total, Content-Type in serve, publish and nginx) follows from the entries.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
@@ -42,6 +45,29 @@ JAVASCRIPT = "text/javascript; charset=utf-8"
 # Extensions the snapshot's files may have, and the media type a static server must send for each
 # (deploy/nginx.conf's `types {}` block says the same; a test holds them together).
 MEDIA_TYPES = {".json": JSON, ".geojson": GEOJSON, ".html": HTML, ".css": CSS, ".js": JAVASCRIPT}
+
+
+# The folder, from the snapshot root, of the documents being made: "" for a database of one unnamed feed,
+# `feeds/<key>/` for one of several feeds (builder.feeds). Every path and href comes from a kind's place,
+# so they all start with it. A context variable, not a parameter: hrefs are made in a dozen places deep
+# in the passes, and one feed's task sets it once (`documents_under`) for all of them.
+_UNDER: ContextVar[str] = ContextVar("documents_under", default="")
+
+
+@contextmanager
+def documents_under(prefix: str) -> Iterator[None]:
+    """Every path and href made in the block starts with `prefix` ("" or `feeds/<key>/`)."""
+    if prefix and not prefix.endswith("/"):
+        raise ValueError(f"a documents folder ends with '/', got {prefix!r}")
+    token = _UNDER.set(prefix)
+    try:
+        yield
+    finally:
+        _UNDER.reset(token)
+
+
+def current_prefix() -> str:
+    return _UNDER.get()
 
 
 @dataclass(frozen=True)
@@ -159,6 +185,9 @@ class DocumentKind:
     place: Place
     media_type: str = JSON
     ids: Ids | None = None  # the GTFS ids it has one document for (per-id kinds)
+    # only at the root of a snapshot of several feeds (feeds.json and the indexes across feeds): never
+    # under a feed's folder, and not in a snapshot of one unnamed feed
+    root: bool = False
 
     def __post_init__(self) -> None:
         expected = MEDIA_TYPES.get(self.place.extension)
@@ -170,8 +199,9 @@ class DocumentKind:
             raise ValueError(f"kind {self.name}: documents per id need `ids`, and only they have them")
 
     def path(self, id_: str | None) -> str:
-        """The document's path under the release, which is also its URL path and its `href`."""
-        return self.place.path(id_)
+        """The document's path under the release, which is also its URL path and its `href`: under the
+        folder of the feed being made (documents_under), except for the root's own kinds."""
+        return self.place.path(id_) if self.root else _UNDER.get() + self.place.path(id_)
 
     def manifest_id(self, id_: str | None) -> str | None:
         return id_ if self.ids is not None else None
@@ -207,6 +237,7 @@ def _resolve(dotted: str) -> Generator:
 ROUTES_AND_TRIPS, STOPS, DEPARTURES = "routes-and-trips", "stops", "departures"
 INDEXES, SCHEMAS = "indexes", "schemas"
 SITE = "site"
+ACROSS_FEEDS = "across-feeds"
 
 KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("route", ROUTES_AND_TRIPS, PerId("routes"), ids=Ids("routes", "route_id")),
@@ -236,6 +267,12 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("stop_page", SITE, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")),
     DocumentKind("stylesheet", SITE, Named("site", ".css"), media_type=CSS),
     DocumentKind("script", SITE, Named("site", ".js"), media_type=JAVASCRIPT),
+    # the root of a snapshot of several feeds (builder.snapshot.across), each feed under feeds/<key>/
+    DocumentKind("feeds", ACROSS_FEEDS, Single("feeds.json"), root=True),
+    DocumentKind("all_routes", ACROSS_FEEDS, Single("routes.json"), root=True),
+    DocumentKind("all_stops", ACROSS_FEEDS, Single("stops.json"), root=True),
+    DocumentKind("root_schema", ACROSS_FEEDS, Named("schemas", ".schema.json"), root=True),
+    DocumentKind("feeds_page", ACROSS_FEEDS, Single("index.html"), media_type=HTML, root=True),
 )
 
 # In the order they run: the split passes first (the heavier first, so no process idles at the end),
@@ -258,11 +295,18 @@ PASSES: tuple[Pass, ...] = tuple(
         (SITE, "builder.site:pages", None, None, "site"),
     )
 )
+# Run once per build of several feeds, after every feed, at the root: from the feeds' documents in the
+# staging folder, not from the database (its generator takes a builder.snapshot.across.AcrossInput).
+ROOT_PASS = Pass(
+    ACROSS_FEEDS, "builder.snapshot.across:documents", kinds=tuple(k.name for k in KINDS if k.root)
+)
 
 BY_NAME: dict[str, DocumentKind] = {k.name: k for k in KINDS}
-PASS_BY_NAME: dict[str, Pass] = {p.name: p for p in PASSES}
+PASS_BY_NAME: dict[str, Pass] = {p.name: p for p in (*PASSES, ROOT_PASS)}
 SPLIT_PASSES = tuple(p for p in PASSES if p.split_by is not None)
 SINGLE_PASSES = tuple(p for p in PASSES if p.split_by is None)
+# the kinds of a feed's documents (all of a snapshot of one unnamed feed)
+FEED_KINDS = tuple(k.name for k in KINDS if not k.root)
 
 
 def kind(name: str) -> DocumentKind:
@@ -281,14 +325,18 @@ def folders() -> list[str]:
     """Top-level folders the kinds every build makes write into, for the staging release (optional
     passes make their own folders when they run)."""
     always = {p.name for p in PASSES if p.when is None}
-    return sorted({k.place.folder for k in KINDS if k.place.folder is not None and k.made_by in always})
+    return sorted(
+        {k.place.folder for k in KINDS if k.place.folder is not None and k.made_by in always and not k.root}
+    )
 
 
 def _check_registry() -> None:
     for k in KINDS:
         if k.made_by not in PASS_BY_NAME:
             raise ValueError(f"kind {k.name}: no pass {k.made_by!r} in builder.snapshot.kinds.PASSES")
-    for p in PASSES:
+        if k.root != (k.made_by == ACROSS_FEEDS):
+            raise ValueError(f"kind {k.name}: the root's kinds, and only they, are made across feeds")
+    for p in (*PASSES, ROOT_PASS):
         if not p.kinds:
             raise ValueError(f"pass {p.name} makes no kind")
 

@@ -17,6 +17,10 @@ afresh for each task. Without a pin they would read whatever the database is by 
   it starts and checks it once the last document is read; a change raises DatabaseChangedError.
 
 A pinned SQLite file is fingerprinted too: another program may write it in place, which no link hides.
+
+A database of several feeds (builder.feeds) is pinned whole: on SQLite every feed's file is linked (the
+registry is read once, when the build starts: an import adding a feed meanwhile reaches the next build),
+on PostgreSQL the one exported snapshot covers every feed's schema, whose tables are all locked.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from builder import gtfs
 from builder.database import sqlite_file
 from builder.errors import DatabaseChangedError, DatabaseError
+from builder.feeds import REGISTRY_TABLE, FeedRecord, feeds_folder, read_registry, schema_url, sqlite_registry
 from builder.snapshot.source import Source, open_engine
 
 SQLITE_HEADER = 100
@@ -69,13 +74,37 @@ class PinnedDatabase:
         return Source(engine)
 
 
-class Pin:
-    """The pinned database and the check that its state is still the one every task read."""
+@dataclass(frozen=True)
+class PinnedFeed:
+    """One feed of the build: the database's own unnamed feed (record None: today's layout), or a feed
+    imported with --feed, whose documents go under its folder."""
 
-    def __init__(self, database: PinnedDatabase, fingerprint: Fingerprint) -> None:
-        self.database = database
+    record: FeedRecord | None
+    database: PinnedDatabase
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.record is None else self.record.prefix
+
+
+class Pin:
+    """The pinned database, its feeds, and the check that its state is still the one every task read."""
+
+    def __init__(
+        self,
+        database: PinnedDatabase,
+        fingerprint: Fingerprint,
+        feeds: tuple[PinnedFeed, ...] | None = None,
+    ) -> None:
+        self.database = database  # a database of several feeds: its main database, the registry's
+        self.feeds = (PinnedFeed(None, database),) if feeds is None else feeds
         self._fingerprint = fingerprint
         self._at_start = fingerprint()
+
+    @property
+    def several(self) -> bool:
+        """Feeds imported with --feed: each under feeds/<key>/, and the root's own documents."""
+        return any(f.record is not None for f in self.feeds)
 
     def ensure_unchanged(self) -> None:
         """Called once the last document is read: what changes later cannot reach this release."""
@@ -93,7 +122,12 @@ def pin_database(url: str, scratch: Callable[[], Path]) -> Iterator[Pin]:
     with ExitStack() as stack:
         path = _sqlite_path(url)
         if path is not None and path.is_file():
-            yield _pin_sqlite(url, path, scratch, stack)
+            records = sqlite_registry(path)
+            yield (
+                _pin_sqlite_feeds(url, path, records, scratch, stack)
+                if records
+                else _pin_sqlite(url, path, scratch, stack)
+            )
         elif _is_postgres(url):
             yield _pin_postgres(url, stack)
         else:
@@ -133,6 +167,23 @@ def _pin_sqlite(url: str, path: Path, scratch: Callable[[], Path], stack: ExitSt
     # connection, WAL ones included, and no task closing is ever the last connection, which in WAL mode
     # would checkpoint and delete the -wal file, changing the fingerprint by itself.
     return Pin(database, partial(_file_fingerprint, read, watcher, path))
+
+
+def _pin_sqlite_feeds(
+    url: str, main: Path, records: list[FeedRecord], scratch: Callable[[], Path], stack: ExitStack
+) -> Pin:
+    """Every feed's file pinned as a database of its own; the state is every feed's state."""
+    feeds, fingerprints = [], []
+    for record in records:
+        path = feeds_folder(main) / record.location
+        if not path.is_file():
+            raise DatabaseError(f"feed {record.feed_id} of {main} has no database file {path}")
+        pin = _pin_sqlite(URL.create("sqlite", database=str(path)).render_as_string(), path, scratch, stack)
+        feeds.append(PinnedFeed(record, pin.database))
+        fingerprints.append(pin._fingerprint)
+    hows = {f.database.how for f in feeds}
+    main_database = PinnedDatabase(url, hows.pop() if len(hows) == 1 else "fingerprint")
+    return Pin(main_database, lambda: [f() for f in fingerprints], tuple(feeds))
 
 
 def _link(path: Path, scratch: Callable[[], Path], stack: ExitStack) -> Path | None:
@@ -185,17 +236,67 @@ def _pin_postgres(url: str, stack: ExitStack) -> Pin:
     stack.callback(engine.dispose)
     try:
         conn = stack.enter_context(engine.connect())
-        snapshot, tables = _export_snapshot(conn)
+        several = _has_registry(conn)
+        snapshot, tables = _export_snapshot(conn, _feed_tables if several else _gtfs_tables)
+        # read in the exported snapshot: the feeds whose tables it locked
+        records = read_registry(conn) if several else []
     except DBAPIError:  # no snapshot to export here (a server that lacks the function): the backstop
-        return Pin(PinnedDatabase(url, "fingerprint"), partial(_postgres_fingerprint, url))
-    # Held to the end: the locks keep the tables, the open transaction keeps the snapshot importable.
-    return Pin(PinnedDatabase(url, "snapshot", snapshot, tables), partial(_alive, conn))
+        return _pin_postgres_fingerprints(url)
+    if not records:
+        # Held to the end: the locks keep the tables, the open transaction keeps the snapshot importable.
+        return Pin(PinnedDatabase(url, "snapshot", snapshot, tables), partial(_alive, conn))
+    feeds = tuple(
+        PinnedFeed(
+            r,
+            PinnedDatabase(
+                schema_url(url, r.location),
+                "snapshot",
+                snapshot,
+                tuple(t for t in tables if t.startswith(r.location + ".")),
+            ),
+        )
+        for r in records
+    )
+    return Pin(PinnedDatabase(url, "snapshot", snapshot, tables), partial(_alive, conn), feeds)
 
 
-def _export_snapshot(conn: Connection) -> tuple[str, tuple[str, ...]]:
+def _pin_postgres_fingerprints(url: str) -> Pin:
+    database = PinnedDatabase(url, "fingerprint")
+    engine = open_engine(url)
+    try:
+        with engine.connect() as conn:
+            records = read_registry(conn)
+    finally:
+        engine.dispose()
+    if not records:
+        return Pin(database, partial(_postgres_fingerprint, url))
+    feeds = tuple(PinnedFeed(r, PinnedDatabase(schema_url(url, r.location), "fingerprint")) for r in records)
+    return Pin(database, lambda: [_postgres_fingerprint(f.database.url) for f in feeds], feeds)
+
+
+def _has_registry(conn: Connection) -> bool:
+    found = _sql(conn, f"SELECT to_regclass('{REGISTRY_TABLE}') IS NOT NULL").scalar_one()
+    conn.commit()
+    return bool(found)
+
+
+def _feed_tables(conn: Connection) -> tuple[str, ...]:
+    """The GTFS tables of every registered feed's schema, as `schema.table`."""
+    rows = _sql(
+        conn,
+        f"SELECT t.schemaname, t.tablename FROM pg_tables t JOIN {REGISTRY_TABLE} r "
+        "ON t.schemaname = r.location",
+    )
+    return tuple(sorted(f"{schema}.{name}" for schema, name in rows if name in gtfs.TABLES))
+
+
+def _export_snapshot(
+    conn: Connection, listing: Callable[[Connection], tuple[str, ...]] | None = None
+) -> tuple[str, tuple[str, ...]]:
     """Lock the GTFS tables, then export the snapshot (taken by its first query, after the locks)."""
+    listing = listing or _gtfs_tables
     for _ in range(PIN_ATTEMPTS):
-        tables = _gtfs_tables(conn)
+        tables = listing(conn)
         conn.commit()
         _begin_repeatable_read(conn)
         try:
@@ -207,7 +308,7 @@ def _export_snapshot(conn: Connection) -> tuple[str, tuple[str, ...]]:
             if sqlstate(exc) == "42P01":  # undefined_table: dropped as we locked it
                 continue
             raise
-        if _gtfs_tables(conn) == tables and SNAPSHOT_ID.fullmatch(snapshot):
+        if listing(conn) == tables and SNAPSHOT_ID.fullmatch(snapshot):
             return snapshot, tables
         conn.rollback()  # a GTFS table was created while we locked the others
     raise DatabaseChangedError(CHANGED.format("its GTFS tables kept being replaced as the build started"))
@@ -253,7 +354,9 @@ def _gtfs_tables(conn: Connection) -> tuple[str, ...]:
 
 
 def _quoted(conn: Connection, tables: tuple[str, ...]) -> str:
-    return ", ".join(conn.dialect.identifier_preparer.quote(t) for t in tables)
+    """Table names, or `schema.table` for a feed's (neither part holds a dot), quoted."""
+    quote = conn.dialect.identifier_preparer.quote
+    return ", ".join(".".join(quote(part) for part in t.split(".")) for t in tables)
 
 
 def _alive(conn: Connection) -> bool:
