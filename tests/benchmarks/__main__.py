@@ -162,6 +162,7 @@ def region_settings(args: argparse.Namespace) -> region_bench.Settings:
         same=tuple(f for f in args.same_feeds.split(",") if f),
         sample=args.sample,
         workers=args.ours_workers[0],
+        sync=not args.smoke,
     )
 
 

@@ -34,6 +34,16 @@ SPARE_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
+class Settings:
+    feeds: tuple[str, ...]
+    tiers: tuple[tuple[str, ...], ...]  # the last is the one the targets are measured on
+    same: tuple[str, ...]  # feeds whose folder is compared with their single-feed build
+    sample: int  # oracle.py --sample
+    workers: int
+    sync: bool  # sync before each measured program
+
+
+@dataclass(frozen=True)
 class Source:
     """One feed of the region: its feed id and its GTFS zip."""
 
@@ -145,16 +155,20 @@ def remove_database(db: Path) -> None:
     shutil.rmtree(db.with_name(db.name + ".feeds"), ignore_errors=True)
 
 
-def measure(imports: Sequence[list[str]], db: Path, out: Path, workers: int) -> Built:
-    """Import into a fresh `db` (each command its own process), then build it into `out`."""
+def measure(imports: Sequence[list[str]], db: Path, out: Path, settings: Settings) -> Built:
+    """Import into a fresh `db` (each command its own process), then build it into `out`. Before each,
+    `sync`: the previous program's dirty pages are not this one's cost (skipped by --smoke: on a disk
+    other programs keep busy, a sync can take longer than the smoke run's programs)."""
     remove_database(db)
     shutil.rmtree(out, ignore_errors=True)
     built = Built()
     for cmd in imports:
-        subprocess.run(["sync"], check=True)
+        if settings.sync:
+            subprocess.run(["sync"], check=True)
         built.imports.append(run(cmd))
-    subprocess.run(["sync"], check=True)
-    built.build = run(build_cmd(db, out, workers))
+    if settings.sync:
+        subprocess.run(["sync"], check=True)
+    built.build = run(build_cmd(db, out, settings.workers))
     built.documents, built.bytes, _ = folder_size(out / "current")
     return built
 
@@ -170,15 +184,6 @@ def load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-@dataclass(frozen=True)
-class Settings:
-    feeds: tuple[str, ...]
-    tiers: tuple[tuple[str, ...], ...]  # the last is the one the targets are measured on
-    same: tuple[str, ...]  # feeds whose folder is compared with their single-feed build
-    sample: int  # oracle.py --sample
-    workers: int
-
-
 def bench(settings: Settings, work: Path) -> str:
     base = work / OUTPUTS / "region"
     base.mkdir(parents=True, exist_ok=True)
@@ -192,7 +197,7 @@ def bench(settings: Settings, work: Path) -> str:
             [import_cmd(source.single_zip(), base / f"single-{name}.sqlite", None)],
             base / f"single-{name}.sqlite",
             base / f"single-{name}",
-            settings.workers,
+            settings,
         )
         single[name].stop_times = stop_times(base / f"single-{name}.sqlite")
     tiers: dict[str, Built] = {}
@@ -201,7 +206,7 @@ def bench(settings: Settings, work: Path) -> str:
         db = base / f"tier-{len(tiers)}.sqlite"
         check_disk(work, sum(single[n].bytes for n in tier) + (1 << 30))
         tiers[label] = measure(
-            [import_cmd(feeds[n].zip, db, n) for n in tier], db, base / f"tier-{len(tiers)}", settings.workers
+            [import_cmd(feeds[n].zip, db, n) for n in tier], db, base / f"tier-{len(tiers)}", settings
         )
         tiers[label].stop_times = sum(single[n].stop_times for n in tier)  # the same rows, in one snapshot
     lines += report(single, tiers, settings)
