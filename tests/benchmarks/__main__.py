@@ -98,16 +98,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--tiers",
-        default="lirr+subway,bus_bk,all",
         help="region: the multi-feed snapshots, comma-separated sets of feeds joined by '+' ('all': every "
-        "one of --feeds); the last is the one measured against the single-feed builds",
+        "one of --feeds); the last is the one measured against the single-feed builds "
+        "(default: lirr+subway,bus_bk,all; --smoke: all)",
     )
     p.add_argument(
         "--same-feeds",
-        default="bus_bk",
-        help="region: feeds whose folder in the last snapshot must equal their single-feed build",
+        help="region: feeds whose folder in the last snapshot must equal their single-feed build "
+        "(default: bus_bk; --smoke: both)",
     )
-    p.add_argument("--sample", type=int, default=100, help="region: oracle.py --sample per feed")
+    p.add_argument(
+        "--sample", type=int, help="region: oracle.py --sample per feed (default 100; --smoke: 20)"
+    )
     p.add_argument("--smoke", action="store_true", help=f"a quick pass on {SMOKE_FEED}: 1 run, 1 s of wrk")
     p.add_argument("--work", default="/tmp/transit-snapshot-bench", help="feeds, databases and outputs")
     args = p.parse_args(argv)
@@ -122,7 +124,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.feeds, args.runs, args.seconds, args.urls, args.cache_mb = SMOKE_FEED, 1, 1, 200, 0.5
         args.naive_feeds, args.rss_feeds = SMOKE_FEED, SMOKE_FEED
         if args.command == "region":  # two feeds: the smallest of New York's and caltrain
-            args.feeds, args.tiers, args.same_feeds, args.sample = "lirr,caltrain", "all", "lirr,caltrain", 20
+            args.feeds = "lirr,caltrain"
+    small = args.smoke and args.command == "region"
+    args.tiers = args.tiers or ("all" if small else "lirr+subway,bus_bk,all")
+    args.same_feeds = (
+        args.same_feeds if args.same_feeds is not None else ("lirr,caltrain" if small else "bus_bk")
+    )
+    args.sample = args.sample or (20 if small else 100)
     args.feeds = (args.feeds or default[args.command]).split(",")
     args.naive_feeds = [f for f in args.naive_feeds.split(",") if f]
     args.rss_feeds = [f for f in args.rss_feeds.split(",") if f]
@@ -162,7 +170,7 @@ def region_settings(args: argparse.Namespace) -> region_bench.Settings:
         same=tuple(f for f in args.same_feeds.split(",") if f),
         sample=args.sample,
         workers=args.ours_workers[0],
-        sync=not args.smoke,
+        smoke=args.smoke,
     )
 
 

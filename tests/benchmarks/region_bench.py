@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 from tests.benchmarks import nyfeeds
-from tests.benchmarks.build_bench import OURS, OUTPUTS
+from tests.benchmarks.build_bench import OURS, OUTPUTS, remove_outputs, settle
 from tests.benchmarks.feeds import BASELINES, FEEDS
 from tests.benchmarks.measure import Sample, folder_size, run, table
 
@@ -40,7 +40,7 @@ class Settings:
     same: tuple[str, ...]  # feeds whose folder is compared with their single-feed build
     sample: int  # oracle.py --sample
     workers: int
-    sync: bool  # sync before each measured program
+    smoke: bool  # no sync before each measured program, no waiting for the disk to settle
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ def sources(names: Sequence[str]) -> dict[str, Source]:
 class Built:
     """What one database's imports and its build measured."""
 
+    feeds: int = 1
     stop_times: int = 0
     imports: list[Sample] = field(default_factory=list)
     build: Sample | None = None
@@ -84,11 +85,11 @@ class Built:
     def import_rss(self) -> float:
         return max((s.rss_mb for s in self.imports), default=0.0)
 
-    def row(self, label: str, feeds: int) -> list[object]:
+    def row(self, label: str) -> list[object]:
         assert self.build is not None
         return [
             label,
-            feeds,
+            self.feeds,
             f"{self.stop_times:,}",
             f"{self.import_wall():.1f}",
             f"{self.import_rss():.0f}",
@@ -163,10 +164,10 @@ def measure(imports: Sequence[list[str]], db: Path, out: Path, settings: Setting
     shutil.rmtree(out, ignore_errors=True)
     built = Built()
     for cmd in imports:
-        if settings.sync:
+        if not settings.smoke:
             subprocess.run(["sync"], check=True)
         built.imports.append(run(cmd))
-    if settings.sync:
+    if not settings.smoke:
         subprocess.run(["sync"], check=True)
     built.build = run(build_cmd(db, out, settings.workers))
     built.documents, built.bytes, _ = folder_size(out / "current")
@@ -185,51 +186,79 @@ def load() -> str:
 
 
 def bench(settings: Settings, work: Path) -> str:
+    """Phase 1: every feed alone, then the last tier (all of them) in one snapshot, then the checks on it.
+    Phase 2, on a settled disk once phase 1's outputs are deleted (the disk cannot hold every output at
+    once): the smaller tiers, for the growth table."""
     base = work / OUTPUTS / "region"
     base.mkdir(parents=True, exist_ok=True)
     feeds = sources(settings.feeds)
-    started = load()
-    lines = [f"load average at the start: {started}", ""]
-    single: dict[str, Built] = {}
-    for name, source in feeds.items():
-        check_disk(work, 2 << 30)
-        single[name] = measure(
-            [import_cmd(source.single_zip(), base / f"single-{name}.sqlite", None)],
-            base / f"single-{name}.sqlite",
-            base / f"single-{name}",
-            settings,
-        )
-        single[name].stop_times = stop_times(base / f"single-{name}.sqlite")
-    tiers: dict[str, Built] = {}
-    for tier in settings.tiers:
-        label = "+".join(tier) if len(tier) < len(feeds) else f"all {len(tier)}"
-        db = base / f"tier-{len(tiers)}.sqlite"
-        check_disk(work, sum(single[n].bytes for n in tier) + (1 << 30))
-        tiers[label] = measure(
-            [import_cmd(feeds[n].zip, db, n) for n in tier], db, base / f"tier-{len(tiers)}", settings
-        )
-        tiers[label].stop_times = sum(single[n].stop_times for n in tier)  # the same rows, in one snapshot
-    lines += report(single, tiers, settings)
-    last = base / f"tier-{len(settings.tiers) - 1}" / "current"
-    lines += [f"load average after the builds: {load()}", ""]
-    failures = []
-    oracle_rows, oracle_failures = oracles(feeds, settings.tiers[-1], last, settings.sample)
-    lines += [f"#### oracle.py --sample {settings.sample} on each feed's folder of the last snapshot", ""]
-    lines += [table(["feed", "documents checked", "mismatches"], oracle_rows), ""]
-    failures += oracle_failures
-    for name in settings.same:
-        verdict, differences = same_below_folder(base / f"single-{name}" / "current", last, name)
-        lines.append(verdict)
-        failures += differences
-    text = "\n".join(lines) + "\n"
+    loads = [f"load average (1, 5, 15 min) at the start: {load()}"]
+    single = {
+        name: measure_single(source, base / f"single-{name}", settings) for name, source in feeds.items()
+    }
+    last = measure_tier(settings.tiers[-1], feeds, single, base / "region", settings)
+    loads.append(f"after the single-feed builds and the one of {len(feeds)} feeds: {load()}")
+    checks, failures = check(feeds, settings, base)
+    tiers = {tier_label(settings.tiers[-1], feeds): last}
+    if len(settings.tiers) > 1:
+        remove_outputs(work)
+        if not settings.smoke:
+            settle(work)
+        base.mkdir(parents=True)
+        for i, tier in enumerate(settings.tiers[:-1]):
+            tiers[tier_label(tier, feeds)] = measure_tier(tier, feeds, single, base / f"tier-{i}", settings)
+        loads.append(f"after the smaller tiers: {load()}")
+    ordered = dict(sorted(tiers.items(), key=lambda item: item[1].stop_times))
+    text = "\n".join([*report(single, ordered, settings), ", ".join(loads), "", *checks]) + "\n"
     if failures:
         print(text, flush=True)
         raise SystemExit("region: " + "; ".join(failures[:10]))
     return text
 
 
+def tier_label(tier: Sequence[str], feeds: dict[str, Source]) -> str:
+    return "+".join(tier) if len(tier) < len(feeds) else f"all {len(tier)}"
+
+
+def measure_single(source: Source, out: Path, settings: Settings) -> Built:
+    db = out.with_suffix(".sqlite")
+    check_disk(out.parent, 3 << 30)
+    built = measure([import_cmd(source.single_zip(), db, None)], db, out, settings)
+    built.stop_times = stop_times(db)
+    remove_database(db)
+    return built
+
+
+def measure_tier(
+    tier: Sequence[str], feeds: dict[str, Source], single: dict[str, Built], out: Path, settings: Settings
+) -> Built:
+    db = out.with_suffix(".sqlite")
+    check_disk(out.parent, sum(single[n].bytes for n in tier) + (3 << 30))
+    built = measure([import_cmd(feeds[n].zip, db, n) for n in tier], db, out, settings)
+    built.feeds, built.stop_times = len(tier), sum(single[n].stop_times for n in tier)  # the same rows
+    remove_database(db)
+    return built
+
+
+def check(feeds: dict[str, Source], settings: Settings, base: Path) -> tuple[list[str], list[str]]:
+    """oracle.py on a sample of each feed's folder of the snapshot of all feeds, and the --same-feeds'
+    folders against their single-feed builds: (lines to print, failures)."""
+    release = base / "region" / "current"
+    rows, failures = oracles(feeds, settings.tiers[-1], release, settings.sample)
+    lines = [
+        f"#### oracle.py --sample {settings.sample} on each feed's folder of the snapshot of all feeds",
+        "",
+    ]
+    lines += [table(["feed", "documents checked", "mismatches"], rows), ""]
+    for name in settings.same:
+        verdict, differences = same_below_folder(base / f"single-{name}" / "current", release, name)
+        lines.append(verdict)
+        failures += differences
+    return lines, failures
+
+
 def report(single: dict[str, Built], tiers: dict[str, Built], settings: Settings) -> list[str]:
-    rows = [b.row(name, 1) for name, b in single.items()]
+    rows = [b.row(name) for name, b in single.items()]
     total = Built(
         stop_times=sum(b.stop_times for b in single.values()),
         imports=[s for b in single.values() for s in b.imports],
@@ -241,14 +270,16 @@ def report(single: dict[str, Built], tiers: dict[str, Built], settings: Settings
         documents=sum(b.documents for b in single.values()),
         bytes=sum(b.bytes for b in single.values()),
     )
-    rows.append(total.row("sum (RSS: max)", len(single)))
+    total.feeds = len(single)
+    rows.append(total.row("sum (RSS: max)"))
     name, region = list(tiers.items())[-1]
     assert region.build is not None and total.build is not None
     wall = region.build.wall / total.build.wall
     rss = max(region.build.rss_mb, region.import_rss())
     ratio = (
         f"ratio {name} in one snapshot/sum of single-feed builds: build wall {wall:.2f}x "
-        f"(target {WALL_TARGET}x: {verdict(wall <= WALL_TARGET)}), import wall "
+        f"(target {WALL_TARGET}x: {verdict(wall <= WALL_TARGET)}), build cpu "
+        f"{region.build.cpu / total.build.cpu:.2f}x, import wall "
         f"{region.import_wall() / total.import_wall():.2f}x, MB written {region.bytes / total.bytes:.2f}x"
     )
     peak = (
@@ -262,7 +293,7 @@ def report(single: dict[str, Built], tiers: dict[str, Built], settings: Settings
         "",
         "### region: feeds in one multi-feed snapshot (`import --feed`, one database, one build)",
         "",
-        table(HEADERS, [b.row(label, len(t)) for (label, b), t in zip(tiers.items(), settings.tiers)]),
+        table(HEADERS, [b.row(label) for label, b in tiers.items()]),
         "",
         ratio,
         peak,
