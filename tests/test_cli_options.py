@@ -45,6 +45,7 @@ BAD_VALUES: dict[type[click.ParamType], list[str]] = {
     options.S3Location: ["http://bucket/prefix", "s3://", "bucket/prefix", "s3:///prefix"],
     options.HttpURL: ["not a url", "ftp://127.0.0.1:9000", "http://127.0.0.1:99999", "http://"],
     options.Host: ["no.such.host.invalid", "256.256.256.256"],
+    options.FeedId: ["Bronx", "bus/bronx", "-x", "", "con", "a" * 51, "../x", "bus bronx"],
 }
 # What only one parameter can get wrong, beyond its type's values.
 EXTRA_BAD_VALUES: dict[tuple[str, str], list[str]] = {

@@ -10,6 +10,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -253,7 +254,20 @@ def test_multifeed_postgres_builds_the_same_release_as_sqlite(tmp_path: Path, pg
     assert on_postgres.build_id == on_sqlite.build_id
     with pin_database(pg_url, lambda: tmp_path) as pin:
         assert {f.database.how for f in pin.feeds} == {"snapshot"} and len(pin.feeds) == 3
-    import_feed(CALTRAIN, db_url=pg_url, feed_id="g1")
+        # an import of one feed waits for the build, whose locks cover every feed's tables
+        importing = threading.Thread(
+            target=import_feed, args=(CALTRAIN,), kwargs={"db_url": pg_url, "feed_id": "g1"}
+        )
+        importing.start()
+        importing.join(timeout=3)
+        assert importing.is_alive()
+        g1 = pin.feeds[2].database.source()
+        with g1.connect() as conn:
+            assert g1.count(conn, "stops") == 9
+        g1.engine.dispose()
+        pin.ensure_unchanged()
+    importing.join(timeout=120)
+    assert not importing.is_alive()
     import_feed(CALTRAIN, db_url=sqlite_url, feed_id="g1")
     again = _build(pg_url, tmp_path / "postgres")
     assert again.build_id == _build(sqlite_url, tmp_path / "sqlite").build_id != on_postgres.build_id
