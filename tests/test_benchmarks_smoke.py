@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.benchmarks import nyfeeds
 from tests.conftest import FEEDS, REPO, SHARED
 
 BASELINES = SHARED / "baselines"
@@ -23,6 +24,10 @@ needs_shared = pytest.mark.skipif(
 needs_servers = pytest.mark.skipif(
     not (shutil.which("wrk") and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists())),
     reason="wrk and nginx are not installed (scripts/setup-system installs them)",
+)
+needs_package = pytest.mark.skipif(
+    not (nyfeeds.cache_dir() / nyfeeds.VERSION / nyfeeds.JSON_ZIP).exists(),
+    reason=f"{nyfeeds.PACKAGE} is not fetched (scripts/ny-feeds --fetch-only fetches it)",
 )
 needs_fastapi = pytest.mark.skipif(
     importlib.util.find_spec("fastapi") is None,
@@ -65,3 +70,17 @@ def test_benchmarks_serve_smoke_prints_ratios_to_nginx(tmp_path: Path) -> None:
         assert f"ratio ours (serve)/nginx on {url_set}: req/s " in out
     assert "ratio overflow/fits for ours (serve): req/s " in out
     assert "ratio overflow/fits for nginx: req/s " in out
+
+
+@needs_shared
+@needs_package
+def test_benchmarks_region_smoke_builds_two_feeds_in_one_snapshot(tmp_path: Path) -> None:
+    """LIRR (converted from the package) and caltrain, alone and together: the oracle finds no mismatch
+    in either folder and each folder equals its single-feed build (the run fails otherwise)."""
+    out = smoke("region", tmp_path)
+    assert "| lirr " in out and "| caltrain " in out and "| sum (RSS: max) " in out
+    assert "ratio all 2 in one snapshot/sum of single-feed builds: build wall " in out
+    assert "peak RSS of all 2 in one snapshot: imports " in out
+    for feed in ("lirr", "caltrain"):
+        assert f"feeds/{feed}/ against the single-feed build of {feed}: " in out
+    assert out.count("all equal but for the folder in paths and hrefs") == 2

@@ -1,4 +1,4 @@
-"""python -m tests.benchmarks build|import|serve|site [--feeds a,b] [--runs N] [--smoke] [--work DIR]
+"""python -m tests.benchmarks build|import|serve|site|region [--feeds a,b] [--runs N] [--smoke] [--work DIR]
 
 Every program runs in its own subprocess, on the same machine and the same load_gtfs.py database, in one
 run; each table is printed as Markdown with the ratio lines under it (see BENCHMARKS.md).
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.benchmarks import build_bench, import_bench, serve_bench, site_bench
+from tests.benchmarks import build_bench, import_bench, nyfeeds, region_bench, serve_bench, site_bench
 from tests.benchmarks.feeds import SMOKE_FEED, prepare, require_shared
 from tests.pg import PostgresServer, postgres_bin
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     require_shared()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    runs = "one run per server and set" if args.command == "serve" else f"{args.runs} runs"
+    runs = {"serve": "one run per server and set", "region": "one run"}.get(args.command, f"{args.runs} runs")
     print(f"## {args.command} ({'smoke, ' if args.smoke else ''}{runs}) on {machine()}\n", flush=True)
     if args.command == "build":
         if not args.smoke:
@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> None:
         with postgres(args.postgres):
             for name in args.feeds:
                 print(import_bench.bench(prepare(name, work), work, args.runs), flush=True)
+    elif args.command == "region":
+        if not args.smoke:
+            build_bench.settle(work)
+        try:
+            print(region_bench.bench(region_settings(args), work), flush=True)
+        finally:
+            build_bench.remove_outputs(work)
     elif args.command == "site":
         try:
             for name in args.feeds:
@@ -54,7 +61,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("command", choices=["build", "import", "serve", "site"])
+    p.add_argument("command", choices=["build", "import", "serve", "site", "region"])
     p.add_argument("--feeds", help="comma-separated feed names from ../shared/feeds")
     p.add_argument("--runs", type=int, default=3, help="runs per program; medians are reported")
     p.add_argument(
@@ -89,6 +96,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help=f"import: also into a throwaway PostgreSQL server started from Debian's binaries "
         f"(or into ${import_bench.PG_ENV} when set)",
     )
+    p.add_argument(
+        "--tiers",
+        help="region: the multi-feed snapshots, comma-separated sets of feeds joined by '+' ('all': every "
+        "one of --feeds); the last is the one measured against the single-feed builds "
+        "(default: lirr+subway,bus_bk,all; --smoke: all)",
+    )
+    p.add_argument(
+        "--same-feeds",
+        help="region: feeds whose folder in the last snapshot must equal their single-feed build "
+        "(default: bus_bk; --smoke: both)",
+    )
+    p.add_argument(
+        "--sample", type=int, help="region: oracle.py --sample per feed (default 100; --smoke: 20)"
+    )
     p.add_argument("--smoke", action="store_true", help=f"a quick pass on {SMOKE_FEED}: 1 run, 1 s of wrk")
     p.add_argument("--work", default="/tmp/transit-snapshot-bench", help="feeds, databases and outputs")
     args = p.parse_args(argv)
@@ -97,10 +118,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "import": "mta_bus_brooklyn",
         "serve": "hart_tampa",
         "site": "caltrain,hart_tampa,mta_bus_brooklyn",
+        "region": ",".join(nyfeeds.FOLDERS),
     }
     if args.smoke:
         args.feeds, args.runs, args.seconds, args.urls, args.cache_mb = SMOKE_FEED, 1, 1, 200, 0.5
         args.naive_feeds, args.rss_feeds = SMOKE_FEED, SMOKE_FEED
+        if args.command == "region":  # two feeds: the smallest of New York's and caltrain
+            args.feeds = "lirr,caltrain"
+    small = args.smoke and args.command == "region"
+    args.tiers = args.tiers or ("all" if small else "lirr+subway,bus_bk,all")
+    args.same_feeds = (
+        args.same_feeds if args.same_feeds is not None else ("lirr,caltrain" if small else "bus_bk")
+    )
+    args.sample = args.sample or (20 if small else 100)
     args.feeds = (args.feeds or default[args.command]).split(",")
     args.naive_feeds = [f for f in args.naive_feeds.split(",") if f]
     args.rss_feeds = [f for f in args.rss_feeds.split(",") if f]
@@ -125,6 +155,23 @@ def postgres(wanted: bool) -> Iterator[None]:
     finally:
         del os.environ[import_bench.PG_ENV]
         server.stop()
+
+
+def region_settings(args: argparse.Namespace) -> region_bench.Settings:
+    tiers = tuple(
+        tuple(args.feeds) if tier == "all" else tuple(tier.split("+")) for tier in args.tiers.split(",")
+    )
+    unknown = sorted({f for t in tiers for f in t} - set(args.feeds))
+    if unknown or set(tiers[-1]) != set(args.feeds):
+        raise SystemExit(f"--tiers: the last must be every one of --feeds ({unknown or tiers[-1]} is not)")
+    return region_bench.Settings(
+        feeds=tuple(args.feeds),
+        tiers=tiers,
+        same=tuple(f for f in args.same_feeds.split(",") if f),
+        sample=args.sample,
+        workers=args.ours_workers[0],
+        smoke=args.smoke,
+    )
 
 
 def run_build(args: argparse.Namespace, work: Path) -> None:
