@@ -225,8 +225,8 @@ def seal_release(
 ) -> tuple[str, bool]:
     """The manifest, the build id it gives, build-info.json, and the staging folder renamed to that id
     (False: that release existed already)."""
-    listed = write_manifest(staging, writer)
-    build_id = build_id_of(listed)
+    listed, digest = write_manifest(staging, writer)
+    build_id = build_id_of(digest)
     info = build_info(build_id, writer, started, changes_since(layout, listed))
     with progress.phase("sync"):
         return build_id, finish_release(layout, staging, build_id, info)
@@ -384,13 +384,13 @@ def write_single_passes(
         raise unreliable(problems)
 
 
-def write_manifest(staging: Path, writer: DocumentWriter) -> bytes:
-    data = Manifest.of(writer.entries).to_bytes()
-    (staging / manifest.MANIFEST).write_bytes(data)
-    return data
+def write_manifest(staging: Path, writer: DocumentWriter) -> tuple[Manifest, str]:
+    """manifest.json, streamed; the manifest and its sha256."""
+    listed = Manifest.of(writer.entries)
+    return listed, listed.write(staging / manifest.MANIFEST)
 
 
-def changes_since(layout: OutputLayout, new: bytes) -> dict[str, Any] | None:
+def changes_since(layout: OutputLayout, new: Manifest) -> dict[str, Any] | None:
     """What this release changes against the one it replaces (None for the first release)."""
     previous = layout.current_build_id()
     if previous is None:
@@ -399,7 +399,7 @@ def changes_since(layout: OutputLayout, new: bytes) -> dict[str, Any] | None:
         old = manifest.read(layout.release(previous))
     except manifest.ManifestError:
         return None  # a damaged previous release must not stop the one that replaces it
-    changes = diff_manifests(old, manifest.parse(new, "of the new release"))
+    changes = diff_manifests(old, new)
     return {"against": previous, **changes.as_dict(limit=BUILD_INFO_IDS)}
 
 

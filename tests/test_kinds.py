@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from builder.build import write_made
 from builder.errors import BuildError
 from builder.models import DOCUMENT_MODELS
 from builder.release import diff
-from builder.release.manifest import Encoded, Entry, Manifest, ManifestError, parse, read
+from builder.release.manifest import WRITE_CHUNK, Encoded, Entry, Manifest, ManifestError, parse, read
 from builder.release.output import DocumentWriter, OutputLayout
 from builder.snapshot import kinds
 from builder.snapshot.kinds import (
@@ -218,3 +219,20 @@ def test_kinds_timetable_parts_decode_to_one_route_and_part() -> None:
     assert "site" not in kinds.folders() and "tables" not in kinds.folders()  # made by --site only
     # not under timetables/, where every document is a route's timetable (the timetable oracle's reading)
     assert {k.place.folder for k in KINDS if k.made_by == "site"} & {"timetables"} == set()
+
+
+@pytest.mark.parametrize("count", [0, 1, WRITE_CHUNK - 1, WRITE_CHUNK, 2 * WRITE_CHUNK + 3])
+def test_manifest_written_in_chunks_is_to_bytes_and_its_hash(tmp_path: Path, count: int) -> None:
+    gz = Encoded("x.gz", SHA, 9)
+    entries = [
+        Entry(
+            f"trips/{i:05d}.json", "trip", str(i), SHA, i, "application/json", {"gzip": gz} if i % 3 else None
+        )
+        for i in range(count)
+    ]
+    listed = Manifest.of(reversed(entries))
+    digest = listed.write(tmp_path / "manifest.json")
+    data = (tmp_path / "manifest.json").read_bytes()
+    assert data == listed.to_bytes()
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert parse(data, "written").entries == listed.entries
