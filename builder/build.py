@@ -294,30 +294,32 @@ def write_optional_passes(
     settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, window: Window, passes: list[Pass]
 ) -> None:
     """The passes one flag asks for (the site), across this process and its helpers like the documents
-    phase (on this machine also with --scheduler: they read the staging folder, not the database much):
-    each split pass cut into small ranges of even weight, each single pass one task."""
+    phase (on this machine also with --scheduler: they read the staging folder, not the database much),
+    cut finer than the documents phase."""
     setup = TaskSetup(feed.database, writer.staging, window, settings.compress, prefix=feed.prefix)
-    split = [p for p in passes if p.split_by is not None]
     parts = settings.workers * OPTIONAL_TASKS_PER_WORKER if settings.workers > 1 else 1
-    source = setup.database.source()
-    with source.connect() as conn:
-        tasks = plan_tasks(source, conn, split, parts)
-    source.engine.dispose()
-    tasks += [Task(p.name) for p in passes if p.split_by is None]
-    gather(writer, run_tasks_here(tasks, setup, {}, settings.workers, Silent()))
+    gather(writer, run_here(settings, setup, Silent(), passes, parts))
 
 
 def run_here(
-    settings: BuildSettings, setup: TaskSetup, progress: Progress, passes: Iterable[Pass] = SPLIT_PASSES
+    settings: BuildSettings,
+    setup: TaskSetup,
+    progress: Progress,
+    passes: Iterable[Pass] = SPLIT_PASSES,
+    parts: int | None = None,
 ) -> TaskResult:
-    """`passes` cut into id ranges that this process and its helpers take in turn."""
+    """`passes` taken in turn by this process and its helpers: each split pass cut into `parts` id
+    ranges (by default one per worker), each other pass one task."""
     prepared = prepare_passes(setup, passes)
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     passes = [p for p in passes if not p.prepare or prepared.get(p.name) is not None]
     source = setup.database.source()
     with source.connect() as conn:
-        tasks = plan_tasks(source, conn, passes, settings.workers)
+        tasks = plan_tasks(
+            source, conn, [p for p in passes if p.split_by is not None], parts or settings.workers
+        )
     source.engine.dispose()
+    tasks += [Task(p.name) for p in passes if p.split_by is None]
     return run_tasks_here(tasks, setup, prepared, settings.workers, progress)
 
 
