@@ -146,12 +146,8 @@ class ByteCache(Generic[K, V]):
             segment, victim = victims[0]
             segment.move_to_end(victim)
             return False
-        for segment, victim in victims:
-            victim_size = segment.pop(victim)[1]
-            if segment is self._probation:
-                self._probation_bytes -= victim_size
-            else:
-                self._protected_bytes -= victim_size
+        for _, victim in victims:
+            self._discard(victim)
         return True
 
     def _evict_larger(self, size: int, frequency: int, excess: int) -> bool:
@@ -162,11 +158,7 @@ class ByteCache(Generic[K, V]):
                     break
                 larger = victim_size > size and victim_size >= excess
                 if larger and self._sketch.frequency(victim) <= frequency:
-                    del segment[victim]
-                    if segment is self._probation:
-                        self._probation_bytes -= victim_size
-                    else:
-                        self._protected_bytes -= victim_size
+                    self._discard(victim)  # the loop ends here: the segment changing under it is safe
                     return True
         return False
 
