@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -21,9 +20,9 @@ from builder.errors import BuildError, io_error
 from builder.progress import Progress, Silent
 from builder.release import manifest
 from builder.release.compress import parse_codings
-from builder.release.diff import BUILD_INFO_IDS, diff_manifests
+from builder.release.diff import BUILD_INFO_IDS, changes_on_disk
+from builder.release.entries import EntryLog, write_manifest
 from builder.release.history import keep_newest, record_publish
-from builder.release.manifest import Manifest
 from builder.release.output import DocumentWriter, OutputLayout, build_id_of, finish_release, publish
 from builder.snapshot.across import AcrossInput, naming, remove_empty_folders
 from builder.snapshot.board_context import feed_zone
@@ -140,11 +139,10 @@ def publish_release(
             if keep is None
             else _io(lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
         )
-    kinds = Counter(e.kind for e in writer.entries)
     return BuildResult(
         build_id,
         published,
-        dict(kinds),
+        dict(writer.log.kinds),
         writer.bytes_written,
         time.monotonic() - started,
         layout.release(build_id),
@@ -169,7 +167,7 @@ def write_release(
     staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
     try:
         try:
-            writer = DocumentWriter(staging, settings.compress)
+            writer = DocumentWriter(staging, settings.compress, log=EntryLog.under(staging))
             for feed, (total, window) in zip(pin.feeds, checked, strict=True):
                 write_feed(settings, feed, writer, progress, total, window)
             if pin.several:
@@ -225,9 +223,9 @@ def seal_release(
 ) -> tuple[str, bool]:
     """The manifest, the build id it gives, build-info.json, and the staging folder renamed to that id
     (False: that release existed already)."""
-    listed, digest = write_manifest(staging, writer)
-    build_id = build_id_of(digest)
-    info = build_info(build_id, writer, started, changes_since(layout, listed))
+    build_id = build_id_of(write_manifest(staging / manifest.MANIFEST, writer.log))
+    info = build_info(build_id, writer, started, changes_since(layout, writer.log))
+    writer.log.remove()
     with progress.phase("sync"):
         return build_id, finish_release(layout, staging, build_id, info)
 
@@ -284,7 +282,7 @@ def write_views(
 
 def gather(writer: DocumentWriter, result: TaskResult) -> None:
     """What the tasks wrote, into the build's writer; the release is refused if any found problems."""
-    writer.entries += result.entries
+    writer.log.adopt(result.runs, result.kinds)
     writer.bytes_written += result.bytes_written
     if result.problems:
         raise unreliable(result.problems[: Problems.LIMIT])
@@ -386,23 +384,18 @@ def write_single_passes(
         raise unreliable(problems)
 
 
-def write_manifest(staging: Path, writer: DocumentWriter) -> tuple[Manifest, str]:
-    """manifest.json, streamed; the manifest and its sha256."""
-    listed = Manifest.of(writer.entries)
-    return listed, listed.write(staging / manifest.MANIFEST)
-
-
-def changes_since(layout: OutputLayout, new: Manifest) -> dict[str, Any] | None:
-    """What this release changes against the one it replaces (None for the first release)."""
+def changes_since(layout: OutputLayout, new: EntryLog) -> dict[str, Any] | None:
+    """What this release changes against the one it replaces (None for the first release), both
+    manifests read as streams (builder.release.diff.changes_on_disk)."""
     previous = layout.current_build_id()
-    if previous is None:
+    if previous is None or new.folder is None:
         return None
+    old = manifest.stream(layout.release(previous))
     try:
-        old = manifest.read(layout.release(previous))
+        changes = changes_on_disk(old, new.entries(), new.folder, limit=BUILD_INFO_IDS)
     except manifest.ManifestError:
         return None  # a damaged previous release must not stop the one that replaces it
-    changes = diff_manifests(old, new)
-    return {"against": previous, **changes.as_dict(limit=BUILD_INFO_IDS)}
+    return {"against": previous, **changes}
 
 
 def build_info(
@@ -413,7 +406,7 @@ def build_info(
         "build_id": build_id,
         "built_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "seconds": round(time.monotonic() - started, 3),
-        "documents": dict(sorted(Counter(e.kind for e in writer.entries).items())),
+        "documents": dict(sorted(writer.log.kinds.items())),
         "bytes": writer.bytes_written,
         "host": os.uname().nodename,
         "changes": changes,

@@ -47,6 +47,8 @@ from builder.database import sqlite_file
 from builder.errors import BuildError, ShardError, io_error
 from builder.progress import Progress, Silent
 from builder.release import shards as records
+from builder.release.entries import EntryLog
+from builder.release.manifest import Entry
 from builder.release.output import DocumentWriter, OutputLayout
 from builder.snapshot.calendars import Window
 from builder.snapshot.kinds import PASS_BY_NAME, SINGLE_PASSES, SITE, SITE_STOPS, SPLIT_PASSES
@@ -80,10 +82,24 @@ def build_shard(
         shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves nothing (a killed one, no record)
         raise
     record = {"shard": shard, "shards": shards, "plan": fingerprint, "compress": list(settings.compress)}
-    _io(lambda: records.complete(folder, result.entries, record), "cannot write the shard into", folder)
-    return ShardResult(
-        folder, len(result.entries), result.bytes_written, fingerprint, time.monotonic() - started
+    _io(
+        lambda: records.complete(folder, _entries(folder, result), record),
+        "cannot write the shard into",
+        folder,
     )
+    return ShardResult(
+        folder, result.documents, result.bytes_written, fingerprint, time.monotonic() - started
+    )
+
+
+def _entries(folder: Path, result: TaskResult) -> list[Entry]:
+    """The shard's manifest entries, read back from its tasks' runs (which then go: they are not
+    documents of the shard)."""
+    log = EntryLog.under(folder)
+    log.adopt(result.runs, result.kinds)
+    entries = list(log.entries())
+    log.remove()
+    return entries
 
 
 def _write_shard(
@@ -209,11 +225,11 @@ def merge_shards(
         _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
         staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
         try:
-            writer, seen = DocumentWriter(staging, compress), set[str]()
+            writer, seen = DocumentWriter(staging, compress, log=EntryLog.under(staging)), set[str]()
             with progress.phase("documents", sum(len(s.entries) for s in shards)):
                 for shard in shards:
                     gather(shard, staging, writer, seen)
-                    progress.advance(len(writer.entries))
+                    progress.advance(writer.log.documents)
             if site:  # the optional passes, made from the release's own documents: no database here
                 with progress.phase(SITE):
                     from builder.site import route_documents, stop_documents
@@ -253,7 +269,7 @@ def gather(shard: records.Shard, staging: Path, writer: DocumentWriter, seen: se
         if entry.path in seen:  # only shards of one plan get here, so only a bug would do this
             raise BuildError(f"cannot merge: {entry.path} is in two shards; nothing was published")
         seen.add(entry.path)
-    writer.entries += shard.entries
+    writer.log.extend(shard.entries)
     writer.bytes_written += int(shard.record.get("bytes") or 0)
 
 

@@ -9,11 +9,16 @@ listed as `<key>:<id>` (a key never holds a colon).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 from builder.feeds import FEEDS_FOLDER
-from builder.release.manifest import Manifest
+from builder.release.manifest import Entry, Manifest
+from builder.release.runs import RunWriter, compact, merge, value_of
 from builder.snapshot.kinds import KINDS as DOCUMENT_KINDS
 
 # Report groups: each kind with ids, then "other" for documents matched by path.
@@ -63,14 +68,51 @@ def diff_manifests(old: Manifest, new: Manifest) -> Changes:
     return Changes(added, removed, changed)
 
 
+def changes_on_disk(
+    old: Iterable[Entry], new: Iterable[Entry], folder: Path, limit: int | None = None
+) -> dict[str, Any]:
+    """`diff_manifests(old, new).as_dict(limit)` without holding either side: every entry's key and
+    digest go through sorted runs in `folder` (builder.release.runs), and the merge walks each key's
+    old and new versions together. The counts are complete; ids are kept up to `limit` per list."""
+    sorter = RunWriter(folder)
+    for side, entries in ((_OLD, old), (_NEW, new)):
+        for e in entries:
+            kind, key = _key_of(e)
+            name = f"{kind}\0{key}".encode("utf-8", "surrogatepass").hex().encode()
+            sorter.add(name, b"%s%s %s" % (side, e.sha256.encode(), e.media_type.encode()))
+    runs = compact(folder, sorter.spill())
+    counts = {k: {"added": 0, "removed": 0, "changed": 0} for k in KINDS}
+    ids: dict[str, dict[str, list[str]]] = {
+        c: {k: [] for k in KINDS} for c in ("added", "removed", "changed")
+    }
+    try:
+        for name, records in groupby(merge(folder, runs), key=itemgetter(0)):
+            versions = {value_of(line)[:1]: value_of(line)[1:] for _, line in records}
+            before, after = versions.get(_OLD), versions.get(_NEW)
+            change = "added" if before is None else "removed" if after is None else "changed"
+            if change == "changed" and before == after:
+                continue
+            kind, _, key = bytes.fromhex(name.decode()).decode("utf-8", "surrogatepass").partition("\0")
+            counts[kind][change] += 1
+            if limit is None or len(ids[change][kind]) < limit:
+                ids[change][kind].append(key)
+    finally:
+        for run in runs:
+            (folder / run).unlink(missing_ok=True)
+    return {"counts": counts, **ids}
+
+
+_OLD, _NEW = b"-", b"+"
+
+
+def _key_of(e: Entry) -> tuple[str, str]:
+    if e.kind in _BY_ID and e.id is not None:
+        return e.kind, _feed_of(e.path) + e.id
+    return "other", e.path
+
+
 def _by_key(listed: Manifest) -> dict[tuple[str, str], tuple[str, str]]:
-    keyed = {}
-    for e in listed.entries:
-        if e.kind in _BY_ID and e.id is not None:
-            keyed[(e.kind, _feed_of(e.path) + e.id)] = (e.sha256, e.media_type)
-        else:
-            keyed[("other", e.path)] = (e.sha256, e.media_type)
-    return keyed
+    return {_key_of(e): (e.sha256, e.media_type) for e in listed.entries}
 
 
 _BY_ID = frozenset(KINDS[:-1])

@@ -137,6 +137,66 @@ def read(path: Path) -> Manifest:
     return parse(raw, str(file))
 
 
+_HEAD, _TAIL, _BETWEEN = b'{"documents":[', b"]}", b"},{"
+STREAM_BLOCK = 1 << 20
+
+
+def stream(path: Path) -> Iterator[Entry]:
+    """The entries of a release's manifest.json one at a time, validated as `read` does, holding one
+    block of the file: for a manifest as the builder writes it (compact, sorted by path, which is also
+    how duplicates are refused here). Anything else raises ManifestError: a diff must not parse a
+    region's manifest whole to describe the release replacing it."""
+    file = path / MANIFEST if path.is_dir() else path
+    where, previous, index = str(file), "", 0
+    try:
+        with file.open("rb") as raw:
+            if raw.read(len(_HEAD)) != _HEAD:
+                raise ManifestError(f"manifest {where} is not in the compact form the builder writes")
+            for item in _items(raw, where):
+                context = f"manifest {where}: documents[{index}]"
+                entry = _entry(item, context)
+                if entry.path <= previous:
+                    raise ManifestError(f"{context}: {entry.path!r} is not after {previous!r} (unsorted)")
+                previous, index = entry.path, index + 1
+                yield entry
+    except FileNotFoundError:
+        raise ManifestError(f"no manifest at {file}: give a release folder or a manifest.json") from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest {file}: {exc.strerror or exc}") from exc
+
+
+def _items(raw: Any, where: str) -> Iterator[object]:
+    """The objects of the documents list, the file read a block at a time. They are cut at `},{`; one
+    such cut inside a string (an id may hold anything) leaves an unterminated string, which does not
+    parse, so the cut moves on to the next one."""
+    buffer, start, search, ended = b"", 0, 0, False
+    while True:
+        cut = buffer.find(_BETWEEN, search)
+        if cut < 0:
+            if ended:
+                break
+            block = raw.read(STREAM_BLOCK)
+            ended = not block
+            buffer, search, start = buffer[start:] + block, search - start, 0
+            continue
+        try:
+            item = orjson.loads(buffer[start : cut + 1])
+        except orjson.JSONDecodeError:
+            search = cut + 1
+            continue
+        yield item
+        start = search = cut + 2
+    buffer = buffer[start:]
+    if buffer == _TAIL:  # no documents at all
+        return
+    if not buffer.endswith(_TAIL):
+        raise ManifestError(f"manifest {where} does not end its documents list")
+    try:
+        yield orjson.loads(buffer[: -len(_TAIL)])
+    except orjson.JSONDecodeError as exc:
+        raise ManifestError(f"manifest {where} is not valid JSON: {exc}") from exc
+
+
 def parse(raw: bytes, where: str) -> Manifest:
     """Validate and read manifest bytes; `where` names them in errors. Duplicate paths are refused."""
     try:

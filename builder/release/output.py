@@ -30,6 +30,7 @@ import orjson
 
 from builder.errors import LockedError, io_error
 from builder.release.compress import sidecars
+from builder.release.entries import EntryLog
 from builder.release.manifest import Encoded, Entry
 from builder.snapshot.kinds import DocumentKind, folders
 
@@ -169,7 +170,13 @@ class DocumentWriter:
     sidecars, listed in its entry under `encodings`; without it the output is exactly the plain files.
     """
 
-    def __init__(self, staging: Path, compress: tuple[str, ...] = (), scratch: Path | None = None) -> None:
+    def __init__(
+        self,
+        staging: Path,
+        compress: tuple[str, ...] = (),
+        scratch: Path | None = None,
+        log: EntryLog | None = None,
+    ) -> None:
         self.staging = staging
         self.compress = compress
         # With `scratch` (a folder on the staging folder's filesystem), each file is written there under
@@ -177,8 +184,15 @@ class DocumentWriter:
         # the cluster gave up on but which still runs, never leaves a torn file under a document's name.
         self.scratch = scratch
         self._temporary = f"{os.getpid()}-{secrets.token_hex(6)}-" if scratch is not None else ""
-        self.entries: list[Entry] = []
+        # the manifest entries: on disk in a build (EntryLog.under(staging)), in memory by default
+        self.log = log or EntryLog()
+        self.documents = 0
         self.bytes_written = 0
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The entries written so far, sorted by path (read back from disk for a log that spills)."""
+        return list(self.log.entries())
 
     def write(self, kind: DocumentKind, id_: str | None, doc: Any) -> None:
         """Write one document of `kind` where the registry places it, and remember its manifest entry."""
@@ -195,11 +209,12 @@ class DocumentWriter:
             size = self._write(path, [data], digest)
             if self.compress:
                 encodings = self._write_sidecars(path, data)
-        self.entries.append(
+        self.log.add(
             Entry(
                 path, kind.name, kind.manifest_id(id_), digest.hexdigest(), size, kind.media_type, encodings
             )
         )
+        self.documents += 1
 
     def _write_sidecars(self, path: str, data: bytes) -> dict[str, Encoded]:
         encodings = {}
@@ -213,7 +228,7 @@ class DocumentWriter:
         as it goes; returns its size. os.open/os.writev: three system calls for a whole document, where
         open() adds fstat, ioctl and a buffer object."""
         target, size = f"{self.staging}/{path}", 0
-        written = target if self.scratch is None else f"{self.scratch}/{self._temporary}{len(self.entries)}"
+        written = target if self.scratch is None else f"{self.scratch}/{self._temporary}{self.documents}"
         try:
             try:
                 fd = os.open(written, WRITE_FLAGS, 0o644)

@@ -151,7 +151,7 @@ def _run(
                 continue
             for future in finishing.next_batch(block=False):
                 result.add(_outcome(future, futures[future]))
-            advance(len(result.entries))
+            advance(result.documents)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"lost the Dask scheduler at {address}: {_reason(exc)}") from exc
     finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from builder.errors import BuildError
-from builder.release.manifest import Entry
+from builder.release.entries import EntryLog
 from builder.release.output import DocumentWriter
 from builder.snapshot.calendars import Window
 from builder.snapshot.kinds import PASS_BY_NAME, Pass, documents_under, kind
@@ -65,12 +65,22 @@ class TaskSetup:
 
 @dataclass
 class TaskResult:
-    entries: list[Entry] = field(default_factory=list)
+    """What tasks wrote: the sorted runs of their manifest entries (names under the staging folder's
+    builder.release.entries.FOLDER) and how many documents of each kind, never the entries themselves."""
+
+    runs: list[str] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     bytes_written: int = 0
 
+    @property
+    def documents(self) -> int:
+        return sum(self.kinds.values())
+
     def add(self, other: TaskResult) -> None:
-        self.entries += other.entries
+        self.runs += other.runs
+        for kind_name, count in other.kinds.items():
+            self.kinds[kind_name] = self.kinds.get(kind_name, 0) + count
         self.problems += other.problems
         self.bytes_written += other.bytes_written
 
@@ -101,7 +111,8 @@ def run_task(
     pass_ = PASS_BY_NAME[task.pass_name]
     own = source is None
     source = source or setup.database.source()
-    writer, problems = DocumentWriter(setup.staging, setup.compress, setup.scratch), Problems()
+    log = EntryLog.under(setup.staging)
+    writer, problems = DocumentWriter(setup.staging, setup.compress, setup.scratch, log), Problems()
     try:
         with (
             documents_under(setup.prefix),
@@ -118,9 +129,10 @@ def run_task(
         if own:
             source.engine.dispose()
     if counter is not None:
-        counter.add(len(writer.entries) % BATCH)
+        counter.add(writer.documents % BATCH)
+    runs = log.close()
     release_memory()
-    return TaskResult(writer.entries, list(problems), writer.bytes_written)
+    return TaskResult(runs, dict(log.kinds), list(problems), writer.bytes_written)
 
 
 def write_made(
@@ -136,7 +148,7 @@ def write_made(
                 f"it makes {', '.join(pass_.kinds)}"
             )
         writer.write(document_kind, id_, doc)
-        if counter is not None and len(writer.entries) % BATCH == 0:
+        if counter is not None and writer.documents % BATCH == 0:
             counter.add(BATCH)
 
 

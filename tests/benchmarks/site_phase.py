@@ -70,7 +70,7 @@ def render(folder: Path, work: Path, workers: int = 1) -> str:
         for entries, written in run_shared(
             TaskBoard(site_tasks(work, workers)), partial(render_task, folder, dest), helpers=workers - 1
         ):
-            writer.entries += entries
+            writer.log.extend(entries)
             writer.bytes_written += written
     wall, cpu = time.monotonic() - started, _cpu() - before
     rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
