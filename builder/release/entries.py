@@ -15,6 +15,7 @@ import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -82,22 +83,12 @@ class EntryLog:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def entry_of(item: dict[str, object]) -> Entry:
+def entry_of(item: dict[str, Any]) -> Entry:
     """An Entry from the JSON this module wrote (trusted: it is the build's own)."""
     codings = item.get("encodings")
-    encodings = (
-        None
-        if not isinstance(codings, dict)
-        else {coding: Encoded(e["path"], e["sha256"], e["bytes"]) for coding, e in codings.items()}
-    )
+    encodings = None if codings is None else {c: Encoded(**sidecar) for c, sidecar in codings.items()}
     return Entry(
-        item["path"],  # type: ignore[arg-type]
-        item["kind"],  # type: ignore[arg-type]
-        item["id"],  # type: ignore[arg-type]
-        item["sha256"],  # type: ignore[arg-type]
-        item["bytes"],  # type: ignore[arg-type]
-        item["media_type"],  # type: ignore[arg-type]
-        encodings,
+        item["path"], item["kind"], item["id"], item["sha256"], item["bytes"], item["media_type"], encodings
     )
 
 
