@@ -12,56 +12,28 @@ from builder.options import FeedId, Ratio
 
 
 def limit_options(func: F) -> F:
-    """`import`'s bounds on what one file of a feed may hold (builder.importer.limits.ImportLimits)."""
+    """`import`'s bounds on what one file of a feed may hold (builder.importer.limits.ImportLimits): an
+    option --max-x-y per field max_x_y, defaulting to the field's default."""
     from builder.importer.limits import ImportLimits
 
     default = ImportLimits()
-    options = [
-        click.option(
-            "--max-line-bytes",
-            type=click.IntRange(1),
-            default=default.max_line_bytes,
+    helps = {
+        "max_line_bytes": "Longest line (or record quoted over lines, or run of blank lines).",
+        "max_field_chars": "Longest value.",
+        "max_columns": "Most fields in a header or a row.",
+        "max_file_bytes": "Largest file, decompressed.",
+        "max_ratio": "Highest compression ratio of a zip entry larger than "
+        f"{default.ratio_floor_bytes >> 20} MB.",
+        "max_zip_entries": "Most files and folders listed in a zip.",
+    }
+    for name, help_text in reversed(helps.items()):
+        option = click.option(
+            f"--{name.replace('_', '-')}",
+            type=Ratio(1) if name == "max_ratio" else click.IntRange(1),
+            default=getattr(default, name),
             show_default=True,
-            help="Longest line (or record quoted over lines, or run of blank lines).",
-        ),
-        click.option(
-            "--max-field-chars",
-            type=click.IntRange(1),
-            default=default.max_field_chars,
-            show_default=True,
-            help="Longest value.",
-        ),
-        click.option(
-            "--max-columns",
-            type=click.IntRange(1),
-            default=default.max_columns,
-            show_default=True,
-            help="Most fields in a header or a row.",
-        ),
-        click.option(
-            "--max-file-bytes",
-            type=click.IntRange(1),
-            default=default.max_file_bytes,
-            show_default=True,
-            help="Largest file, decompressed.",
-        ),
-        click.option(
-            "--max-ratio",
-            type=Ratio(1),
-            default=default.max_ratio,
-            show_default=True,
-            help="Highest compression ratio of a zip entry larger than "
-            f"{default.ratio_floor_bytes >> 20} MB.",
-        ),
-        click.option(
-            "--max-zip-entries",
-            type=click.IntRange(1),
-            default=default.max_zip_entries,
-            show_default=True,
-            help="Most files and folders listed in a zip.",
-        ),
-    ]
-    for option in reversed(options):
+            help=help_text,
+        )
         func = option(func)
     return func
 
