@@ -141,6 +141,9 @@ def _write_shard(
         results = []
         for index, (feed, (total, window)) in enumerate(zip(pin.feeds, checked, strict=True)):
             mine = [task for f, task in plan.shards[shard] if f == index]
+            if not mine:  # a small feed whose ranges are all other shards'
+                results.append(TaskResult())
+                continue
             setup = TaskSetup(feed.database, folder, window, settings.compress, prefix=feed.prefix)
             name = "" if feed.record is None else f" {feed.record.feed_id}"
             with naming(feed), progress.phase("documents" + name, total // shards):
@@ -160,8 +163,6 @@ def _run_feed(
     setup: TaskSetup, mine: list[Task], weights: dict[str, Weights], workers: int, progress: Progress
 ) -> TaskResult:
     """A shard's tasks of one feed, each split pass's range cut again into one per local process."""
-    if not mine:
-        return TaskResult()
     prepared = prepare_passes(setup, dict.fromkeys(PASS_BY_NAME[t.pass_name] for t in mine))
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     kept = [t for t in mine if not PASS_BY_NAME[t.pass_name].prepare or prepared.get(t.pass_name) is not None]
