@@ -133,6 +133,15 @@ def test_dask_build_from_a_pinned_sqlite_file_is_byte_identical(scheduler: str, 
     )
 
 
+def test_dask_build_of_several_feeds_from_pinned_sqlite_files_is_byte_identical(
+    scheduler: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'region.sqlite'}"
+    import_two_feeds(url)
+    local = build(settings(url, tmp_path / "local", workers=2, site=True))
+    assert_same_release(local, build(settings(url, tmp_path / "dask", scheduler=scheduler, site=True)))
+
+
 class KillOnTask(WorkerPlugin):
     """Kills the worker process (SIGKILL: no goodbye to the scheduler) when it starts one of the build's
     tasks: the first time only, across every worker, while `once` does not exist; every time without it."""

@@ -190,12 +190,13 @@ def described_feeds(feeds: tuple[FeedRecord, ...]) -> list[list[str]] | None:
 def feeds_of(staging: Path, shards: list[Shard]) -> tuple[FeedRecord, ...]:
     """The feeds the shards' records list (the same in each: their plan's fingerprint covers them), for
     the root documents of several feeds; () for one unnamed feed."""
-    listed = {orjson.dumps(s.record.get("feeds")) for s in shards}
-    rows = shards[0].record.get("feeds") if len(listed) == 1 else None
-    if rows is None and len(listed) == 1:
+    rows = shards[0].record.get("feeds")
+    same = all(s.record.get("feeds") == rows for s in shards)
+    if same and rows is None:
         return ()
     if not (
-        isinstance(rows, list)
+        same
+        and isinstance(rows, list)
         and all(isinstance(r, list) and len(r) == 4 and all(isinstance(v, str) for v in r) for r in rows)
     ):
         raise ShardError(
