@@ -3,9 +3,10 @@
 A **task** is one pass (builder.snapshot.kinds) over one id range. `run_task` runs it: in the build
 process or a forked helper (builder.snapshot.workers), on a Dask worker (builder.snapshot.cluster), or in
 one shard of a sharded build (builder.shards). Everything a task needs crosses to it as plain data —
-the task, the build's `TaskSetup` (the pinned database as strings, the staging folder, the window) and
-what its pass's `prepare` read — and it hands back its manifest entries, the problems it met and the
-bytes it wrote, so whoever collects them writes the manifest. A task's documents depend on its ids
+the task, the build's `TaskSetup` (the pinned database as strings, the staging folder, the window; in a
+database of several feeds, each feed's own, naming its database and its folder) and what its pass's
+`prepare` read — and it hands back its manifest entries, the problems it met and the bytes it wrote, so
+whoever collects them writes the manifest. A task's documents depend on its ids
 only, never on how the work was cut: any plan gives the same release, byte for byte.
 """
 
@@ -222,7 +223,7 @@ def split_across(feeds: Sequence[tuple[KeyRange, Weights]], parts: int) -> list[
     """One pass over several feeds' ids, feed after feed, cut into at most `parts` parts of even weight,
     each a list of (feed index, range): a part may finish one feed and start the next, so a small feed
     shares a part and a large one spreads over several. Every id is in one part exactly, and a feed
-    without ids in the part its place falls in. Each feed comes as its outer range (EVERYTHING, or the
+    without ids is in the part its place falls in. Each feed comes as its outer range (EVERYTHING, or the
     range a shard holds of it, cut again for the shard's processes) and the weights of its ids inside
     it. One feed of EVERYTHING: the ranges of split_evenly."""
     total = sum(w for _, weights in feeds for _, w in weights)
