@@ -18,6 +18,7 @@ from sqlalchemy import make_url
 
 from builder.database import sqlite_file
 from builder.errors import BuildError, io_error
+from builder.feeds import FeedRecord
 from builder.progress import Progress, Silent
 from builder.release import manifest
 from builder.release.compress import parse_codings
@@ -170,11 +171,14 @@ def write_release(
     try:
         try:
             writer = DocumentWriter(staging, settings.compress)
+            if settings.scheduler is not None:  # every feed's split passes at once, across the cluster
+                write_views_on_cluster(settings.scheduler, settings, pin.feeds, checked, writer, progress)
             for feed, (total, window) in zip(pin.feeds, checked, strict=True):
                 write_feed(settings, feed, writer, progress, total, window)
             if pin.several:
                 with progress.phase("feeds"):
-                    write_across_feeds(settings, pin, writer)
+                    records = tuple(f.record for f in pin.feeds if f.record is not None)
+                    write_across_feeds(records, settings.site, writer)
                 remove_empty_folders(staging)
         except (BuildError, LookupError, ValueError):
             # Where the pin could not keep changes out, a pass may trip over rows another program wrote
@@ -200,11 +204,13 @@ def write_feed(
     window: Window,
 ) -> None:
     """One feed's documents, under its folder (none for a database of one unnamed feed): what a build of
-    that feed alone writes, its hrefs starting with the folder."""
+    that feed alone writes, its hrefs starting with the folder. With --scheduler, its split passes'
+    documents are written already (write_views_on_cluster)."""
     name = "" if feed.record is None else f" {feed.record.feed_id}"
     with naming(feed), documents_under(feed.prefix):
-        with progress.phase("documents" + name, total):
-            write_views(settings, feed, writer, progress, window)
+        if settings.scheduler is None:
+            with progress.phase("documents" + name, total):
+                write_views(settings, feed, writer, progress, window)
         with progress.phase("indexes" + name):
             write_single_passes(settings, feed.database, writer, window, SINGLE_PASSES)
         for flag in dict.fromkeys(p.when for p in OPTIONAL_PASSES if getattr(settings, str(p.when))):
@@ -213,11 +219,11 @@ def write_feed(
                 write_optional_passes(settings, feed, writer, window, optional)
 
 
-def write_across_feeds(settings: BuildSettings, pin: Pin, writer: DocumentWriter) -> None:
-    """The root of a snapshot of several feeds (builder.snapshot.across), from their documents."""
-    records = tuple(f.record for f in pin.feeds if f.record is not None)
+def write_across_feeds(records: tuple[FeedRecord, ...], site: bool, writer: DocumentWriter) -> None:
+    """The root of a snapshot of several feeds (builder.snapshot.across), from their documents: the
+    build's, or a merge's of shards (which has no database)."""
     make = cast("Callable[[AcrossInput], Iterable[Made]]", ROOT_PASS.make())
-    write_made(ROOT_PASS, make(AcrossInput(writer.staging, records, settings.site)), writer)
+    write_made(ROOT_PASS, make(AcrossInput(writer.staging, records, site)), writer)
 
 
 def seal_release(
@@ -268,18 +274,34 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
 def write_views(
     settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, progress: Progress, window: Window
 ) -> None:
-    """One feed's split passes' tasks: here and in forked helpers, or on a Dask cluster (--scheduler)."""
-    staging, prefix = writer.staging, feed.prefix
-    if settings.scheduler is None:
-        setup = TaskSetup(feed.database, staging, window, settings.compress, prefix=prefix)
-        result = run_here(settings, setup, progress)
-    else:
-        scratch = staging / SCRATCH
-        _io(lambda: scratch.mkdir(exist_ok=True), "cannot create the scratch folder in", staging)
-        setup = TaskSetup(feed.database, staging, window, settings.compress, scratch, prefix)
-        result = run_on_cluster(settings.scheduler, setup, SPLIT_PASSES, progress.advance)
-        _io(lambda: shutil.rmtree(scratch), "cannot remove the scratch folder", scratch)
-    gather(writer, result)
+    """One feed's split passes' tasks, here and in forked helpers."""
+    setup = TaskSetup(feed.database, writer.staging, window, settings.compress, prefix=feed.prefix)
+    gather(writer, run_here(settings, setup, progress))
+
+
+def write_views_on_cluster(
+    scheduler: str,
+    settings: BuildSettings,
+    feeds: tuple[PinnedFeed, ...],
+    checked: list[tuple[int, Window]],
+    writer: DocumentWriter,
+    progress: Progress,
+) -> None:
+    """Every feed's split passes' tasks on the Dask cluster at `scheduler`, submitted together (each
+    task's setup names its feed's database and folder), then gathered feed by feed."""
+    staging = writer.staging
+    scratch = staging / SCRATCH
+    _io(lambda: scratch.mkdir(exist_ok=True), "cannot create the scratch folder in", staging)
+    setups = [
+        TaskSetup(feed.database, staging, window, settings.compress, scratch, feed.prefix)
+        for feed, (_, window) in zip(feeds, checked, strict=True)
+    ]
+    with progress.phase("documents", sum(total for total, _ in checked)):
+        results = run_on_cluster(scheduler, setups, SPLIT_PASSES, progress.advance)
+    _io(lambda: shutil.rmtree(scratch), "cannot remove the scratch folder", scratch)
+    for feed, result in zip(feeds, results, strict=True):
+        with naming(feed):
+            gather(writer, result)
 
 
 def gather(writer: DocumentWriter, result: TaskResult) -> None:
