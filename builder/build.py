@@ -80,6 +80,11 @@ class BuildSettings:
         if self.compress != parse_codings(self.compress):
             raise BuildError(f"compress must be a sorted tuple of known codings, got {self.compress!r}")
 
+    def flags(self) -> frozenset[str]:
+        """The flags this build has of those the registry's passes and kinds are made on (`when`)."""
+        named = {p.when for p in OPTIONAL_PASSES} | {k.when for k in KINDS}
+        return frozenset(f for f in named if f is not None and getattr(self, f))
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -251,7 +256,7 @@ def check_database(settings: BuildSettings, database: PinnedDatabase) -> tuple[i
         total = sum(
             source.count(conn, k.ids.table) * (window.days if isinstance(k.place, PerDate) else 1)
             for k in KINDS
-            if k.made_by in split and k.ids is not None
+            if k.made_by in split and k.ids is not None and (k.when is None or getattr(settings, k.when))
         )
     source.engine.dispose()
     return total, window
@@ -271,12 +276,16 @@ def write_views(
     """One feed's split passes' tasks: here and in forked helpers, or on a Dask cluster (--scheduler)."""
     staging, prefix = writer.staging, feed.prefix
     if settings.scheduler is None:
-        setup = TaskSetup(feed.database, staging, window, settings.compress, prefix=prefix)
+        setup = TaskSetup(
+            feed.database, staging, window, settings.compress, prefix=prefix, flags=settings.flags()
+        )
         result = run_here(settings, setup, progress)
     else:
         scratch = staging / SCRATCH
         _io(lambda: scratch.mkdir(exist_ok=True), "cannot create the scratch folder in", staging)
-        setup = TaskSetup(feed.database, staging, window, settings.compress, scratch, prefix)
+        setup = TaskSetup(
+            feed.database, staging, window, settings.compress, scratch, prefix, flags=settings.flags()
+        )
         result = run_on_cluster(settings.scheduler, setup, SPLIT_PASSES, progress.advance)
         _io(lambda: shutil.rmtree(scratch), "cannot remove the scratch folder", scratch)
     gather(writer, result)

@@ -49,7 +49,7 @@ from builder.progress import Progress, Silent
 from builder.release import shards as records
 from builder.release.output import DocumentWriter, OutputLayout
 from builder.snapshot.calendars import Window
-from builder.snapshot.kinds import PASS_BY_NAME, SINGLE_PASSES, SITE, SITE_STOPS, SPLIT_PASSES
+from builder.snapshot.kinds import DEPARTURES, PASS_BY_NAME, SINGLE_PASSES, SITE, SITE_STOPS, SPLIT_PASSES
 from builder.snapshot.pinning import PinnedDatabase, pin_database
 from builder.snapshot.source import EVERYTHING, KeyRange, Source, unreliable
 from builder.snapshot.tasks import Task, TaskResult, TaskSetup, split_evenly, within, write_made
@@ -216,8 +216,10 @@ def merge_shards(
                     progress.advance(len(writer.entries))
             if site:  # the optional passes, made from the release's own documents: no database here
                 with progress.phase(SITE):
-                    from builder.site import route_documents, stop_documents
+                    from builder.site import route_documents, stop_documents, stop_weeks
 
+                    # the stops' weeks, which the boards pass writes with --site, from the boards' JSON
+                    write_made(PASS_BY_NAME[DEPARTURES], stop_weeks(staging), writer)
                     write_made(PASS_BY_NAME[SITE], route_documents(staging, EVERYTHING), writer)
                     write_made(PASS_BY_NAME[SITE_STOPS], stop_documents(staging, EVERYTHING), writer)
             build_id, is_new = seal_release(layout, staging, writer, started, progress)

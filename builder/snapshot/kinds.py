@@ -188,6 +188,9 @@ class DocumentKind:
     # only at the root of a snapshot of several feeds (feeds.json and the indexes across feeds): never
     # under a feed's folder, and not in a snapshot of one unnamed feed
     root: bool = False
+    # The BuildSettings flag that asks for it when a pass every build runs makes it only on request
+    # (a stop's week of boards for its page, made by the boards pass with --site); None: always made.
+    when: str | None = None
 
     def __post_init__(self) -> None:
         expected = MEDIA_TYPES.get(self.place.extension)
@@ -267,6 +270,17 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("timetable_page", SITE, Parts("tables", ".html"), media_type=HTML),
     DocumentKind(
         "stop_page", SITE_STOPS, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")
+    ),
+    # a stop's week of departures as its page's script reads them (builder.snapshot.board_week): made
+    # by the boards pass, which holds them, when the build has --site; a script, since browsers do not
+    # fetch JSON from file://
+    DocumentKind(
+        "stop_week",
+        DEPARTURES,
+        PerId("stops", ".js"),
+        media_type=JAVASCRIPT,
+        ids=Ids("stops", "stop_id"),
+        when="site",
     ),
     DocumentKind("stylesheet", SITE, Named("site", ".css"), media_type=CSS),
     DocumentKind("script", SITE, Named("site", ".js"), media_type=JAVASCRIPT),

@@ -61,6 +61,8 @@ class TaskSetup:
     # the feed's folder in a snapshot of several feeds (builder.snapshot.kinds.documents_under), "" for
     # one unnamed feed: a task of one feed of many is this setup with that feed's database and folder
     prefix: str = ""
+    # the BuildSettings flags the build has ("site"): kinds made only on request (kinds.DocumentKind.when)
+    flags: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -110,7 +112,16 @@ def run_task(
         ):
             lookups = load_lookups(source, conn)
             inp = PassInput(
-                source, conn, lookups, problems, spool, task.span, setup.window, prepared, setup.staging
+                source,
+                conn,
+                lookups,
+                problems,
+                spool,
+                task.span,
+                setup.window,
+                prepared,
+                setup.staging,
+                setup.flags,
             )
             write_made(pass_, pass_.make()(inp), writer, counter)
             del inp, lookups
@@ -151,7 +162,8 @@ def prepare_pass(pass_name: str, setup: TaskSetup, source: Source | None = None)
             Spool(setup.scratch or setup.staging) as spool,
             source.connect() as conn,
         ):
-            inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=setup.window)
+            lookups = load_lookups(source, conn)
+            inp = PassInput(source, conn, lookups, Problems(), spool, window=setup.window, flags=setup.flags)
             return pass_.prepared(inp)
     finally:
         if own:
