@@ -116,13 +116,14 @@ class WeekRows:
     def document(self, dates: Sequence[str], days: Sequence[Sequence[Sequence[Any]]]) -> list[bytes]:
         encode = self._encode
         rows = [
-            b"[" + b",".join([b"[" + d[-2] + b"," + (d[-1][4] or encode(d[-1])) + b"]" for d in day]) + b"]"
+            b"[[" + b"],[".join([d[-2] + (d[-1][4] or encode(d[-1])) for d in day]) + b"]]" if day else b"[]"
             for day in days
         ]
         routes = [self.route_rows.get(r) or self.fallback(r) for r in self.routes.items]
         return script(dates, rows, (self.headsigns.items, self.platforms.items, routes))
 
     def _encode(self, c: Cell) -> bytes:
-        found: bytes = b"%d,%d,%d," % (self.routes.of(c[0]), self.headsigns.of(c[1]), self.platforms.of(c[2]))
+        """The row after its time: `,route,headsign,platform,"note"`, names numbered on first use."""
+        found = b",%d,%d,%d," % (self.routes.of(c[0]), self.headsigns.of(c[1]), self.platforms.of(c[2]))
         found = c[4] = found + c[3]
         return found

@@ -179,6 +179,7 @@ class _Collector:
         self.first_day = ctx.window.first.toordinal() - EPOCH_ORDINAL
         self._members: dict[str, tuple[ZoneClock, bytes]] = {}
         self.week = ctx.route_rows is not None  # --site: rows for the stop's week too (_week_run)
+        self._cells: dict[tuple[Any, ...], Cell] = {}
 
     def visits(self, rows: Iterable[Sequence[Any]]) -> None:
         for row in rows:
@@ -239,20 +240,23 @@ class _Collector:
                     period,
                 )
 
-    @staticmethod
     def _cell(
-        row: Sequence[Any], info: TripInfo, fixed: tuple[bytes, ...], dep: int | None, frequency: Any
+        self, row: Sequence[Any], info: TripInfo, fixed: tuple[bytes, ...], dep: int | None, frequency: Any
     ) -> Cell:
         """The visit's part of its rows in the stop's week (--site), from what its JSON says: the note
-        comes from the fields board_week.note reads in a board's departure."""
-        departure = {
-            "departure": dep,
-            "estimated": fixed[0] == b"true",
-            "pickup_type": int(fixed[1]),
-            "drop_off_type": int(fixed[2]),
-            "frequency": frequency,
-        }
-        return cell(info[1], info[7], row[1], departure)
+        comes from the fields board_week.note reads in a board's departure. Visits alike share one."""
+        key = (info[1], info[7], row[1], dep is None, *fixed[:3], frequency and tuple(frequency.values()))
+        found = self._cells.get(key)
+        if found is None:
+            departure = {
+                "departure": dep,
+                "estimated": fixed[0] == b"true",
+                "pickup_type": int(fixed[1]),
+                "drop_off_type": int(fixed[2]),
+                "frequency": frequency,
+            }
+            found = self._cells[key] = cell(info[1], info[7], row[1], departure)
+        return found
 
     def _run(
         self,

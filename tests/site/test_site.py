@@ -16,10 +16,12 @@ import orjson
 import pytest
 
 from builder.build import BuildSettings, build
-from builder.site import tables
+from builder.release.output import Raw
+from builder.site import stop_weeks, tables
 from builder.site.svgmap import contrast, text_colour
 from builder.snapshot.board_week import parse
 from builder.snapshot.keys import key_for
+from builder.snapshot.kinds import kind
 from tests.conftest import TIMETABLE_ORACLE
 from tests.site.conftest import HOSTILE, HOSTILE_ROUTE, WINDOW_FROM, site_release
 
@@ -156,6 +158,20 @@ def test_site_stop_page_holds_the_first_days_board(site_build: Path) -> None:
         assert len(data["days"][first]) == len(board["departures"])
         checked += bool(board["departures"])
     assert checked >= 5
+
+
+@pytest.mark.parametrize("release", ["site_build", "caltrain_site"])
+def test_site_stop_weeks_are_the_boards_rows(release: str, request: pytest.FixtureRequest) -> None:
+    """The weeks the boards pass writes from the departures it holds are, byte for byte, what the
+    boards' JSON gives (the merge of shards' way): HTML, weeks and boards never disagree."""
+    root: Path = request.getfixturevalue(release)
+    made: dict[str, bytes] = {}
+    for _, stop_id, doc in stop_weeks(root):
+        assert isinstance(doc, Raw) and stop_id is not None
+        made[stop_id] = b"".join(doc.pieces())
+    assert len(made) == len(orjson.loads((root / "stops.json").read_bytes())["stops"])
+    for stop_id, data in made.items():
+        assert (root / kind("stop_week").path(stop_id)).read_bytes() == data, stop_id
 
 
 def test_site_names_from_the_feed_render_as_text(hostile_site: Path) -> None:
