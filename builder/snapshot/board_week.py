@@ -124,6 +124,7 @@ class WeekRows:
 
     def _encode(self, c: Cell) -> bytes:
         """The row after its time: `,route,headsign,platform,"note"`, names numbered on first use."""
-        found = b",%d,%d,%d," % (self.routes.of(c[0]), self.headsigns.of(c[1]), self.platforms.of(c[2]))
-        found = c[4] = found + c[3]
+        numbers = b",%d,%d,%d," % (self.routes.of(c[0]), self.headsigns.of(c[1]), self.platforms.of(c[2]))
+        found: bytes = numbers + c[3]
+        c[4] = found
         return found
