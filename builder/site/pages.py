@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
+from itertools import islice
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, Template
@@ -19,7 +20,7 @@ from builder.site.reader import Doc, Release, page_of, sibling
 from builder.site.svgmap import colour, route_map, text_colour
 from builder.snapshot.kinds import current_prefix, kind
 
-PIECE = 64 * 1024  # rendered text is handed to the writer in pieces of about this size
+PIECES = 256  # rendered text is handed to the writer this many template pieces at a time
 # (kind, id, path in the release, its bytes as they are rendered): the path is the one builder.snapshot.kinds
 # gives the kind and id, needed here to make the folder before the writer opens the file
 RoutePage = tuple[str, str, str, Iterator[bytes]]
@@ -44,16 +45,12 @@ def environment() -> Environment:
 
 
 def render(name: str, context: dict[str, Any]) -> Iterator[bytes]:
+    """The page in pieces of PIECES template pieces each (a template piece is a bit of markup, a value
+    or a table row, so a piece stays well under a page's budget): joined in C, not piece by piece."""
     template: Template = environment().get_template(name)
-    buffer: list[str] = []
-    size = 0
-    for piece in template.generate(**context):
-        buffer.append(piece)
-        size += len(piece)
-        if size >= PIECE:
-            yield "".join(buffer).encode()
-            buffer, size = [], 0
-    yield "".join(buffer).encode()
+    pieces = template.generate(**context)
+    while chunk := list(islice(pieces, PIECES)):
+        yield "".join(chunk).encode()
 
 
 def site_name(feed: Doc) -> str:
