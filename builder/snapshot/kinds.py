@@ -222,6 +222,9 @@ class Pass:
     # The BuildSettings flag that asks for it (the site: "site"); None: every build runs it. Optional
     # passes run after all others, in their own phase, and may read back what those wrote.
     when: str | None = None
+    # whether its tasks get the database's lookups (builder.snapshot.lookups); the site's passes read
+    # the staging folder instead, and their many small tasks would each load them for nothing
+    lookups: bool = True
 
     def make(self) -> Generator:
         return _resolve(self.generator)
@@ -295,7 +298,15 @@ KINDS: tuple[DocumentKind, ...] = (
 # In the order they run: the split passes first (the heavier first, so no process idles at the end),
 # then the single-task ones in the build process.
 PASSES: tuple[Pass, ...] = tuple(
-    Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name), prepare, when)
+    Pass(
+        name,
+        generator,
+        split_by,
+        tuple(k.name for k in KINDS if k.made_by == name),
+        prepare,
+        when,
+        lookups=name not in (SITE, SITE_STOPS),
+    )
     for name, generator, split_by, prepare, when in (
         (ROUTES_AND_TRIPS, "builder.snapshot.route_trees:views", Ids("trips", "route_id"), None, None),
         (STOPS, "builder.snapshot.stop_views:views", Ids("stops", "stop_id"), None, None),

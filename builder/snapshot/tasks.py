@@ -23,7 +23,7 @@ from builder.release.manifest import Entry
 from builder.release.output import DocumentWriter
 from builder.snapshot.calendars import Window
 from builder.snapshot.kinds import PASS_BY_NAME, Pass, documents_under, kind
-from builder.snapshot.lookups import load_lookups
+from builder.snapshot.lookups import Lookups, load_lookups
 from builder.snapshot.memory import release_memory
 from builder.snapshot.passkit import Made, PassInput, Problems
 from builder.snapshot.pinning import PinnedDatabase
@@ -31,6 +31,7 @@ from builder.snapshot.source import EVERYTHING, KeyRange, Source
 from builder.snapshot.spool import Spool
 
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+NO_LOOKUPS = Lookups({}, {}, {}, {}, {})  # for a pass that reads none (kinds.Pass.lookups)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def run_task(
             Spool(setup.scratch or setup.staging) as spool,
             source.connect() as conn,
         ):
-            lookups = load_lookups(source, conn)
+            lookups = load_lookups(source, conn) if pass_.lookups else NO_LOOKUPS
             inp = PassInput(
                 source,
                 conn,
