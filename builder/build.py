@@ -31,11 +31,13 @@ from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
 from builder.snapshot.cluster import run_on_cluster
 from builder.snapshot.kinds import (
+    DEPARTURES,
     KINDS,
     OPTIONAL_PASSES,
     ROOT_PASS,
     SINGLE_PASSES,
     SPLIT_PASSES,
+    DocumentKind,
     Pass,
     PerDate,
     documents_under,
@@ -256,10 +258,17 @@ def check_database(settings: BuildSettings, database: PinnedDatabase) -> tuple[i
         total = sum(
             source.count(conn, k.ids.table) * (window.days if isinstance(k.place, PerDate) else 1)
             for k in KINDS
-            if k.made_by in split and k.ids is not None and (k.when is None or getattr(settings, k.when))
+            if k.made_by in split and k.ids is not None and _asked_for(settings, k, window)
         )
     source.engine.dispose()
     return total, window
+
+
+def _asked_for(settings: BuildSettings, k: DocumentKind, window: Window) -> bool:
+    """Whether the build makes documents of kind `k`: a kind made on request only with its flag, and no
+    boards pass runs (nor its stop weeks) for a window of no dates."""
+    flagged = k.when is None or bool(getattr(settings, k.when))
+    return flagged and (k.made_by != DEPARTURES or window.days > 0)
 
 
 def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
