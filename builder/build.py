@@ -32,11 +32,13 @@ from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
 from builder.snapshot.cluster import run_on_cluster
 from builder.snapshot.kinds import (
+    DEPARTURES,
     KINDS,
     OPTIONAL_PASSES,
     ROOT_PASS,
     SINGLE_PASSES,
     SPLIT_PASSES,
+    DocumentKind,
     Pass,
     PerDate,
     documents_under,
@@ -80,6 +82,11 @@ class BuildSettings:
             raise BuildError(f"workers must be 1 to {MAX_WORKERS}, got {self.workers}")
         if self.compress != parse_codings(self.compress):
             raise BuildError(f"compress must be a sorted tuple of known codings, got {self.compress!r}")
+
+    def flags(self) -> frozenset[str]:
+        """The flags this build has of those the registry's passes and kinds are made on (`when`)."""
+        named = {p.when for p in OPTIONAL_PASSES} | {k.when for k in KINDS}
+        return frozenset(f for f in named if f is not None and getattr(self, f))
 
 
 @dataclass(frozen=True)
@@ -257,10 +264,17 @@ def check_database(settings: BuildSettings, database: PinnedDatabase) -> tuple[i
         total = sum(
             source.count(conn, k.ids.table) * (window.days if isinstance(k.place, PerDate) else 1)
             for k in KINDS
-            if k.made_by in split and k.ids is not None
+            if k.made_by in split and k.ids is not None and _asked_for(settings, k, window)
         )
     source.engine.dispose()
     return total, window
+
+
+def _asked_for(settings: BuildSettings, k: DocumentKind, window: Window) -> bool:
+    """Whether the build makes documents of kind `k`: a kind made on request only with its flag, and no
+    boards pass runs (nor its stop weeks) for a window of no dates."""
+    flagged = k.when is None or bool(getattr(settings, k.when))
+    return flagged and (k.made_by != DEPARTURES or window.days > 0)
 
 
 def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
@@ -275,7 +289,9 @@ def write_views(
     settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, progress: Progress, window: Window
 ) -> None:
     """One feed's split passes' tasks, here and in forked helpers."""
-    setup = TaskSetup(feed.database, writer.staging, window, settings.compress, prefix=feed.prefix)
+    setup = TaskSetup(
+        feed.database, writer.staging, window, settings.compress, prefix=feed.prefix, flags=settings.flags()
+    )
     gather(writer, run_here(settings, setup, progress))
 
 
@@ -293,7 +309,7 @@ def write_views_on_cluster(
     scratch = staging / SCRATCH
     _io(lambda: scratch.mkdir(exist_ok=True), "cannot create the scratch folder in", staging)
     setups = [
-        TaskSetup(feed.database, staging, window, settings.compress, scratch, feed.prefix)
+        TaskSetup(feed.database, staging, window, settings.compress, scratch, feed.prefix, settings.flags())
         for feed, (_, window) in zip(feeds, checked, strict=True)
     ]
     with progress.phase("documents", sum(total for total, _ in checked)):

@@ -57,6 +57,7 @@ from builder.release.output import DocumentWriter, OutputLayout
 from builder.snapshot.across import naming, remove_empty_folders
 from builder.snapshot.calendars import Window
 from builder.snapshot.kinds import (
+    DEPARTURES,
     PASS_BY_NAME,
     SINGLE_PASSES,
     SITE,
@@ -303,9 +304,11 @@ def merge_shards(
 
 def write_site(writer: DocumentWriter, prefix: str) -> None:
     """One feed's site (under its folder `prefix`, "" for one unnamed feed), in this process."""
-    from builder.site import route_documents, stop_documents
+    from builder.site import route_documents, stop_documents, stop_weeks
 
     with documents_under(prefix):
+        # the stops' weeks, which the boards pass writes with --site, from the boards' JSON
+        write_made(PASS_BY_NAME[DEPARTURES], stop_weeks(writer.staging), writer)
         write_made(PASS_BY_NAME[SITE], route_documents(writer.staging, EVERYTHING), writer)
         write_made(PASS_BY_NAME[SITE_STOPS], stop_documents(writer.staging, EVERYTHING), writer)
 

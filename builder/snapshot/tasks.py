@@ -26,7 +26,7 @@ from builder.release.manifest import Entry
 from builder.release.output import DocumentWriter
 from builder.snapshot.calendars import Window
 from builder.snapshot.kinds import PASS_BY_NAME, Pass, documents_under, kind
-from builder.snapshot.lookups import load_lookups
+from builder.snapshot.lookups import Lookups, load_lookups
 from builder.snapshot.memory import release_memory
 from builder.snapshot.passkit import Made, PassInput, Problems
 from builder.snapshot.pinning import PinnedDatabase
@@ -34,6 +34,7 @@ from builder.snapshot.source import EVERYTHING, KeyRange, Source
 from builder.snapshot.spool import Spool
 
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+NO_LOOKUPS = Lookups({}, {}, {}, {}, {})  # for a pass that reads none (kinds.Pass.lookups)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class TaskSetup:
     # the feed's folder in a snapshot of several feeds (builder.snapshot.kinds.documents_under), "" for
     # one unnamed feed: a task of one feed of many is this setup with that feed's database and folder
     prefix: str = ""
+    # the BuildSettings flags the build has ("site"): kinds made only on request (kinds.DocumentKind.when)
+    flags: frozenset[str] = frozenset()
 
     def describe(self, task: Task) -> str:
         """The task in a message: among several feeds, naming its feed."""
@@ -117,9 +120,18 @@ def run_task(
             Spool(setup.scratch or setup.staging) as spool,
             source.connect() as conn,
         ):
-            lookups = load_lookups(source, conn)
+            lookups = load_lookups(source, conn) if pass_.lookups else NO_LOOKUPS
             inp = PassInput(
-                source, conn, lookups, problems, spool, task.span, setup.window, prepared, setup.staging
+                source,
+                conn,
+                lookups,
+                problems,
+                spool,
+                task.span,
+                setup.window,
+                prepared,
+                setup.staging,
+                setup.flags,
             )
             write_made(pass_, pass_.make()(inp), writer, counter)
             del inp, lookups
@@ -160,7 +172,8 @@ def prepare_pass(pass_name: str, setup: TaskSetup, source: Source | None = None)
             Spool(setup.scratch or setup.staging) as spool,
             source.connect() as conn,
         ):
-            inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=setup.window)
+            lookups = load_lookups(source, conn)
+            inp = PassInput(source, conn, lookups, Problems(), spool, window=setup.window, flags=setup.flags)
             return pass_.prepared(inp)
     finally:
         if own:
