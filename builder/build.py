@@ -17,6 +17,7 @@ from sqlalchemy import make_url
 
 from builder.database import sqlite_file
 from builder.errors import BuildError, io_error
+from builder.feeds import FeedRecord
 from builder.progress import Progress, Silent
 from builder.release import manifest
 from builder.release.compress import parse_codings
@@ -30,11 +31,13 @@ from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
 from builder.snapshot.cluster import run_on_cluster
 from builder.snapshot.kinds import (
+    DEPARTURES,
     KINDS,
     OPTIONAL_PASSES,
     ROOT_PASS,
     SINGLE_PASSES,
     SPLIT_PASSES,
+    DocumentKind,
     Pass,
     PerDate,
     documents_under,
@@ -78,6 +81,11 @@ class BuildSettings:
             raise BuildError(f"workers must be 1 to {MAX_WORKERS}, got {self.workers}")
         if self.compress != parse_codings(self.compress):
             raise BuildError(f"compress must be a sorted tuple of known codings, got {self.compress!r}")
+
+    def flags(self) -> frozenset[str]:
+        """The flags this build has of those the registry's passes and kinds are made on (`when`)."""
+        named = {p.when for p in OPTIONAL_PASSES} | {k.when for k in KINDS}
+        return frozenset(f for f in named if f is not None and getattr(self, f))
 
 
 @dataclass(frozen=True)
@@ -168,11 +176,14 @@ def write_release(
     try:
         try:
             writer = DocumentWriter(staging, settings.compress, log=EntryLog.under(staging))
+            if settings.scheduler is not None:  # every feed's split passes at once, across the cluster
+                write_views_on_cluster(settings.scheduler, settings, pin.feeds, checked, writer, progress)
             for feed, (total, window) in zip(pin.feeds, checked, strict=True):
                 write_feed(settings, feed, writer, progress, total, window)
             if pin.several:
                 with progress.phase("feeds"):
-                    write_across_feeds(settings, pin, writer)
+                    records = tuple(f.record for f in pin.feeds if f.record is not None)
+                    write_across_feeds(records, settings.site, writer)
                 remove_empty_folders(staging)
         except (BuildError, LookupError, ValueError):
             # Where the pin could not keep changes out, a pass may trip over rows another program wrote
@@ -198,11 +209,13 @@ def write_feed(
     window: Window,
 ) -> None:
     """One feed's documents, under its folder (none for a database of one unnamed feed): what a build of
-    that feed alone writes, its hrefs starting with the folder."""
+    that feed alone writes, its hrefs starting with the folder. With --scheduler, its split passes'
+    documents are written already (write_views_on_cluster)."""
     name = "" if feed.record is None else f" {feed.record.feed_id}"
     with naming(feed), documents_under(feed.prefix):
-        with progress.phase("documents" + name, total):
-            write_views(settings, feed, writer, progress, window)
+        if settings.scheduler is None:
+            with progress.phase("documents" + name, total):
+                write_views(settings, feed, writer, progress, window)
         with progress.phase("indexes" + name):
             write_single_passes(settings, feed.database, writer, window, SINGLE_PASSES)
         for flag in dict.fromkeys(p.when for p in OPTIONAL_PASSES if getattr(settings, str(p.when))):
@@ -211,11 +224,11 @@ def write_feed(
                 write_optional_passes(settings, feed, writer, window, optional)
 
 
-def write_across_feeds(settings: BuildSettings, pin: Pin, writer: DocumentWriter) -> None:
-    """The root of a snapshot of several feeds (builder.snapshot.across), from their documents."""
-    records = tuple(f.record for f in pin.feeds if f.record is not None)
+def write_across_feeds(records: tuple[FeedRecord, ...], site: bool, writer: DocumentWriter) -> None:
+    """The root of a snapshot of several feeds (builder.snapshot.across), from their documents: the
+    build's, or a merge's of shards (which has no database)."""
     make = cast("Callable[[AcrossInput], Iterable[Made]]", ROOT_PASS.make())
-    write_made(ROOT_PASS, make(AcrossInput(writer.staging, records, settings.site)), writer)
+    write_made(ROOT_PASS, make(AcrossInput(writer.staging, records, site)), writer)
 
 
 def seal_release(
@@ -249,10 +262,17 @@ def check_database(settings: BuildSettings, database: PinnedDatabase) -> tuple[i
         total = sum(
             source.count(conn, k.ids.table) * (window.days if isinstance(k.place, PerDate) else 1)
             for k in KINDS
-            if k.made_by in split and k.ids is not None
+            if k.made_by in split and k.ids is not None and _asked_for(settings, k, window)
         )
     source.engine.dispose()
     return total, window
+
+
+def _asked_for(settings: BuildSettings, k: DocumentKind, window: Window) -> bool:
+    """Whether the build makes documents of kind `k`: a kind made on request only with its flag, and no
+    boards pass runs (nor its stop weeks) for a window of no dates."""
+    flagged = k.when is None or bool(getattr(settings, k.when))
+    return flagged and (k.made_by != DEPARTURES or window.days > 0)
 
 
 def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
@@ -266,18 +286,36 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
 def write_views(
     settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, progress: Progress, window: Window
 ) -> None:
-    """One feed's split passes' tasks: here and in forked helpers, or on a Dask cluster (--scheduler)."""
-    staging, prefix = writer.staging, feed.prefix
-    if settings.scheduler is None:
-        setup = TaskSetup(feed.database, staging, window, settings.compress, prefix=prefix)
-        result = run_here(settings, setup, progress)
-    else:
-        scratch = staging / SCRATCH
-        _io(lambda: scratch.mkdir(exist_ok=True), "cannot create the scratch folder in", staging)
-        setup = TaskSetup(feed.database, staging, window, settings.compress, scratch, prefix)
-        result = run_on_cluster(settings.scheduler, setup, SPLIT_PASSES, progress.advance)
-        _io(lambda: shutil.rmtree(scratch), "cannot remove the scratch folder", scratch)
-    gather(writer, result)
+    """One feed's split passes' tasks, here and in forked helpers."""
+    setup = TaskSetup(
+        feed.database, writer.staging, window, settings.compress, prefix=feed.prefix, flags=settings.flags()
+    )
+    gather(writer, run_here(settings, setup, progress))
+
+
+def write_views_on_cluster(
+    scheduler: str,
+    settings: BuildSettings,
+    feeds: tuple[PinnedFeed, ...],
+    checked: list[tuple[int, Window]],
+    writer: DocumentWriter,
+    progress: Progress,
+) -> None:
+    """Every feed's split passes' tasks on the Dask cluster at `scheduler`, submitted together (each
+    task's setup names its feed's database and folder), then gathered feed by feed."""
+    staging = writer.staging
+    scratch = staging / SCRATCH
+    _io(lambda: scratch.mkdir(exist_ok=True), "cannot create the scratch folder in", staging)
+    setups = [
+        TaskSetup(feed.database, staging, window, settings.compress, scratch, feed.prefix, settings.flags())
+        for feed, (_, window) in zip(feeds, checked, strict=True)
+    ]
+    with progress.phase("documents", sum(total for total, _ in checked)):
+        results = run_on_cluster(scheduler, setups, SPLIT_PASSES, progress.advance)
+    _io(lambda: shutil.rmtree(scratch), "cannot remove the scratch folder", scratch)
+    for feed, result in zip(feeds, results, strict=True):
+        with naming(feed):
+            gather(writer, result)
 
 
 def gather(writer: DocumentWriter, result: TaskResult) -> None:

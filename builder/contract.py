@@ -53,7 +53,9 @@ def generate() -> bytes:
     classes = {
         name: value
         for name, value in vars(models).items()
-        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == models.__name__
+        if isinstance(value, type)
+        and issubclass(value, BaseModel)
+        and value.__module__.startswith(f"{models.__name__}.")
     }
     shapes = {
         name: {"fields": list(cls.model_fields), "always": sorted(models.always_present(cls))}

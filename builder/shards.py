@@ -2,18 +2,22 @@
 jobs): `build --shard I/N --staging DIR` on each, then `build --merge DIR --out OUT` once.
 
 Every shard pins its own database state, plans the whole build from it — each split pass cut into N
-ranges of even weight, the same cut in every shard since it depends on the data alone — and runs its
-part: range I of each split pass (shard 0 also the indexes and schemas), with --workers processes, into
-a folder of its own under DIR (builder.release.shards). Its completion record carries the plan's
-fingerprint: the plan, the settings that shape documents, and a digest of the database state it read
-(PostgreSQL: each GTFS table's row count and sum of row versions, read in the shard's snapshot; SQLite:
-the file's sha256; other databases: row counts). Shards run as separate processes, with no snapshot in
-common: what they share is that fingerprint, and the merge refuses shards whose fingerprints differ,
-so a database that changed between two shards is refused, never merged.
+ranges of even weight across every feed's ids (a database of several feeds, `import --feed`: a range
+may end one feed and start the next), the same cut in every shard since it depends on the data alone —
+and runs its part: range I of each split pass, and the indexes and schemas of the feeds whose turn it is
+(feed F's in shard F mod N), feed after feed, with --workers processes, into a folder of its own under
+DIR (builder.release.shards). Its completion record carries the feeds' registry rows (the root's
+documents need them) and the plan's fingerprint: the plan, the feeds, the settings that shape documents,
+and a digest of each feed's database state (PostgreSQL: each GTFS table's row count and sum of row
+versions, read in the shard's snapshot; SQLite: the file's sha256; other databases: row counts). Shards
+run as separate processes, with no snapshot in common: what they share is that fingerprint, and the
+merge refuses shards whose fingerprints differ, so a database that changed between two shards is
+refused, never merged.
 
 The merge needs no database: it checks the shards, links (or copies) their files into a staging
-release, writes the optional passes made from the release alone (the site), the manifest, and publishes
-exactly as `build` does: the same build id, byte for byte.
+release, writes the optional passes made from the release alone (the site, per feed), the root of
+several feeds (feeds.json, routes.json, stops.json: from the feeds' documents), the manifest, and
+publishes exactly as `build` does: the same build id, byte for byte.
 """
 
 from __future__ import annotations
@@ -42,19 +46,40 @@ from builder.build import (
     publish_release,
     run_tasks_here,
     seal_release,
+    write_across_feeds,
 )
 from builder.database import sqlite_file
 from builder.errors import BuildError, ShardError, io_error
+from builder.feeds import FeedRecord
 from builder.progress import Progress, Silent
 from builder.release import shards as records
 from builder.release.entries import EntryLog
 from builder.release.manifest import Entry
 from builder.release.output import DocumentWriter, OutputLayout
+from builder.snapshot.across import naming, remove_empty_folders
 from builder.snapshot.calendars import Window
-from builder.snapshot.kinds import PASS_BY_NAME, SINGLE_PASSES, SITE, SITE_STOPS, SPLIT_PASSES
-from builder.snapshot.pinning import PinnedDatabase, pin_database
-from builder.snapshot.source import EVERYTHING, KeyRange, Source, unreliable
-from builder.snapshot.tasks import Task, TaskResult, TaskSetup, split_evenly, within, write_made
+from builder.snapshot.kinds import (
+    DEPARTURES,
+    PASS_BY_NAME,
+    SINGLE_PASSES,
+    SITE,
+    SITE_STOPS,
+    SPLIT_PASSES,
+    documents_under,
+)
+from builder.snapshot.pinning import PinnedDatabase, PinnedFeed, pin_database
+from builder.snapshot.source import EVERYTHING, Source, unreliable
+from builder.snapshot.tasks import (
+    Piece,
+    Task,
+    TaskResult,
+    TaskSetup,
+    Weights,
+    split_across,
+    split_pass,
+    within,
+    write_made,
+)
 
 HASH_CHUNK = 1 << 20
 
@@ -68,6 +93,15 @@ class ShardResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class ShardPlan:
+    """The whole sharded build, as every shard of one database state plans it."""
+
+    fingerprint: str  # of the plan, the settings that shape documents and the database state
+    shards: list[list[Piece]]  # each shard's tasks: (feed index, task)
+    weights: list[dict[str, Weights]]  # each feed's, by split pass: to cut a shard's ranges again
+
+
 def build_shard(
     settings: BuildSettings, shard: int, shards: int, staging: Path, progress: Progress | None = None
 ) -> ShardResult:
@@ -77,11 +111,17 @@ def build_shard(
         raise ShardError(f"--shard must be I/N with 0 <= I < N <= {records.MAX_SHARDS}, got {shard}/{shards}")
     folder = _io(lambda: records.new_attempt(staging, shard, shards), "cannot write into", staging)
     try:
-        result, fingerprint = _write_shard(settings, shard, shards, staging, folder, progress)
+        result, fingerprint, feeds = _write_shard(settings, shard, shards, staging, folder, progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves nothing (a killed one, no record)
         raise
-    record = {"shard": shard, "shards": shards, "plan": fingerprint, "compress": list(settings.compress)}
+    record = {
+        "shard": shard,
+        "shards": shards,
+        "plan": fingerprint,
+        "compress": list(settings.compress),
+        "feeds": records.described_feeds(feeds),
+    }
     _io(
         lambda: records.complete(folder, _entries(folder, result), record),
         "cannot write the shard into",
@@ -104,24 +144,47 @@ def _entries(folder: Path, result: TaskResult) -> list[Entry]:
 
 def _write_shard(
     settings: BuildSettings, shard: int, shards: int, staging: Path, folder: Path, progress: Progress
-) -> tuple[TaskResult, str]:
+) -> tuple[TaskResult, str, tuple[FeedRecord, ...]]:
+    """The shard's tasks of every feed, feed after feed (as a one-machine build writes them), each under
+    its folder; the plan's fingerprint and the feeds imported with --feed (none: one unnamed feed)."""
     with pin_database(settings.db_url, lambda: _scratch(staging)) as pin:
-        if pin.several:
-            raise ShardError(
-                "--shard builds a database of one feed; one of several feeds (import --feed) is not "
-                "sharded yet: build it on one machine or with --scheduler"
-            )
         with progress.phase("check"):
-            total, window = check_database(settings, pin.database)
-        setup = TaskSetup(pin.database, folder, window, settings.compress)
-        prepared = prepare_passes(setup, SPLIT_PASSES)
-        fingerprint, mine = shard_plan(settings, pin.database, window, shards, shard, prepared)
-        with progress.phase("documents", total // shards):
-            result = run_tasks_here(mine, setup, prepared, settings.workers, progress)
+            checked = []
+            for feed in pin.feeds:
+                with naming(feed):
+                    checked.append(check_database(settings, feed.database))
+        windows = [window for _, window in checked]
+        plan = shard_plan(settings, pin.feeds, windows, shards)
+        results = []
+        for index, (feed, (total, window)) in enumerate(zip(pin.feeds, checked, strict=True)):
+            mine = [task for f, task in plan.shards[shard] if f == index]
+            if not mine:  # a small feed whose ranges are all other shards'
+                results.append(TaskResult())
+                continue
+            setup = TaskSetup(feed.database, folder, window, settings.compress, prefix=feed.prefix)
+            name = "" if feed.record is None else f" {feed.record.feed_id}"
+            with naming(feed), progress.phase("documents" + name, total // shards):
+                results.append(_run_feed(setup, mine, plan.weights[index], settings.workers, progress))
         pin.ensure_unchanged()
-    if result.problems:
-        raise unreliable(result.problems)
-    return result, fingerprint
+    whole = TaskResult()
+    for feed, result in zip(pin.feeds, results, strict=True):
+        if result.problems:
+            with naming(feed):
+                raise unreliable(result.problems)
+        whole.add(result)
+    named = tuple(f.record for f in pin.feeds if f.record is not None)
+    return whole, plan.fingerprint, named
+
+
+def _run_feed(
+    setup: TaskSetup, mine: list[Task], weights: dict[str, Weights], workers: int, progress: Progress
+) -> TaskResult:
+    """A shard's tasks of one feed, each split pass's range cut again into one per local process."""
+    prepared = prepare_passes(setup, dict.fromkeys(PASS_BY_NAME[t.pass_name] for t in mine))
+    # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
+    kept = [t for t in mine if not PASS_BY_NAME[t.pass_name].prepare or prepared.get(t.pass_name) is not None]
+    tasks = [part for task in kept for part in subdivide(task, weights, workers)]
+    return run_tasks_here(tasks, setup, prepared, workers, progress)
 
 
 def _scratch(staging: Path) -> Path:
@@ -132,51 +195,59 @@ def _scratch(staging: Path) -> Path:
 
 
 def shard_plan(
-    settings: BuildSettings,
-    database: PinnedDatabase,
-    window: Window,
-    shards: int,
-    shard: int,
-    prepared: dict[str, Any],
-) -> tuple[str, list[Task]]:
-    """The fingerprint of the whole plan (every shard's tasks: the same in every shard that reads the
-    same state), and this shard's tasks, cut again into one range per local worker."""
-    split = [p for p in SPLIT_PASSES if not p.prepare or prepared.get(p.name) is not None]
-    plan: list[list[Task]] = [[] for _ in range(shards)]
-    mine: list[Task] = []
+    settings: BuildSettings, feeds: tuple[PinnedFeed, ...], windows: list[Window], shards: int
+) -> ShardPlan:
+    """Every shard's tasks — each split pass cut into `shards` ranges of even weight across every feed's
+    ids (a small feed shares a shard's range with the next, a large one spreads over several); each
+    feed's indexes and schemas in one shard, the feeds taking turns — and the fingerprint of it all. The
+    same in every shard that reads the same state."""
+    weights, states = [], []
+    for feed in feeds:
+        feed_weights, state = _read_feed(feed.database)
+        weights.append(feed_weights)
+        states.append(state)
+    plan: list[list[Piece]] = [[] for _ in range(shards)]
+    for pass_ in SPLIT_PASSES:
+        for index, part in enumerate(split_pass(weights, pass_.name, shards)):
+            plan[index] += part
+    for index in range(len(feeds)):
+        plan[index % shards] += [(index, Task(p.name)) for p in SINGLE_PASSES if p.when is None]
+    described = {
+        "version": metadata.version("transit-snapshot"),
+        "shards": [
+            [[feeds[f].prefix, t.pass_name, t.span.low, t.span.high] for f, t in tasks] for tasks in plan
+        ],
+        "feeds": records.described_feeds(tuple(f.record for f in feeds if f.record is not None)),
+        "windows": [[w.first.isoformat(), w.days] for w in windows],
+        "compress": list(settings.compress),
+        "database": states,
+    }
+    fingerprint = hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return ShardPlan(fingerprint, plan, weights)
+
+
+def _read_feed(database: PinnedDatabase) -> tuple[dict[str, Weights], list[Any]]:
+    """One feed's split passes' weights and the digest of its state, in one transaction."""
     source = database.source()
     try:
         with source.connect() as conn:
-            for pass_ in split:
-                assert pass_.split_by is not None
-                weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
-                for index, span in enumerate(split_evenly(weights, shards)):
-                    plan[index].append(Task(pass_.name, span))
-                    if index == shard:
-                        mine += subdivide(pass_.name, span, within(span, weights), settings.workers)
-            state = database_digest(source, conn, database)
+            weights = {
+                p.name: source.weights(conn, p.split_by.table, p.split_by.column)
+                for p in SPLIT_PASSES
+                if p.split_by is not None
+            }
+            return weights, database_digest(source, conn, database)
     finally:
         source.engine.dispose()
-    singles = [Task(p.name) for p in SINGLE_PASSES if p.when is None]  # indexes and schemas: shard 0's
-    plan[0] += singles
-    if shard == 0:
-        mine += singles
-    described = {
-        "version": metadata.version("transit-snapshot"),
-        "shards": [[[t.pass_name, t.span.low, t.span.high] for t in tasks] for tasks in plan],
-        "window": [window.first.isoformat(), window.days],
-        "compress": list(settings.compress),
-        "database": state,
-    }
-    return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS)).hexdigest(), mine
 
 
-def subdivide(pass_name: str, outer: KeyRange, weights: list[tuple[str, int]], parts: int) -> list[Task]:
-    """`outer` cut into `parts` ranges of even weight for a shard's own processes."""
-    spans = split_evenly(weights, parts)
-    spans[0] = KeyRange(outer.low, spans[0].high)
-    spans[-1] = KeyRange(spans[-1].low, outer.high)
-    return [Task(pass_name, span) for span in spans]
+def subdivide(task: Task, weights: dict[str, Weights], parts: int) -> list[Task]:
+    """A split pass's task of a shard cut into `parts` ranges of even weight for the shard's own
+    processes (a single pass's task as it is)."""
+    if task.pass_name not in weights:
+        return [task]
+    cut = split_across([(task.span, within(task.span, weights[task.pass_name]))], parts)
+    return [Task(task.pass_name, span) for part in cut for _, span in part]
 
 
 def database_digest(source: Source, conn: Connection, database: PinnedDatabase) -> list[Any]:
@@ -219,6 +290,7 @@ def merge_shards(
     started, progress = time.monotonic(), progress or Silent()
     with progress.phase("check"):
         shards = records.read_shards(staging_dir)
+        feeds = records.feeds_of(staging_dir, shards)
     compress = tuple(shards[0].record.get("compress") or ())
     layout = OutputLayout(out_dir)
     with layout.locked():
@@ -232,16 +304,29 @@ def merge_shards(
                     progress.advance(writer.log.documents)
             if site:  # the optional passes, made from the release's own documents: no database here
                 with progress.phase(SITE):
-                    from builder.site import route_documents, stop_documents
-
-                    write_made(PASS_BY_NAME[SITE], route_documents(staging, EVERYTHING), writer)
-                    write_made(PASS_BY_NAME[SITE_STOPS], stop_documents(staging, EVERYTHING), writer)
+                    for prefix in [f.prefix for f in feeds] or [""]:
+                        write_site(writer, prefix)
+            if feeds:  # the root of several feeds, from their documents as a build writes it
+                with progress.phase("feeds"):
+                    write_across_feeds(feeds, site, writer)
+                remove_empty_folders(staging)
             build_id, is_new = seal_release(layout, staging, writer, started, progress)
         except OSError as exc:
             raise io_error(exc, "cannot write the release") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return publish_release(layout, writer, build_id, is_new, keep, started, progress)
+
+
+def write_site(writer: DocumentWriter, prefix: str) -> None:
+    """One feed's site (under its folder `prefix`, "" for one unnamed feed), in this process."""
+    from builder.site import route_documents, stop_documents, stop_weeks
+
+    with documents_under(prefix):
+        # the stops' weeks, which the boards pass writes with --site, from the boards' JSON
+        write_made(PASS_BY_NAME[DEPARTURES], stop_weeks(writer.staging), writer)
+        write_made(PASS_BY_NAME[SITE], route_documents(writer.staging, EVERYTHING), writer)
+        write_made(PASS_BY_NAME[SITE_STOPS], stop_documents(writer.staging, EVERYTHING), writer)
 
 
 def gather(shard: records.Shard, staging: Path, writer: DocumentWriter, seen: set[str]) -> None:

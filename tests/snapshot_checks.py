@@ -19,6 +19,8 @@ MEDIA_TYPES = {
     ".json": "application/json",
     ".geojson": "application/geo+json",
     ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
 }
 
 

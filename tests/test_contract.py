@@ -11,7 +11,7 @@ from tests.conftest import REPO
 
 def test_contract_file_is_generated_from_the_models() -> None:
     assert contract.CONTRACT_FILE.read_bytes() == contract.generate(), (
-        "builder/models.py changed: regenerate with `.venv/bin/python -m builder.contract`"
+        "builder/models/ changed: regenerate with `.venv/bin/python -m builder.contract`"
     )
 
 

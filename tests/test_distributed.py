@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from distributed import Client
+from distributed import Client, get_task_stream
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from builder.build import BuildResult, BuildSettings, build
@@ -133,6 +133,15 @@ def test_dask_build_from_a_pinned_sqlite_file_is_byte_identical(scheduler: str, 
     )
 
 
+def test_dask_build_of_several_feeds_from_pinned_sqlite_files_is_byte_identical(
+    scheduler: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'region.sqlite'}"
+    import_two_feeds(url)
+    local = build(settings(url, tmp_path / "local", workers=2, site=True))
+    assert_same_release(local, build(settings(url, tmp_path / "dask", scheduler=scheduler, site=True)))
+
+
 class KillOnTask(WorkerPlugin):
     """Kills the worker process (SIGKILL: no goodbye to the scheduler) when it starts one of the build's
     tasks: the first time only, across every worker, while `once` does not exist; every time without it."""
@@ -153,12 +162,24 @@ class KillOnTask(WorkerPlugin):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def test_dask_build_with_a_worker_killed_mid_build_is_byte_identical(sample_pg: str, tmp_path: Path) -> None:
+def import_two_feeds(url: str) -> None:
+    for feed_id in ("sample", "again"):  # the same feed twice: every id collides across the two
+        import_feed(SAMPLE_FEED, db_url=url, feed_id=feed_id)
+
+
+@pytest.mark.parametrize("feeds", ["one", "two"])
+def test_dask_build_with_a_worker_killed_mid_build_is_byte_identical(
+    pg_url: str, tmp_path: Path, feeds: str
+) -> None:
+    if feeds == "one":
+        import_feed(SAMPLE_FEED, db_url=pg_url)
+    else:
+        import_two_feeds(pg_url)
     marker = tmp_path / "killed"
     with cluster(tmp_path) as running, Client(running.address) as client:
         client.register_plugin(KillOnTask(marker, once=True))
-        local = build(settings(sample_pg, tmp_path / "local", workers=2))
-        on_dask = build(settings(sample_pg, tmp_path / "dask", scheduler=running.address))
+        local = build(settings(pg_url, tmp_path / "local", workers=2))
+        on_dask = build(settings(pg_url, tmp_path / "dask", scheduler=running.address))
     assert marker.exists(), "no worker was killed: the test proves nothing"
     assert_same_release(local, on_dask)
 
@@ -215,10 +236,25 @@ def test_dask_build_refuses_local_only_options(tmp_path: Path) -> None:
 def test_dask_build_of_several_feeds_from_postgresql_is_byte_identical(
     pg_url: str, scheduler: str, tmp_path: Path
 ) -> None:
-    for feed_id in ("sample", "again"):  # the same feed twice: every id collides across the two
-        import_feed(SAMPLE_FEED, db_url=pg_url, feed_id=feed_id)
+    import_two_feeds(pg_url)
     local = build(settings(pg_url, tmp_path / "local", workers=2))
-    on_dask = build(settings(pg_url, tmp_path / "dask", scheduler=scheduler))
+    with Client(scheduler) as client, get_task_stream(client) as stream:
+        on_dask = build(settings(pg_url, tmp_path / "dask", scheduler=scheduler))
     assert_same_release(local, on_dask)
     listed = (on_dask.release / "manifest.json").read_text()
     assert '"feeds/sample/stops/' in listed and '"feeds/again/stops/' in listed
+    # every feed's tasks are submitted at once: the second feed's start before the first feed's end
+    ran = {feed: computing(stream.data, f"run_on_worker-feeds-{feed}-") for feed in ("sample", "again")}
+    assert ran["sample"] and ran["again"]
+    assert min(start for start, _ in ran["again"]) < max(stop for _, stop in ran["sample"])
+
+
+def computing(stream: list[dict[str, Any]], prefix: str) -> list[tuple[float, float]]:
+    """When the tasks whose keys start with `prefix` ran, from the scheduler's task stream."""
+    return [
+        (span["start"], span["stop"])
+        for record in stream
+        if str(record["key"]).startswith(prefix)
+        for span in record["startstops"]
+        if span["action"] == "compute"
+    ]

@@ -114,6 +114,7 @@ def test_kinds_staging_folders_diff_groups_and_nginx_types_follow_the_registry(t
         "departures",
         "route_page",
         "stop_page",
+        "stop_week",
         "other",
     )
     block = re.search(r"\n\s*types \{([^}]*)\}", (REPO / "deploy" / "nginx.conf").read_text())

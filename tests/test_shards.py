@@ -201,12 +201,3 @@ def assert_refused(staging: Path, out: Path, message: str) -> None:
     assert not (out / "current").exists()
     releases = out / "releases"
     assert not releases.exists() or not any(releases.iterdir())
-
-
-def test_shard_of_a_database_of_several_feeds_is_refused_in_one_line(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'gtfs.sqlite'}"
-    for feed_id in ("one", "two"):
-        import_feed(SAMPLE_FEED, db_url=url, feed_id=feed_id)
-    with pytest.raises(ShardError, match="one of several feeds .* is not sharded yet"):
-        build_shard(settings(url, tmp_path / "x"), 0, 2, tmp_path / "shards")
-    assert not list((tmp_path / "shards").glob("shard-*"))

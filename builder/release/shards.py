@@ -5,7 +5,8 @@
         routes/…  stops/…  …             its documents, at their release paths
         manifest-part.json               its manifest entries (the manifest's format, sorted by path)
         shard.json                       its completion record: written last, after everything above
-                                         is on disk, so a shard without one is half-written
+                                         is on disk, so a shard without one is half-written; with the
+                                         feeds' registry rows for a database of several feeds
 
 Each run writes a folder of its own (a retried pod never writes over the files of the run it
 replaces). `read_shards` hands the merge the one complete run of each shard 0..N-1, or refuses in one
@@ -26,6 +27,7 @@ from typing import Any
 import orjson
 
 from builder.errors import ShardError
+from builder.feeds import FeedRecord
 from builder.release import manifest
 from builder.release.manifest import Entry, Manifest
 from builder.release.output import fsync_dir, sync_filesystem
@@ -176,3 +178,29 @@ def _checked(folder: Path, index: int, record: dict[str, Any], problems: list[st
         problems.append(f"shard {index} of {shards}: {len(entries)} documents, its record says otherwise")
         return None
     return Shard(folder, index, record, entries)
+
+
+def described_feeds(feeds: tuple[FeedRecord, ...]) -> list[list[str]] | None:
+    """The feeds imported with --feed, as a completion record lists them (None: one unnamed feed)."""
+    if not feeds:
+        return None
+    return [[f.feed_id, f.key, f.location, f.imported_at] for f in feeds]
+
+
+def feeds_of(staging: Path, shards: list[Shard]) -> tuple[FeedRecord, ...]:
+    """The feeds the shards' records list (the same in each: their plan's fingerprint covers them), for
+    the root documents of several feeds; () for one unnamed feed."""
+    rows = shards[0].record.get("feeds")
+    same = all(s.record.get("feeds") == rows for s in shards)
+    if same and rows is None:
+        return ()
+    if not (
+        same
+        and isinstance(rows, list)
+        and all(isinstance(r, list) and len(r) == 4 and all(isinstance(v, str) for v in r) for r in rows)
+    ):
+        raise ShardError(
+            f"cannot merge {staging}: its shards' completion records list different or damaged feeds; "
+            "run every shard again against one database state; nothing was published"
+        )
+    return tuple(FeedRecord(*row) for row in rows)

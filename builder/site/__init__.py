@@ -20,7 +20,7 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.release.output import Raw
-from builder.site.boards import Window, embedded, route_row
+from builder.site.boards import Window, embedded, week_from_boards
 from builder.site.pages import index_page, route_pages, site_name, stop_page
 from builder.site.reader import Doc, Release, page_of
 from builder.snapshot.kinds import current_prefix, kind
@@ -105,14 +105,23 @@ def route_documents(folder: Path, span: KeyRange) -> Iterator[Made]:
 def stop_documents(folder: Path, span: KeyRange) -> Iterator[Made]:
     release = Release(folder)
     common = Common.of(release)
-    window = Window.of(common.feed)
-    up = "../" * common.home.count("/") + "../"  # from a stop page to the snapshot root
-    route_rows = {route_id: route_row(route, up) for route_id, route in common.route_info.items()}
+    boards = Window.of(common.feed) is not None
     for summary in common.stops:
         if summary["stop_id"] in span:
             head = release.read_head(summary["href"])
-            pieces = stop_page(release, head, window, common.route_info, route_rows, common.context)
+            pieces = stop_page(release, head, boards, common.route_info, common.context)
             yield "stop_page", summary["stop_id"], Raw(pieces)
+
+
+def stop_weeks(folder: Path) -> Iterator[Made]:
+    """Every stop's week of boards (`stop_week`) from the boards' JSON in `folder`, for the merge of
+    shards, whose release was made without the boards pass that writes them with --site."""
+    release = Release(folder)
+    common = Common.of(release)
+    window = Window.of(common.feed)
+    if window is not None:
+        up = "../" * common.home.count("/") + "../"  # from a stop page to the snapshot root
+        yield from week_from_boards(release, window, common.stops, up)
 
 
 def search_index(stops: list[Doc], home: str = "") -> bytes:

@@ -1,16 +1,16 @@
-"""A stop's departure boards for its page: the first day as an HTML table, every day as compact data.
+"""A stop's departure boards for its page: the first day as an HTML table, from the stop's week.
 
-The window's boards (`departures/<YYYYMMDD>/<stop-key>.json`) are read back and each departure becomes
-one short row, `[local ISO date-time, route index, headsign index, platform index, note]`, embedded in
-the page as JSON (`<script type="application/json">`): the page's script switches dates and lists the
-next departures from now without fetching anything, so it works from `file://` too, where browsers
-refuse to fetch files. Names are stored once and rows point at them, which keeps a busy stop's week of
-boards to a few hundred kilobytes; the first day's table is made here from the same rows.
+The boards pass writes each stop's week of departures in short rows (kind `stop_week`,
+builder.snapshot.board_week), a script the page loads with `<script src>`, so that its script switches
+dates and lists the next departures from now without fetching anything, from `file://` too, where
+browsers refuse to fetch files. The page itself holds the first date's table, made here from the same
+rows; the boards' JSON is not read back (but by the merge of shards, which has no boards pass).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -18,10 +18,13 @@ from typing import Any
 import orjson
 from markupsafe import Markup, escape
 
+from builder.errors import BuildError
+from builder.release.output import Raw
 from builder.site.reader import Doc, Release, page_of
 from builder.site.svgmap import colour, text_colour
-
-Row = list[Any]
+from builder.snapshot.board_week import Cell, WeekRows, cell, parse
+from builder.snapshot.kinds import kind
+from builder.snapshot.passkit import Made
 
 
 @dataclass(frozen=True)
@@ -43,46 +46,6 @@ class Window:
         return self.pattern.replace("{date}", date).replace("{stop_key}", stop_key)
 
 
-class Names:
-    """Each distinct string once; rows hold indexes into `items`."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self.index: dict[str, int] = {}
-
-    def of(self, value: str) -> int:
-        found = self.index.get(value)
-        if found is None:
-            found = self.index[value] = len(self.items)
-            self.items.append(value)
-        return found
-
-
-# GTFS pickup_type / drop_off_type: 1 none, 2 phone the agency, 3 ask the driver (0 or empty: regular)
-_PICKUP = {1: "no boarding", 2: "boarding: phone the agency", 3: "boarding: ask the driver"}
-_DROP_OFF = {1: "boarding only", 2: "alighting: phone the agency", 3: "alighting: ask the driver"}
-
-
-def note(departure: Doc) -> str:
-    """What a rider must know about one departure beyond its time, as the real boards state it."""
-    pickup, drop_off = departure.get("pickup_type") or 0, departure.get("drop_off_type") or 0
-    notes = []
-    if departure.get("departure") is None:
-        notes.append("arrives only")
-    elif pickup in _PICKUP:
-        notes.append(_PICKUP[pickup])
-    if drop_off == 1 and pickup == 1:
-        notes[-1:] = ["no boarding or alighting"]
-    elif drop_off in _DROP_OFF and pickup != 1:
-        notes.append(_DROP_OFF[drop_off])
-    if departure.get("estimated"):
-        notes.append("estimated time")
-    frequency = departure.get("frequency")
-    if frequency and not frequency.get("exact_times"):
-        notes.append(f"about every {frequency['headway_secs'] / 60:g} min")
-    return ", ".join(notes)
-
-
 def route_row(route: Doc, root: str) -> list[str]:
     """[short name, long name, colour, text colour, page] of a route, as a board shows it."""
     return [
@@ -94,84 +57,67 @@ def route_row(route: Doc, root: str) -> list[str]:
     ]
 
 
-@dataclass
-class Boards:
-    """One stop's boards over the window, as embedded in its page."""
-
-    dates: list[str] = field(default_factory=list)
-    days: dict[str, list[Row]] = field(default_factory=dict)
-    routes: list[list[str]] = field(default_factory=list)
-    headsigns: Names = field(default_factory=Names)
-    platforms: Names = field(default_factory=Names)
-
-    def data(self) -> Doc:
-        return {
-            "dates": self.dates,
-            "days": self.days,
-            "routes": self.routes,
-            "headsigns": self.headsigns.items,
-            "platforms": self.platforms.items,
-        }
-
-
-def read_boards(
-    release: Release, window: Window, stop_key: str, route_rows: dict[str, list[str]], root: str
-) -> Boards:
-    boards, route_index = Boards(), dict[str, int]()
-    headsign, platform = boards.headsigns.of, boards.platforms.of
-    for date in window.dates:
-        board = release.read_optional(window.href(date, stop_key))
-        if board is None:
-            continue
-        rows: list[Row] = []
-        for d in board["departures"]:
-            route_id = d["route_id"]
-            r = route_index.get(route_id)
-            if r is None:
-                r = route_index[route_id] = len(boards.routes)
-                known = route_rows.get(route_id)
-                boards.routes.append(
-                    known
-                    or route_row((board.get("routes") or {}).get(route_id) or {"route_id": route_id}, root)
-                )
-            departure = d.get("departure")
-            # most departures need no note: test that in one expression before building one
-            plain = (
-                departure is not None
-                and not d.get("pickup_type")
-                and not d.get("drop_off_type")
-                and not d.get("estimated")
-                and d.get("frequency") is None
-            )
-            rows.append(
-                [
-                    departure or d["arrival"],
-                    r,
-                    headsign(d["trip_headsign"] or ""),
-                    platform(d["stop_id"] or ""),
-                    "" if plain else note(d),
-                ]
-            )
-        boards.dates.append(date)
-        boards.days[date] = rows
-    return boards
+def week_from_boards(release: Release, window: Window, stops: list[Doc], root: str) -> Iterator[Made]:
+    """Every stop's `stop_week` document made from its boards' JSON, for a release made without the
+    boards pass (the merge of shards, builder.shards): the same bytes the boards pass writes with
+    --site (builder.snapshot.board_week), which makes them from the departures it holds."""
+    route_rows: dict[str, list[str]] = {}
+    for summary in release.read(kind("routes").path(None))["routes"]:
+        route = release.read_head(summary["href"])["route"]
+        route_rows[route["route_id"]] = route_row(route, root)
+    for stop in stops:
+        key = stop["href"].rsplit("/", 1)[-1].rpartition(".")[0]
+        week = WeekRows(route_rows, lambda route_id: route_row({"route_id": route_id}, root))
+        dates, days = [], []
+        for date in window.dates:
+            board = release.read_optional(window.href(date, key))
+            if board is not None:
+                dates.append(date)
+                days.append([_row(d) for d in board["departures"]])
+        yield "stop_week", stop["stop_id"], Raw(week.document(dates, days))
 
 
-def first_day_rows(boards: Boards, platform_names: dict[str, str] | None) -> Markup:
-    """The first day's table body; platform_names (a station's) adds the platform column."""
+def _row(departure: Doc) -> tuple[bytes, Cell]:
+    """A departure of a board's JSON as the boards pass holds it for the week (its last two items)."""
+    when = orjson.dumps(departure["departure"] or departure["arrival"])
+    return when, cell(
+        departure["route_id"], departure["trip_headsign"], departure["stop_id"] or "", departure
+    )
+
+
+def read_week(release: Release, href: str) -> Doc | None:
+    """A stop's `stop_week` document, parsed (None when the release has none)."""
+    try:
+        with open(f"{release.root}/{href}", "rb") as f:  # no pathlib: thousands of small reads
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    found = parse(data)
+    if found is None:
+        raise BuildError(f"the site cannot read {href}: not a stop's week of boards")
+    return found
+
+
+def first_day_rows(week: Doc, platform_names: dict[str, str] | None) -> Markup:
+    """The first day's table body of a stop's week (board_week); platform_names (a station's) adds the
+    platform column."""
     routes = [
         f'<td><a href="{escape(href)}" class="badge" style="background:{bg};color:{fg}">{escape(short)}</a>'
         if href
         else f"<td>{escape(short)}"
-        for short, _, bg, fg, href in boards.routes
+        for short, _, bg, fg, href in week["routes"]
     ]
-    headsigns = [f"<td>{escape(h)}" for h in boards.headsigns.items]
-    platforms = [f"<td>{escape((platform_names or {}).get(p, p))}" for p in boards.platforms.items]
+    headsigns = [f"<td>{escape(h)}" for h in week["headsigns"]]
+    platforms = [f"<td>{escape((platform_names or {}).get(p, p))}" for p in week["platforms"]]
+    notes: dict[str, str] = {}
     lines = []
-    for when, r, h, p, text in boards.days[boards.dates[0]] if boards.dates else []:
+    for when, r, h, p, text in week["days"][week["dates"][0]] if week["dates"] else []:
+        shown = notes.get(text)
+        if shown is None:
+            shown = notes[text] = str(escape(text))
         lines.append(
             f"<tr><td>{when[11:16]}{routes[r]}{headsigns[h]}"
-            f"{platforms[p] if platform_names is not None else ''}<td>{escape(text)}</tr>"
+            f"{platforms[p] if platform_names is not None else ''}<td>{shown}</tr>"
         )
     return Markup("\n".join(lines))
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
+from itertools import islice
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, Template
 
 from builder.site import tables
-from builder.site.boards import Window, date_label, embedded, first_day_rows, read_boards
+from builder.site.boards import date_label, first_day_rows, read_week
 from builder.site.reader import Doc, Release, page_of, sibling
 from builder.site.svgmap import colour, route_map, text_colour
-from builder.snapshot.kinds import current_prefix
+from builder.snapshot.kinds import current_prefix, kind
 
-PIECE = 64 * 1024  # rendered text is handed to the writer in pieces of about this size
+PIECES = 256  # rendered text is handed to the writer this many template pieces at a time
 # (kind, id, path in the release, its bytes as they are rendered): the path is the one builder.snapshot.kinds
 # gives the kind and id, needed here to make the folder before the writer opens the file
 RoutePage = tuple[str, str, str, Iterator[bytes]]
@@ -44,16 +45,12 @@ def environment() -> Environment:
 
 
 def render(name: str, context: dict[str, Any]) -> Iterator[bytes]:
+    """The page in pieces of PIECES template pieces each (a template piece is a bit of markup, a value
+    or a table row, so a piece stays well under a page's budget): joined in C, not piece by piece."""
     template: Template = environment().get_template(name)
-    buffer: list[str] = []
-    size = 0
-    for piece in template.generate(**context):
-        buffer.append(piece)
-        size += len(piece)
-        if size >= PIECE:
-            yield "".join(buffer).encode()
-            buffer, size = [], 0
-    yield "".join(buffer).encode()
+    pieces = template.generate(**context)
+    while chunk := list(islice(pieces, PIECES)):
+        yield "".join(chunk).encode()
 
 
 def site_name(feed: Doc) -> str:
@@ -121,32 +118,28 @@ def route_pages(release: Release, summary: Doc, head: Doc, common: Doc) -> Itera
 
 
 def stop_page(
-    release: Release,
-    head: Doc,
-    window: Window | None,
-    route_info: dict[str, Doc],
-    route_rows: dict[str, list[str]],
-    common: Doc,
+    release: Release, head: Doc, boards: bool, route_info: dict[str, Doc], common: Doc
 ) -> Iterator[bytes]:
-    """stops/<key>.html; route_rows: every route as boards show it (boards.route_row), made once."""
+    """stops/<key>.html; `boards`: whether the release has departure boards (then the stop's week is
+    read from its `stop_week` script, which the page also loads)."""
     stop = head["stop"]
     routes = dict(head.get("routes") or {})
     for child in stop.get("children") or []:  # a station is served by what serves its platforms
         if child.get("href") and release.exists(child["href"]):
             routes.update(release.read_head(child["href"]).get("routes") or {})
     serving = sorted((route_info.get(r) or s for r, s in routes.items()), key=route_order)
-    key, root = stop["href"].rsplit("/", 1)[-1].rpartition(".")[0], page_root()
-    boards = read_boards(release, window, key, route_rows, root) if window else None
+    week_href = kind("stop_week").path(stop["stop_id"])
+    week = read_week(release, week_href) if boards else None
     platforms = {c["stop_id"]: platform_name(stop, c) for c in stop.get("children") or []}
     is_station = stop.get("location_type") == 1
     context = {
         **common,
-        "root": root,
+        "root": page_root(),
         "stop": stop,
         "routes": serving,
-        "boards": boards,
-        "first_rows": first_day_rows(boards, platforms if is_station else None) if boards else None,
-        "embedded": embedded(boards.data()) if boards else None,
+        "boards": week,
+        "first_rows": first_day_rows(week, platforms if is_station else None) if week else None,
+        "week_href": week_href,
         "platforms": platforms,
         "is_station": is_station,
         "json_href": stop["href"],

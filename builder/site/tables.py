@@ -115,8 +115,18 @@ def trip_header(trip: Doc) -> Markup:
     return Markup(f'<th scope="col" data-trip="{escape(trip["trip_id"])}"{cls}>{label}')
 
 
-# Cell HTML by value, shared by every table: a feed has a few thousand distinct times.
-_CELLS: dict[Any, str] = {None: "<td>", "": '<td class="nt">•'}  # •: stops without a scheduled time
+class _Cells(dict[Any, str]):
+    """Cell HTML by value, shared by every table: a feed has a few thousand distinct times. Looked up
+    with `map` over a row's values, so a row is made in one C loop; a value first met is made here."""
+
+    def __missing__(self, value: str) -> str:
+        cell = "<td>" + str(show_time(value))  # str + Markup would escape the str
+        if len(self) < 100_000:
+            self[value] = cell
+        return cell
+
+
+_CELLS = _Cells({None: "<td>", "": '<td class="nt">•'})  # •: stops without a scheduled time
 
 
 def table_html(part: Part, root: str) -> Iterator[Markup]:
@@ -126,19 +136,13 @@ def table_html(part: Part, root: str) -> Iterator[Markup]:
     yield Markup('<thead><tr><th scope="col">Stop')
     yield Markup("").join(trip_header(t) for t in trips)
     yield Markup("</thead><tbody>")
-    columns = [t["times"] for t in trips]
-    cells = _CELLS
-    for row, stop in enumerate(part.table["stops"]):
-        line = [f'<tr><th scope="row">{stop_link(stop, root)}']
-        for times in columns:
-            value = times[row]
-            cell = cells.get(value)
-            if cell is None:
-                cell = "<td>" + str(show_time(value))  # str + Markup would escape the str
-                if len(cells) < 100_000:
-                    cells[value] = cell
-            line.append(cell)
-        yield Markup("".join(line))  # every piece is a fixed tag, an escaped name or a checked time
+    stops = part.table["stops"]
+    # each stop's row of times, one per trip (every trip has a time or None for every stop)
+    rows = zip(*(t["times"] for t in trips), strict=True) if trips else [()] * len(stops)
+    cell = _CELLS.__getitem__
+    for stop, values in zip(stops, rows, strict=True):
+        # every piece is a fixed tag, an escaped name or a checked time
+        yield Markup(f'<tr><th scope="row">{stop_link(stop, root)}' + "".join(map(cell, values)))
     yield Markup("</tbody>")
 
 

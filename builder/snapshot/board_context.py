@@ -7,7 +7,7 @@ periods and first departure, and the interpolated times of rows without any (bui
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import groupby
@@ -36,8 +36,8 @@ def small_json(value: Any) -> bytes:
 # (reference instants, sorted; the matching service dates as JSON bytes without quotes)
 Timetable = tuple[list[int], list[bytes]]
 # timetable, route_id, then JSON pieces: direction_id, href, route_id, '"…service_id…,"stop_id":',
-# ',"trip_headsign":…,"trip_id":…}'
-TripInfo = tuple[Timetable, str, bytes, bytes, bytes, bytes, bytes]
+# ',"trip_headsign":…,"trip_id":…}'; then the headsign (for the site's rows, builder.snapshot.board_week)
+TripInfo = tuple[Timetable, str, bytes, bytes, bytes, bytes, bytes, str | None]
 Period = tuple[int, int, int, int]  # start, end (exclusive), headway_secs, exact_times
 
 
@@ -52,6 +52,10 @@ class BoardContext:
     frequencies: dict[str, tuple[int, list[Period]]]  # trip_id -> (first departure, periods)
     estimates: Estimates
     clocks: dict[str, ZoneClock] = field(default_factory=dict)
+    # with --site (builder.snapshot.boards.prepare): route_id -> the route as a stop page's boards show
+    # it, and the same for a route the feed lacks; None: no stop_week documents
+    route_rows: dict[str, list[str]] | None = None
+    unknown_route: Callable[[str], list[str]] | None = None
 
     def clock(self, zone: str) -> ZoneClock:
         found = self.clocks.get(zone)
@@ -153,6 +157,7 @@ def _trips(
             piece(rid),
             piece(sid, b'","service_id":', b',"stop_id":'),
             tail,
+            None if headsign is None else str(headsign),
         )
     return out
 

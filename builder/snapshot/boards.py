@@ -14,7 +14,8 @@ order orjson's OPT_SORT_KEYS writes, and each departure is those bytes with the 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -22,14 +23,17 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, null, select
 
-from builder.release.output import DUMP_OPTIONS, Assembled
+from builder.release.output import DUMP_OPTIONS, Assembled, Raw
 from builder.snapshot.board_context import BoardContext, TripInfo, load_board_context, small_json
+from builder.snapshot.board_week import Cell, WeekRows, cell
 from builder.snapshot.calendars import format_date
 from builder.snapshot.clock import EPOCH_ORDINAL, ZoneClock, gtfs_time, parse_gtfs_time, time_json
+from builder.snapshot.kinds import current_prefix
+from builder.snapshot.lookups import Doc, load_routes
 from builder.snapshot.passkit import Made, PassInput
 from builder.snapshot.source import KeyRange, Source
 
-KIND = "departures"
+KIND, WEEK = "departures", "stop_week"
 VISIT_COLUMNS = (
     "stop_id",
     "trip_id",
@@ -39,13 +43,30 @@ VISIT_COLUMNS = (
     "pickup_type",
     "drop_off_type",
 )
-Departure = tuple[int, str, int, bytes]  # sort key (instant, trip_id, stop_sequence), then the JSON
+# sort key (instant, trip_id, stop_sequence), then the JSON; with --site, then the row's ISO time and the
+# visit's board_week.Cell
+Departure = tuple[Any, ...]
 SORT_KEY = itemgetter(0, 1, 2)
 
 
 def prepare(inp: PassInput) -> BoardContext | None:
-    """Run once before the helpers fork (builder.snapshot.kinds): None when the window has no dates."""
-    return load_board_context(inp.source, inp.conn, inp.lookups, inp.window) if inp.window.days else None
+    """Run once before the helpers fork (builder.snapshot.kinds): None when the window has no dates.
+    With the site, also every route as a stop page's boards show it (its `stop_week` documents)."""
+    if not inp.window.days:
+        return None
+    ctx = load_board_context(inp.source, inp.conn, inp.lookups, inp.window)
+    if inp.makes(WEEK):
+        from builder.site.boards import route_row  # the site's code only when the build makes the site
+
+        up = "../" * current_prefix().count("/") + "../"  # from stops/<key>.js's page to the root
+        routes = load_routes(inp.source, inp.conn)
+        ctx.route_rows = {rid: route_row(route, up) for rid, route in routes.items()}
+        ctx.unknown_route = partial(_unknown_route, route_row, up)
+    return ctx
+
+
+def _unknown_route(route_row: Callable[[Doc, str], list[str]], up: str, route_id: str) -> list[str]:
+    return route_row({"route_id": route_id}, up)
 
 
 def boards(inp: PassInput) -> Iterator[Made]:
@@ -127,8 +148,12 @@ def _stop_boards(ctx: BoardContext, sid: str, visits: list[Sequence[Any]]) -> It
     _Collector(ctx, zone, boards, routes).visits(visits)
     stop = orjson.dumps(ctx.lookups.stops[sid], option=DUMP_OPTIONS)
     tail_zone = b',"timezone":' + orjson.dumps(zone) + b"}"
-    for day, departures, used in zip(days, boards, routes):
+    for departures in boards:
         departures.sort(key=SORT_KEY)
+    if ctx.route_rows is not None:
+        week = WeekRows(ctx.route_rows, ctx.unknown_route)
+        yield WEEK, sid, Raw(week.document([format_date(day) for day in days], boards))
+    for day, departures, used in zip(days, boards, routes):
         text = format_date(day)
         summaries = {rid: ctx.lookups.routes[rid] for rid in used if rid in ctx.lookups.routes}
         doc = Assembled(
@@ -153,6 +178,8 @@ class _Collector:
         self.low, self.high = ctx.bounds(zone)
         self.first_day = ctx.window.first.toordinal() - EPOCH_ORDINAL
         self._members: dict[str, tuple[ZoneClock, bytes]] = {}
+        self.week = ctx.route_rows is not None  # --site: rows for the stop's week too (_week_run)
+        self._cells: dict[tuple[Any, ...], Cell] = {}
 
     def visits(self, rows: Iterable[Sequence[Any]]) -> None:
         for row in rows:
@@ -187,10 +214,13 @@ class _Collector:
         )
         periods = self.ctx.frequencies.get(trip_id)
         if periods is None:
-            self._run(trip_id, seq, arr, dep, info, clock, fixed, b"null")
+            week = self._cell(row, info, fixed, dep, None) if self.week else None
+            self._run(trip_id, seq, arr, dep, info, clock, fixed, b"null", week)
             return
         first, runs = periods
         for start, end, headway, exact in runs:
+            frequency = {"exact_times": exact, "headway_secs": headway}
+            period = self._cell(row, info, fixed, dep, frequency) if self.week else None
             for begin in range(start, end, headway):
                 shift = begin - first
                 freq = b'{"exact_times":%d,"headway_secs":%d,"start_time":"%s"}' % (
@@ -207,7 +237,26 @@ class _Collector:
                     clock,
                     fixed,
                     freq,
+                    period,
                 )
+
+    def _cell(
+        self, row: Sequence[Any], info: TripInfo, fixed: tuple[bytes, ...], dep: int | None, frequency: Any
+    ) -> Cell:
+        """The visit's part of its rows in the stop's week (--site), from what its JSON says: the note
+        comes from the fields board_week.note reads in a board's departure. Visits alike share one."""
+        key = (info[1], info[7], row[1], dep is None, *fixed[:3], frequency and tuple(frequency.values()))
+        found = self._cells.get(key)
+        if found is None:
+            departure = {
+                "departure": dep,
+                "estimated": fixed[0] == b"true",
+                "pickup_type": int(fixed[1]),
+                "drop_off_type": int(fixed[2]),
+                "frequency": frequency,
+            }
+            found = self._cells[key] = cell(info[1], info[7], row[1], departure)
+        return found
 
     def _run(
         self,
@@ -219,6 +268,7 @@ class _Collector:
         clock: ZoneClock,
         fixed: tuple[bytes, bytes, bytes, bytes],
         freq: bytes,
+        week: Cell | None,
     ) -> None:
         when = dep if dep is not None else arr
         assert when is not None
@@ -249,6 +299,9 @@ class _Collector:
                 b',"service_date":"',
             )
         )
+        if week is not None:  # --site: each departure also carries its row's time and the visit's cell
+            self._week_run(trip_id, seq, arr, dep, info, clock, (lo, hi), (middle_a, middle_b, tail), week)
+            return
         day_of, first_day, boards, iso = self.board_clock.local_day, self.first_day, self.boards, clock.iso
         for i in range(lo, hi):
             ref = refs[i]
@@ -273,4 +326,34 @@ class _Collector:
                         ),
                     )
                 )
+                self.routes[day].add(info[1])
+
+    def _week_run(
+        self,
+        trip_id: str,
+        seq: int,
+        arr: int | None,
+        dep: int | None,
+        info: TripInfo,
+        clock: ZoneClock,
+        span: tuple[int, int],
+        pieces: tuple[bytes, bytes, bytes],
+        week: Cell,
+    ) -> None:
+        """_run's loop with the site's week (board_week.WeekRows): the same JSON, and after it the
+        departure's ISO time (its arrival's when it only arrives) and the visit's cell."""
+        when = dep if dep is not None else arr
+        assert when is not None
+        refs, dates = info[0]
+        middle_a, middle_b, tail = pieces
+        day_of, first_day, boards, iso = self.board_clock.local_day, self.first_day, self.boards, clock.iso
+        for i in range(*span):
+            ref = refs[i]
+            instant = ref + when
+            day = day_of(instant) - first_day
+            if 0 <= day < len(boards):
+                a = b"null" if arr is None else iso(ref + arr)
+                d = b"null" if dep is None else iso(ref + dep)
+                json = b"".join((b'{"arrival":', a, middle_a, d, middle_b, dates[i], tail))
+                boards[day].append((instant, trip_id, seq, json, a if dep is None else d, week))
                 self.routes[day].add(info[1])

@@ -1,7 +1,8 @@
 """The build's tasks on a Dask cluster: `build --scheduler tcp://HOST:PORT`.
 
 The client (the `build` process) pins the database, plans the tasks and submits each one
-(builder.snapshot.tasks: a pass over an id range) to the scheduler; the workers run `run_task` and write
+(builder.snapshot.tasks: a pass over an id range of one feed, the feed named by the task's setup) to the
+scheduler, every feed's at once; the workers run `run_task` and write
 their documents straight into the release's staging folder, which must be on storage every worker and
 the client share (a network file system), and hand back only their manifest entries. The client then
 writes the indexes, the manifest and publishes, exactly as a local build does, so the release is byte
@@ -10,7 +11,8 @@ for byte the one a single machine makes.
 * **One database state.** Every task imports the client's exported PostgreSQL snapshot (builder.snapshot
   .pinning); the client's transaction stays open until the last task is done. A pinned SQLite file is
   opened through its hard link under --out, which the workers see at the same path. Each worker keeps one
-  engine for the build, its pool as large as its threads and no larger.
+  engine per feed of the build, without a pool: it holds a connection only while a task runs, so no
+  more than its threads.
 * **Workers dying.** The scheduler gives a dead worker's tasks to another (Dask's own recovery; a task
   whose workers died `distributed.scheduler.allowed-failures` + 1 times is given up), and a task that
   raises is retried RETRIES times. A retried task rewrites the same files; each is written under a
@@ -24,6 +26,7 @@ for byte the one a single machine makes.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from importlib import metadata
@@ -32,13 +35,15 @@ from typing import Any
 from builder.errors import BuildError, ClusterError
 from builder.snapshot.kinds import Pass
 from builder.snapshot.tasks import (
+    Piece,
     Task,
     TaskResult,
     TaskSetup,
     forget_worker_sources,
-    plan_tasks,
     prepare_pass,
+    read_weights,
     run_task,
+    split_pass,
     worker_source,
 )
 
@@ -50,9 +55,11 @@ INSTALL = "pip install 'transit-snapshot[distributed]'"
 
 
 def run_on_cluster(
-    address: str, setup: TaskSetup, passes: Sequence[Pass], advance: Callable[[int], None]
-) -> TaskResult:
-    """Every task of `passes` run on the cluster at `address`; `advance` gets the documents written so far."""
+    address: str, setups: Sequence[TaskSetup], passes: Sequence[Pass], advance: Callable[[int], None]
+) -> list[TaskResult]:
+    """Every task of `passes` over every feed (`setups`: one per feed, its database and folder) run on the
+    cluster at `address`, all submitted together; each feed's results, in `setups`' order. `advance`
+    gets the documents written so far."""
     dask = _distributed()
     try:
         # how long to try: Dask's distributed.comm.timeouts.connect (30 s unless configured)
@@ -61,8 +68,8 @@ def run_on_cluster(
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {_reason(exc)}") from exc
     try:
         threads = _workers_ready(client, address)
-        tasks = _plan(setup, passes, max(2, TASKS_PER_THREAD * threads))
-        return _run(client, address, tasks, setup, passes, advance)
+        tasks = _plan(setups, passes, max(2, TASKS_PER_THREAD * threads))
+        return _run(client, address, tasks, setups, passes, advance)
     finally:
         _close(client)
 
@@ -102,27 +109,33 @@ def worker_version() -> str:
     return metadata.version("transit-snapshot")
 
 
-def _plan(setup: TaskSetup, passes: Sequence[Pass], parts: int) -> list[Task]:
-    source = setup.database.source()
-    try:
-        with source.connect() as conn:
-            return plan_tasks(source, conn, passes, parts)
-    finally:
-        source.engine.dispose()
+def _plan(setups: Sequence[TaskSetup], passes: Sequence[Pass], parts: int) -> list[Piece]:
+    """Each pass cut into `parts` ranges across every feed's ids (tasks.split_pass: a small feed shares a
+    range with the next), pass after pass in the registry's order."""
+    weights = [read_weights(setup.database, passes) for setup in setups]
+    return [piece for p in passes for part in split_pass(weights, p.name, parts) for piece in part]
 
 
 def _run(
     client: Any,
     address: str,
-    tasks: list[Task],
-    setup: TaskSetup,
+    tasks: list[Piece],
+    setups: Sequence[TaskSetup],
     passes: Sequence[Pass],
     advance: Callable[[int], None],
-) -> TaskResult:
-    # A pass's `prepare` is a task of its own, so the scheduler can run it again should its result die
-    # with a worker; the pass's tasks take its result as an argument.
+) -> list[TaskResult]:
+    # A pass's `prepare` (per feed) is a task of its own, so the scheduler can run it again should its
+    # result die with a worker; the pass's tasks take its result as an argument. Every feed's tasks go
+    # at once, so no worker waits at the end of one feed for the next feed's tasks.
     prepared = {
-        p.name: client.submit(prepare_on_worker, p.name, setup, pure=False, priority=len(tasks) + 1)
+        (index, p.name): client.submit(
+            prepare_on_worker,
+            p.name,
+            setup,
+            key=_key("prepare_on_worker", setup),
+            priority=len(tasks) + 1,
+        )
+        for index, setup in enumerate(setups)
         for p in passes
         if p.prepare
     }
@@ -130,19 +143,19 @@ def _run(
         client.submit(
             run_on_worker,
             task,
-            setup,
-            prepared.get(task.pass_name),
-            pure=False,
+            setups[index],
+            prepared.get((index, task.pass_name)),
+            key=_key("run_on_worker", setups[index]),
             retries=RETRIES,
-            priority=len(tasks) - index,  # the registry's order: the heavier passes first
-        ): task
-        for index, task in enumerate(tasks)
+            priority=len(tasks) - order,  # the registry's order: the heavier passes first
+        ): (index, task)
+        for order, (index, task) in enumerate(tasks)
     }
-    result, finishing, lonely_since = (
-        TaskResult(),
-        _distributed().as_completed(list(futures), loop=client.loop),
-        None,
-    )
+    # The scheduler keeps each `prepare` while tasks need it (and runs it again if a worker dies with
+    # it), then lets it go: a feed's lookups are not held to the end of the build.
+    prepared.clear()
+    results = [TaskResult() for _ in setups]
+    finishing, lonely_since = _distributed().as_completed(list(futures), loop=client.loop), None
     try:
         while not finishing.is_empty():
             if not finishing.has_ready():
@@ -150,33 +163,41 @@ def _run(
                 lonely_since = _check_workers(client, address, lonely_since)
                 continue
             for future in finishing.next_batch(block=False):
-                result.add(_outcome(future, futures[future]))
-            advance(result.documents)
+                index, task = futures[future]
+                results[index].add(_outcome(future, task, setups[index]))
+            advance(sum(r.documents for r in results))
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"lost the Dask scheduler at {address}: {_reason(exc)}") from exc
     finally:
-        client.cancel(list(futures) + list(prepared.values()))
-    return result
+        client.cancel(list(futures))
+    return results
 
 
-def _outcome(future: Any, task: Task) -> TaskResult:
+def _key(function: str, setup: TaskSetup) -> str:
+    """A new key for each task (none is ever the same computation as another), naming its feed for the
+    dashboard and the task stream: `run_on_worker-feeds-<key>-<hex>`."""
+    feed = setup.prefix.strip("/").replace("/", "-")
+    return "-".join(part for part in (function, feed, uuid.uuid4().hex) if part)
+
+
+def _outcome(future: Any, task: Task, setup: TaskSetup) -> TaskResult:
     from distributed.scheduler import KilledWorker
 
     if future.status == "finished":
         outcome: TaskResult = future.result()
         return outcome
     if future.status == "cancelled":
-        raise ClusterError(f"the Dask scheduler cancelled {task.describe()}; nothing was published")
+        raise ClusterError(f"the Dask scheduler cancelled {setup.describe(task)}; nothing was published")
     error = future.exception()
     if isinstance(error, KilledWorker):
         raise ClusterError(
-            f"the Dask workers running {task.describe()} kept dying (killed, or out of memory); "
+            f"the Dask workers running {setup.describe(task)} kept dying (killed, or out of memory); "
             "nothing was published"
         )
     if isinstance(error, BuildError):
         raise error
     raise BuildError(
-        f"{task.describe()} failed on a Dask worker ({type(error).__name__}: {error}); nothing was published"
+        f"{setup.describe(task)} failed on a Dask worker ({type(error).__name__}: {error}); nothing was published"
     ) from error
 
 
@@ -201,16 +222,11 @@ def _close(client: Any) -> None:
 
 def run_on_worker(task: Task, setup: TaskSetup, prepared: Any) -> TaskResult:
     """A task on a Dask worker, through the worker's one engine for this build."""
-    return run_task(task, setup, prepared, source=worker_source(setup.database, _threads()))
+    return run_task(task, setup, prepared, source=worker_source(setup))
 
 
 def prepare_on_worker(pass_name: str, setup: TaskSetup) -> Any:
-    return prepare_pass(pass_name, setup, source=worker_source(setup.database, _threads()))
-
-
-def _threads() -> int:
-    threads: int = _distributed().get_worker().state.nthreads
-    return max(1, threads)
+    return prepare_pass(pass_name, setup, source=worker_source(setup))
 
 
 def _reason(exc: BaseException) -> str:

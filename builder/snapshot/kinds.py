@@ -188,6 +188,9 @@ class DocumentKind:
     # only at the root of a snapshot of several feeds (feeds.json and the indexes across feeds): never
     # under a feed's folder, and not in a snapshot of one unnamed feed
     root: bool = False
+    # The BuildSettings flag that asks for it when a pass every build runs makes it only on request
+    # (a stop's week of boards for its page, made by the boards pass with --site); None: always made.
+    when: str | None = None
 
     def __post_init__(self) -> None:
         expected = MEDIA_TYPES.get(self.place.extension)
@@ -219,6 +222,9 @@ class Pass:
     # The BuildSettings flag that asks for it (the site: "site"); None: every build runs it. Optional
     # passes run after all others, in their own phase, and may read back what those wrote.
     when: str | None = None
+    # whether its tasks get the database's lookups (builder.snapshot.lookups); the site's passes read
+    # the staging folder instead, and their many small tasks would each load them for nothing
+    lookups: bool = True
 
     def make(self) -> Generator:
         return _resolve(self.generator)
@@ -268,6 +274,17 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind(
         "stop_page", SITE_STOPS, PerId("stops", ".html"), media_type=HTML, ids=Ids("stops", "stop_id")
     ),
+    # a stop's week of departures as its page's script reads them (builder.snapshot.board_week): made
+    # by the boards pass, which holds them, when the build has --site; a script, since browsers do not
+    # fetch JSON from file://
+    DocumentKind(
+        "stop_week",
+        DEPARTURES,
+        PerId("stops", ".js"),
+        media_type=JAVASCRIPT,
+        ids=Ids("stops", "stop_id"),
+        when="site",
+    ),
     DocumentKind("stylesheet", SITE, Named("site", ".css"), media_type=CSS),
     DocumentKind("script", SITE, Named("site", ".js"), media_type=JAVASCRIPT),
     # the root of a snapshot of several feeds (builder.snapshot.across), each feed under feeds/<key>/
@@ -281,7 +298,15 @@ KINDS: tuple[DocumentKind, ...] = (
 # In the order they run: the split passes first (the heavier first, so no process idles at the end),
 # then the single-task ones in the build process.
 PASSES: tuple[Pass, ...] = tuple(
-    Pass(name, generator, split_by, tuple(k.name for k in KINDS if k.made_by == name), prepare, when)
+    Pass(
+        name,
+        generator,
+        split_by,
+        tuple(k.name for k in KINDS if k.made_by == name),
+        prepare,
+        when,
+        lookups=name not in (SITE, SITE_STOPS),
+    )
     for name, generator, split_by, prepare, when in (
         (ROUTES_AND_TRIPS, "builder.snapshot.route_trees:views", Ids("trips", "route_id"), None, None),
         (STOPS, "builder.snapshot.stop_views:views", Ids("stops", "stop_id"), None, None),

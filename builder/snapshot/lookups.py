@@ -40,6 +40,11 @@ def load_lookups(source: Source, conn: Connection) -> Lookups:
     )
 
 
+def load_routes(source: Source, conn: Connection) -> dict[str, Doc]:
+    """route_id -> the route as its route tree states it (every field of the Route model)."""
+    return _summaries(source, conn, "routes", "route_id", "Route", "route")
+
+
 def _summaries(
     source: Source, conn: Connection, table: str, key: str, model: str, kind: str
 ) -> dict[str, Doc]:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from builder.release.output import Assembled, Raw, Streamed
 from builder.snapshot.calendars import Window
+from builder.snapshot.kinds import BY_NAME
 from builder.snapshot.lookups import Doc, Lookups
 from builder.snapshot.source import EVERYTHING, KeyRange, Source
 from builder.snapshot.spool import Spool
@@ -60,3 +61,10 @@ class PassInput:
     prepared: Any = None
     # the staging folder, for passes that read back what earlier passes wrote (the site)
     staging: Path | None = None
+    # the build's flags ("site"): a kind declared with `when` is made only when its flag is here
+    flags: frozenset[str] = frozenset()
+
+    def makes(self, kind_name: str) -> bool:
+        """Whether this build asks for the kind (always, unless the registry makes it on request)."""
+        when = BY_NAME[kind_name].when
+        return when is None or when in self.flags

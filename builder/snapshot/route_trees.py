@@ -43,60 +43,79 @@ def route_and_trip_views(
     within `span`).
 
     A route tree's trips are parked in `spool`: write each tree before asking for the next view."""
-    cols = {t: source.columns(t) for t in ("routes", "trips", "stop_times")}
+    cols = source.columns("routes")
     route_shape = compile_shaper(
         "routes",
-        cols["routes"],
+        cols,
         "Route",
         typed=source.typed_columns("routes"),
-        extra={"href": f"_href('route', r[{cols['routes'].index('route_id')}])"},
+        extra={"href": f"_href('route', r[{cols.index('route_id')}])"},
     )
-    trip_shape = compile_shaper(
-        "trips",
-        cols["trips"],
-        "Trip",
-        typed=source.typed_columns("trips"),
-        extra={"href": f"_href('trip', r[{cols['trips'].index('trip_id')}])"},
-    )
-    st_shape = compile_shaper(
-        "stop_times",
-        cols["stop_times"],
-        "StopTime",
-        typed=source.typed_columns("stop_times"),
-        skip=frozenset({"trip_id"}),
-    )
-    trip_route = cols["trips"].index("route_id")
-    trips_stmt = source.select_all("trips", "route_id", "trip_id").where(
-        *source.within(source.table("trips").c.route_id, span)
-    )
-    trips = groupby(source.rows(conn, trips_stmt), itemgetter(trip_route))
-    stop_times = groupby(
-        source.rows(conn, source.stop_times_by_route(span)), itemgetter(cols["stop_times"].index("trip_id"))
-    )
-    next_trips, next_st = next(trips, None), next(stop_times, None)
+    walk = TripsByRoute(source, conn, span)
     days_of, shapes = day_types(lk.services), RouteShapes(source, conn, span)
     routes_stmt = source.select_all("routes", "route_id").where(
         *source.within(source.table("routes").c.route_id, span)
     )
     for route in map(route_shape, source.rows(conn, routes_stmt)):
         rid, route_trips, schedule = route["route_id"], RouteTrips(spool), RouteSchedule(lk)
-        if next_trips is not None and next_trips[0] == rid:
-            for trip in map(trip_shape, next_trips[1]):
-                sts: list[Doc] = []
-                if next_st is not None and next_st[0] == trip["trip_id"]:
-                    sts = list(map(st_shape, next_st[1]))
-                    next_st = next(stop_times, None)
-                yield "trip", trip["trip_id"], trip_document(trip, sts, lk, problems)
-                route_trips.add(trip, sts, lk)
-                schedule.add(trip, sts)
-            next_trips = next(trips, None)
+        for trip, sts in walk.trips_of(rid):
+            yield "trip", trip["trip_id"], trip_document(trip, sts, lk, problems)
+            route_trips.add(trip, sts, lk)
+            schedule.add(trip, sts)
         yield "route", rid, route_document(route, route_trips, lk)
         yield from schedule_views(route, schedule, days_of, shapes)
-    if next_trips is not None or next_st is not None:
+    if walk.left_over():
         problems.add(
             "trips or stop_times are not in id order with their routes: is the database's "
             "collation byte order? (trips.route_id must all be in routes)"
         )
+
+
+class TripsByRoute:
+    """Each route's trips with their stop times, as the routes come: two streams sorted like the routes
+    (trips by route_id, trip_id; stop_times by route, trip, stop_sequence), merged with groupby, so one
+    trip's rows are held at a time."""
+
+    def __init__(self, source: Source, conn: Connection, span: KeyRange) -> None:
+        trip_cols, st_cols = source.columns("trips"), source.columns("stop_times")
+        self._trip_shape = compile_shaper(
+            "trips",
+            trip_cols,
+            "Trip",
+            typed=source.typed_columns("trips"),
+            extra={"href": f"_href('trip', r[{trip_cols.index('trip_id')}])"},
+        )
+        self._st_shape = compile_shaper(
+            "stop_times",
+            st_cols,
+            "StopTime",
+            typed=source.typed_columns("stop_times"),
+            skip=frozenset({"trip_id"}),
+        )
+        trips_stmt = source.select_all("trips", "route_id", "trip_id").where(
+            *source.within(source.table("trips").c.route_id, span)
+        )
+        self._trips = groupby(source.rows(conn, trips_stmt), itemgetter(trip_cols.index("route_id")))
+        self._stop_times = groupby(
+            source.rows(conn, source.stop_times_by_route(span)), itemgetter(st_cols.index("trip_id"))
+        )
+        self._next_trips, self._next_st = next(self._trips, None), next(self._stop_times, None)
+
+    def trips_of(self, route_id: str) -> Iterator[tuple[Doc, list[Doc]]]:
+        """The route's trips, each with its stop times; read to the end before asking for the next route."""
+        if self._next_trips is None or self._next_trips[0] != route_id:
+            return
+        for trip in map(self._trip_shape, self._next_trips[1]):
+            sts: list[Doc] = []
+            if self._next_st is not None and self._next_st[0] == trip["trip_id"]:
+                sts = list(map(self._st_shape, self._next_st[1]))
+                self._next_st = next(self._stop_times, None)
+            yield trip, sts
+        self._next_trips = next(self._trips, None)
+
+    def left_over(self) -> bool:
+        """Rows the routes never reached: the streams were not in the routes' order."""
+        return self._next_trips is not None or self._next_st is not None
 
 
 def schedule_views(

@@ -3,9 +3,10 @@
 A **task** is one pass (builder.snapshot.kinds) over one id range. `run_task` runs it: in the build
 process or a forked helper (builder.snapshot.workers), on a Dask worker (builder.snapshot.cluster), or in
 one shard of a sharded build (builder.shards). Everything a task needs crosses to it as plain data —
-the task, the build's `TaskSetup` (the pinned database as strings, the staging folder, the window) and
-what its pass's `prepare` read — and it hands back its manifest entries, the problems it met and the
-bytes it wrote, so whoever collects them writes the manifest. A task's documents depend on its ids
+the task, the build's `TaskSetup` (the pinned database as strings, the staging folder, the window; in a
+database of several feeds, each feed's own, naming its database and its folder) and what its pass's
+`prepare` read — and it hands back its manifest entries, the problems it met and the bytes it wrote, so
+whoever collects them writes the manifest. A task's documents depend on its ids
 only, never on how the work was cut: any plan gives the same release, byte for byte.
 """
 
@@ -18,12 +19,14 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy.pool import NullPool
+
 from builder.errors import BuildError
 from builder.release.entries import EntryLog
 from builder.release.output import DocumentWriter
 from builder.snapshot.calendars import Window
 from builder.snapshot.kinds import PASS_BY_NAME, Pass, documents_under, kind
-from builder.snapshot.lookups import load_lookups
+from builder.snapshot.lookups import Lookups, load_lookups
 from builder.snapshot.memory import release_memory
 from builder.snapshot.passkit import Made, PassInput, Problems
 from builder.snapshot.pinning import PinnedDatabase
@@ -31,6 +34,7 @@ from builder.snapshot.source import EVERYTHING, KeyRange, Source
 from builder.snapshot.spool import Spool
 
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
+NO_LOOKUPS = Lookups({}, {}, {}, {}, {})  # for a pass that reads none (kinds.Pass.lookups)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,14 @@ class TaskSetup:
     # the feed's folder in a snapshot of several feeds (builder.snapshot.kinds.documents_under), "" for
     # one unnamed feed: a task of one feed of many is this setup with that feed's database and folder
     prefix: str = ""
+    # the BuildSettings flags the build has ("site"): kinds made only on request (kinds.DocumentKind.when)
+    flags: frozenset[str] = frozenset()
+
+    def describe(self, task: Task) -> str:
+        """The task in a message: among several feeds, naming its feed."""
+        if not self.prefix:
+            return task.describe()
+        return f"feed {self.prefix.rstrip('/').rsplit('/', 1)[-1]}, {task.describe()}"
 
 
 @dataclass
@@ -119,9 +131,18 @@ def run_task(
             Spool(setup.scratch or setup.staging) as spool,
             source.connect() as conn,
         ):
-            lookups = load_lookups(source, conn)
+            lookups = load_lookups(source, conn) if pass_.lookups else NO_LOOKUPS
             inp = PassInput(
-                source, conn, lookups, problems, spool, task.span, setup.window, prepared, setup.staging
+                source,
+                conn,
+                lookups,
+                problems,
+                spool,
+                task.span,
+                setup.window,
+                prepared,
+                setup.staging,
+                setup.flags,
             )
             write_made(pass_, pass_.make()(inp), writer, counter)
             del inp, lookups
@@ -163,7 +184,8 @@ def prepare_pass(pass_name: str, setup: TaskSetup, source: Source | None = None)
             Spool(setup.scratch or setup.staging) as spool,
             source.connect() as conn,
         ):
-            inp = PassInput(source, conn, load_lookups(source, conn), Problems(), spool, window=setup.window)
+            lookups = load_lookups(source, conn)
+            inp = PassInput(source, conn, lookups, Problems(), spool, window=setup.window, flags=setup.flags)
             return pass_.prepared(inp)
     finally:
         if own:
@@ -203,6 +225,63 @@ def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
     return [KeyRange(low, high) for low, high in pairwise(edges)]
 
 
+Weights = list[tuple[str, int]]  # (id, rows) in byte order: what a split pass is cut by
+Piece = tuple[int, Task]  # a task of one feed of several: (the feed's index, the task)
+_Place = tuple[int, int, str]  # (feed index, 0 its start or 1 an id, the id): a place among every feed's ids
+
+
+def read_weights(database: PinnedDatabase, passes: Sequence[Pass]) -> dict[str, Weights]:
+    """Each split pass's weights in one feed's database."""
+    source = database.source()
+    try:
+        with source.connect() as conn:
+            return {
+                p.name: source.weights(conn, p.split_by.table, p.split_by.column)
+                for p in passes
+                if p.split_by is not None
+            }
+    finally:
+        source.engine.dispose()
+
+
+def split_across(feeds: Sequence[tuple[KeyRange, Weights]], parts: int) -> list[list[tuple[int, KeyRange]]]:
+    """One pass over several feeds' ids, feed after feed, cut into at most `parts` parts of even weight,
+    each a list of (feed index, range): a part may finish one feed and start the next, so a small feed
+    shares a part and a large one spreads over several. Every id is in one part exactly, and a feed
+    without ids is in the part its place falls in. Each feed comes as its outer range (EVERYTHING, or the
+    range a shard holds of it, cut again for the shard's processes) and the weights of its ids inside
+    it. One feed of EVERYTHING: the ranges of split_evenly."""
+    total = sum(w for _, weights in feeds for _, w in weights)
+    bounds: list[_Place] = []
+    seen = 0
+    for index, (_, weights) in enumerate(feeds):
+        for position, (id_, weight) in enumerate(weights):
+            if len(bounds) < parts - 1 and seen >= total * (len(bounds) + 1) / parts:
+                bounds.append((index, 1, id_) if position else (index, 0, ""))
+            seen += weight
+    edges: list[_Place] = [(-1, 0, ""), *bounds, (len(feeds), 0, "")]
+    return [
+        [
+            (index, KeyRange(_id_in(low, index, outer.low), _id_in(high, index, outer.high)))
+            for index, (outer, _) in enumerate(feeds)
+            if max(low, (index, 0, "")) < min(high, (index + 1, 0, ""))  # the part holds some of the feed
+        ]
+        for low, high in pairwise(edges)
+    ]
+
+
+def _id_in(place: _Place, index: int, outer: str | None) -> str | None:
+    """The id a part's edge falls on if it falls inside feed `index`, else the feed's own end."""
+    return place[2] if place[:2] == (index, 1) else outer
+
+
+def split_pass(weights: Sequence[dict[str, Weights]], pass_name: str, parts: int) -> list[list[Piece]]:
+    """A split pass over every feed (`weights`: each feed's, from read_weights) cut into at most `parts`
+    parts of even weight, as each part's tasks."""
+    spans = split_across([(EVERYTHING, w[pass_name]) for w in weights], parts)
+    return [[(index, Task(pass_name, span)) for index, span in part] for part in spans]
+
+
 def within(outer: KeyRange, weights: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """The weights of the ids inside `outer` (a shard's range, cut again for its own processes)."""
     return [
@@ -213,21 +292,25 @@ def within(outer: KeyRange, weights: list[tuple[str, int]]) -> list[tuple[str, i
     ]
 
 
-# --- a cluster worker's engine ---------------------------------------------------------------------------
+# --- a cluster worker's engines --------------------------------------------------------------------------
 
 _worker_sources: dict[PinnedDatabase, Source] = {}
+_worker_build: list[Path] = []  # the staging folder of the build the engines are for
 _worker_lock = threading.Lock()
 
 
-def worker_source(database: PinnedDatabase, connections: int) -> Source:
-    """One engine per worker process for the build it works for, its pool capped at `connections`
-    (its threads): a cluster of many workers must not open the database's every connection. A task of
-    another build replaces it (the old build's snapshot is gone with its session)."""
+def worker_source(setup: TaskSetup) -> Source:
+    """The engine a worker process keeps for one database (one feed's) of the build it works for, made
+    the first time a task of that feed comes; a task of another build closes the old build's (its
+    snapshot is gone with its session). No pool: a connection is held only while a task or a `prepare`
+    runs, so a worker holds at most as many as its threads, however many feeds their tasks are of."""
     with _worker_lock:
-        found = _worker_sources.get(database)
-        if found is None:
+        if _worker_build != [setup.staging]:
             _dispose_worker_sources()
-            found = _worker_sources[database] = database.source(pool_size=connections, max_overflow=0)
+            _worker_build[:] = [setup.staging]
+        found = _worker_sources.get(setup.database)
+        if found is None:
+            found = _worker_sources[setup.database] = setup.database.source(poolclass=NullPool)
         return found
 
 
@@ -235,10 +318,11 @@ def _dispose_worker_sources() -> None:
     for old in _worker_sources.values():
         old.engine.dispose()
     _worker_sources.clear()
+    _worker_build.clear()
 
 
 def forget_worker_sources() -> int:
-    """Close a worker's engine at the end of a build (its connections too); returns how many."""
+    """Close a worker's engines at the end of a build (its connections too); returns how many."""
     with _worker_lock:
         count = len(_worker_sources)
         _dispose_worker_sources()

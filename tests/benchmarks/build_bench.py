@@ -28,6 +28,23 @@ class Program:
 
 
 BOARD_DAYS = 7
+NO_BOARDS = ("--departures-days", "0")
+
+
+def build_command(db: Path, out: Path, workers: int, *options: str) -> list[str]:
+    """`transit-snapshot build` of the SQLite file `db` into `out`, quiet, as every build benchmark runs it."""
+    return [
+        OURS,
+        "build",
+        "--quiet",
+        "--workers",
+        str(workers),
+        "--db",
+        f"sqlite:///{db}",
+        "--out",
+        str(out),
+        *options,
+    ]
 
 
 def ours(workers: int, boards: bool = False) -> Program:
@@ -36,18 +53,7 @@ def ours(workers: int, boards: bool = False) -> Program:
 
     def command(f: Feed, out: Path) -> list[str]:
         window = ["--departures-from", f"{board_start(f.db):%Y%m%d}", "--departures-days", str(BOARD_DAYS)]
-        return [
-            OURS,
-            "build",
-            "--quiet",
-            "--workers",
-            str(workers),
-            "--db",
-            f"sqlite:///{f.db}",
-            "--out",
-            str(out),
-            *(window if boards else ["--departures-days", "0"]),
-        ]
+        return build_command(f.db, out, workers, *(window if boards else NO_BOARDS))
 
     name = f"ours+boards (workers={workers}, {BOARD_DAYS} days)" if boards else f"ours (workers={workers})"
     return Program(name, command, lambda out: out / "current")

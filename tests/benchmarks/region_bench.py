@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 from tests.benchmarks import nyfeeds
-from tests.benchmarks.build_bench import OURS, OUTPUTS, remove_outputs, settle
+from tests.benchmarks.build_bench import NO_BOARDS, OURS, OUTPUTS, build_command, remove_outputs, settle
 from tests.benchmarks.feeds import BASELINES, FEEDS
 from tests.benchmarks.measure import Sample, folder_size, run, table
 
@@ -128,20 +128,7 @@ def import_cmd(zip_path: Path, db: Path, feed_id: str | None) -> list[str]:
 
 def build_cmd(db: Path, out: Path, workers: int) -> list[str]:
     # No departure boards: their window depends on the date, and the other build benchmarks leave them out.
-    return [
-        OURS,
-        "build",
-        "--quiet",
-        "--workers",
-        str(workers),
-        "--db",
-        f"sqlite:///{db}",
-        "--out",
-        str(out),
-    ] + [
-        "--departures-days",
-        "0",
-    ]
+    return build_command(db, out, workers, *NO_BOARDS)
 
 
 def stop_times(db: Path) -> int:

@@ -4,8 +4,9 @@ page phase only as a difference of two builds' walls, this gives its own CPU tim
 
     python -m tests.benchmarks.site_phase FEED.zip WORK_DIR DAYS [WORKERS]
 
-The first run makes the import and the build in WORK_DIR and stops (its peak RSS would be theirs); each
-later run renders every page into a fresh folder of WORK_DIR and prints its wall and CPU time, peak RSS,
+The first run makes the import and the `build --site` in WORK_DIR and stops (its peak RSS would be
+theirs); each later run renders every page again, from that release's documents (the stop pages from the
+stops' weeks its boards pass wrote), into a fresh folder of WORK_DIR and prints its wall and CPU time, peak RSS,
 pages, bytes, and the largest pages. With WORKERS (default 1: one process, `site_documents`), the pages
 are made as `build --site --workers WORKERS` makes them: ranges of routes by trips and of stops by
 visits, taken by this process and WORKERS - 1 forked helpers; the CPU time is then all
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from builder.build import OPTIONAL_TASKS_PER_WORKER, BuildSettings, build, split_evenly
+from builder.build import OPTIONAL_TASKS_PER_WORKER, BuildSettings, build
 from builder.importer.run import import_feed
 from builder.release.manifest import Entry
 from builder.release.output import DocumentWriter
@@ -31,6 +32,7 @@ from builder.site import route_documents, site_documents, stop_documents
 from builder.snapshot.kinds import kind
 from builder.snapshot.passkit import Made
 from builder.snapshot.source import KeyRange, Source, open_engine
+from builder.snapshot.tasks import split_evenly
 from builder.snapshot.workers import TaskBoard, run_shared
 from tests.benchmarks.build_bench import board_start
 
@@ -50,6 +52,7 @@ def prepare(feed: Path, work: Path, days: int) -> Path | None:
                 workers=2,
                 departures_from=board_start(work / "gtfs.sqlite"),
                 departures_days=days,
+                site=True,  # the stops' weeks the stop pages read come from the boards pass
             )
         )
         shutil.copytree(result.release, folder)

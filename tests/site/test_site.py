@@ -8,6 +8,7 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import html5lib
@@ -15,13 +16,23 @@ import orjson
 import pytest
 
 from builder.build import BuildSettings, build
-from builder.site import tables
+from builder.release.output import Raw
+from builder.site import stop_weeks, tables
 from builder.site.svgmap import contrast, text_colour
+from builder.snapshot.board_week import parse
 from builder.snapshot.keys import key_for
+from builder.snapshot.kinds import kind
 from tests.conftest import TIMETABLE_ORACLE
 from tests.site.conftest import HOSTILE, HOSTILE_ROUTE, WINDOW_FROM, site_release
 
 MAX_PAGE_BYTES = 2_000_000
+
+
+def week(root: Path, key: str) -> dict[str, Any]:
+    """A stop's week of boards, the script its page loads (stops/<key>.js)."""
+    found = parse((root / "stops" / f"{key}.js").read_bytes())
+    assert found is not None, key
+    return found
 
 
 class Links(HTMLParser):
@@ -141,11 +152,26 @@ def test_site_stop_page_holds_the_first_days_board(site_build: Path) -> None:
         page = (site_build / "stops" / f"{key}.html").read_text()
         body = page.split('id="board"', 1)[1].split("</tbody>", 1)[0] if board["departures"] else ""
         assert body.count("<tr>") == len(board["departures"]) + (1 if board["departures"] else 0), key
-        data = orjson.loads(page.split('id="board-data">', 1)[1].split("</script>", 1)[0])
+        data = week(site_build, key)
+        assert f'<script src="../stops/{key}.js" defer>' in page
         assert data["dates"] == [first, *sorted(data["days"])[1:]]
         assert len(data["days"][first]) == len(board["departures"])
         checked += bool(board["departures"])
     assert checked >= 5
+
+
+@pytest.mark.parametrize("release", ["site_build", "caltrain_site"])
+def test_site_stop_weeks_are_the_boards_rows(release: str, request: pytest.FixtureRequest) -> None:
+    """The weeks the boards pass writes from the departures it holds are, byte for byte, what the
+    boards' JSON gives (the merge of shards' way): HTML, weeks and boards never disagree."""
+    root: Path = request.getfixturevalue(release)
+    made: dict[str, bytes] = {}
+    for _, stop_id, doc in stop_weeks(root):
+        assert isinstance(doc, Raw) and stop_id is not None
+        made[stop_id] = b"".join(doc.pieces())
+    assert len(made) == len(orjson.loads((root / "stops.json").read_bytes())["stops"])
+    for stop_id, data in made.items():
+        assert (root / kind("stop_week").path(stop_id)).read_bytes() == data, stop_id
 
 
 def test_site_names_from_the_feed_render_as_text(hostile_site: Path) -> None:
@@ -163,9 +189,10 @@ def test_site_names_from_the_feed_render_as_text(hostile_site: Path) -> None:
     assert HOSTILE_ROUTE in "".join(parser.text)
     for inline in ("site/search_index.js",):
         assert "</script" not in (hostile_site / inline).read_text()
-    # the embedded boards hold the headsign, escaped so that it cannot close their <script> element
-    board_data = (hostile_site / "stops" / "NORD.html").read_text().split('id="board-data">', 1)[1]
-    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in board_data.split("</script>", 1)[0]
+    # the stop's week (a script of its own, not inside the page) holds the headsign as a JSON string,
+    # and the page's table shows it as text
+    assert HOSTILE in week(hostile_site, "NORD")["headsigns"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (hostile_site / "stops" / "NORD.html").read_text()
 
 
 def test_site_build_is_deterministic(sample_db: str, tmp_path: Path) -> None:
@@ -284,7 +311,7 @@ def test_site_long_timetables_get_pages_of_their_own(tmp_path: Path) -> None:
 
 
 def test_site_board_notes_say_what_differs_from_a_plain_departure() -> None:
-    from builder.site.boards import note
+    from builder.snapshot.board_week import note
 
     plain = {
         "departure": "2026-03-06T07:00:00+01:00",
@@ -311,7 +338,7 @@ def test_site_board_notes_say_what_differs_from_a_plain_departure() -> None:
 def test_site_stop_page_shows_the_real_boards_rows_and_notes(
     release: str, request: pytest.FixtureRequest
 ) -> None:
-    from builder.site.boards import note
+    from builder.snapshot.board_week import note
 
     root: Path = request.getfixturevalue(release)
     window = orjson.loads((root / "feed.json").read_bytes())["departures"]
@@ -327,8 +354,8 @@ def test_site_stop_page_shows_the_real_boards_rows_and_notes(
             cells = [html.unescape(re.sub(r"<[^>]*>", "", cell)).strip() for cell in row.split("<td>")[1:]]
             assert cells[0] == (departure["departure"] or departure["arrival"])[11:16], (key, cells)
             assert cells[-1] == note(departure), (key, cells)
-        if departures:  # every date of the window is embedded, as many rows as its board
-            data = orjson.loads(page.split('id="board-data">', 1)[1].split("</script>", 1)[0])
+        if departures:  # every date of the window is in the stop's week, as many rows as its board
+            data = week(root, key)
             assert len(data["dates"]) == window["days"]
             for day in data["dates"]:
                 board = orjson.loads((root / "departures" / day / f"{key}.json").read_bytes())
@@ -347,4 +374,5 @@ def test_site_sample_boards_show_pickup_and_drop_off_restrictions(site_build: Pa
 def test_site_stop_pages_without_boards_say_so(without_boards: Path) -> None:
     assert not (without_boards / "departures").exists() or not any((without_boards / "departures").iterdir())
     page = (without_boards / "stops" / "HBF.html").read_text()
-    assert "This release has no departure boards." in page and 'id="board-data"' not in page
+    assert "This release has no departure boards." in page and 'HBF.js"' not in page
+    assert not list((without_boards / "stops").glob("*.js"))

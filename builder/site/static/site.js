@@ -47,11 +47,11 @@
     update();
   }
 
-  // --- departure boards: rows are [local ISO date-time with offset, route, headsign, platform, note]
+  // --- departure boards: window.transitSnapshotBoards, the stop's week (stops/<key>.js, loaded by its
+  // page); rows are [local ISO date-time with offset, route, headsign, platform, note]
   function setUpBoard() {
-    var dataNode = document.getElementById("board-data");
-    if (!dataNode) return;
-    var data = JSON.parse(dataNode.textContent);
+    var data = window.transitSnapshotBoards;
+    if (!data || !document.getElementById("board")) return;
     var platformNode = document.getElementById("board-platforms");
     var platformNames = platformNode ? JSON.parse(platformNode.textContent) : null;
     var picker = document.getElementById("board-date");
@@ -121,7 +121,8 @@
     setUpSearch();
     setUpBoard();
   }
-  // Deferred scripts run before DOMContentLoaded: wait for it, so the search index (deferred too) is there.
+  // Deferred scripts run before DOMContentLoaded: wait for it, so the search index or the stop's week
+  // (deferred too) is there.
   if (document.readyState === "complete") start();
   else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -1,0 +1,130 @@
+"""A stop's week of departures as its page reads them (kind `stop_week`, `stops/<key>.js`).
+
+With `build --site` the boards pass, which holds each stop's departures of the window, also writes them
+in the short form a stop page's script shows, so the site never reads the boards' JSON back. The file is
+a script, `window.transitSnapshotBoards={...};`, because browsers refuse to fetch files from `file://`
+but load a `<script src>`. Its object has the keys `dates` (the window's, `YYYYMMDD`), `days` (date ->
+rows), `headsigns`, `platforms` and `routes`, sorted as orjson's OPT_SORT_KEYS writes them; a row is
+`[local ISO date-time, route index, headsign index, platform index, note]`, and each name is stored once,
+numbered in the order the rows first use it (dates in order, each date's rows in board order).
+
+`WeekRows` makes it in the boards pass: each visit (each period of a frequency trip) is one `Cell` made
+once, and a departure is its ISO time and its visit's cell, encoded when the names are numbered. The
+merge of shards, which has no boards pass, makes the same bytes from the boards' JSON
+(builder.site.boards.week_from_boards).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+Doc = dict[str, Any]
+PREFIX = b"window.transitSnapshotBoards="
+SUFFIX = b";\n"
+
+# GTFS pickup_type / drop_off_type: 1 none, 2 phone the agency, 3 ask the driver (0 or empty: regular)
+_PICKUP = {1: "no boarding", 2: "boarding: phone the agency", 3: "boarding: ask the driver"}
+_DROP_OFF = {1: "boarding only", 2: "alighting: phone the agency", 3: "alighting: ask the driver"}
+
+
+def note(departure: Doc) -> str:
+    """What a rider must know about one departure beyond its time, as the real boards state it (a
+    departure as its board's JSON has it)."""
+    pickup, drop_off = departure.get("pickup_type") or 0, departure.get("drop_off_type") or 0
+    notes = []
+    if departure.get("departure") is None:
+        notes.append("arrives only")
+    elif pickup in _PICKUP:
+        notes.append(_PICKUP[pickup])
+    if drop_off == 1 and pickup == 1:
+        notes[-1:] = ["no boarding or alighting"]
+    elif drop_off in _DROP_OFF and pickup != 1:
+        notes.append(_DROP_OFF[drop_off])
+    if departure.get("estimated"):
+        notes.append("estimated time")
+    frequency = departure.get("frequency")
+    if frequency and not frequency.get("exact_times"):
+        notes.append(f"about every {frequency['headway_secs'] / 60:g} min")
+    return ", ".join(notes)
+
+
+class Names:
+    """Each distinct string once; rows hold indexes into `items`."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.index: dict[str, int] = {}
+
+    def of(self, value: str) -> int:
+        found = self.index.get(value)
+        if found is None:
+            found = self.index[value] = len(self.items)
+            self.items.append(value)
+        return found
+
+
+def script(dates: Sequence[str], days: Sequence[bytes], tables: Sequence[list[Any]]) -> list[bytes]:
+    """The document's bytes: `days` each date's rows as a JSON array, `tables` the headsigns, platforms
+    and routes (route rows: builder.site.boards.route_row)."""
+    headsigns, platforms, routes = tables
+    return [
+        PREFIX,
+        b'{"dates":',
+        orjson.dumps(list(dates)),
+        b',"days":{',
+        b",".join([b'"%s":%s' % (date.encode(), rows) for date, rows in zip(dates, days, strict=True)]),
+        b'},"headsigns":',
+        orjson.dumps(headsigns),
+        b',"platforms":',
+        orjson.dumps(platforms),
+        b',"routes":',
+        orjson.dumps(routes),
+        b"}",
+        SUFFIX,
+    ]
+
+
+def parse(data: bytes) -> Doc | None:
+    """The object of a `stop_week` script (None when the bytes are not one)."""
+    if not data.startswith(PREFIX) or not data.endswith(SUFFIX):
+        return None
+    found = orjson.loads(data[len(PREFIX) : -len(SUFFIX)])
+    return found if isinstance(found, dict) else None
+
+
+# A visit's part of its departures' rows: route_id, headsign, platform (the visited stop), note as JSON,
+# then the rest of the row once the stop's names are numbered (None until then).
+Cell = list[Any]
+
+
+def cell(route_id: str, headsign: str | None, platform: str, departure: Doc) -> Cell:
+    """The cell of a visit; `departure` has the fields `note` reads (the same for all its departures)."""
+    return [route_id, headsign or "", platform, orjson.dumps(note(departure)), None]
+
+
+class WeekRows:
+    """One stop's week: its departures, sorted, each date's a sequence of (…, ISO time, cell) whose last
+    two items are what a row needs (the boards pass's departures with them appended)."""
+
+    def __init__(self, route_rows: dict[str, list[str]], fallback: Any) -> None:
+        self.route_rows, self.fallback = route_rows, fallback
+        self.routes, self.headsigns, self.platforms = Names(), Names(), Names()
+
+    def document(self, dates: Sequence[str], days: Sequence[Sequence[Sequence[Any]]]) -> list[bytes]:
+        encode = self._encode
+        rows = [
+            b"[[" + b"],[".join([d[-2] + (d[-1][4] or encode(d[-1])) for d in day]) + b"]]" if day else b"[]"
+            for day in days
+        ]
+        routes = [self.route_rows.get(r) or self.fallback(r) for r in self.routes.items]
+        return script(dates, rows, (self.headsigns.items, self.platforms.items, routes))
+
+    def _encode(self, c: Cell) -> bytes:
+        """The row after its time: `,route,headsign,platform,"note"`, names numbered on first use."""
+        numbers = b",%d,%d,%d," % (self.routes.of(c[0]), self.headsigns.of(c[1]), self.platforms.of(c[2]))
+        found: bytes = numbers + c[3]
+        c[4] = found
+        return found
