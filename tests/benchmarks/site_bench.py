@@ -98,9 +98,11 @@ def bench(name: str, work: Path, runs: int) -> str:
         db = base / f"ours-{i}.sqlite"
         ours["import"].samples.append(run([OURS, "import", str(zip_path), "--db", f"sqlite:///{db}"]))
         # both builds write the same real boards (the build benchmark's neutral window), so the page
-        # phase is what --site adds and the stop pages show a week of departures
+        # phase is what --site adds and the stop pages show a week of departures; their order alternates
+        # from run to run, since a build started right after another absorbs that one's disk writes
         window = ["--departures-from", f"{board_start(db):%Y%m%d}", "--departures-days", str(BOARD_DAYS)]
-        for label, extra in (("build", []), ("build --site", ["--site"])):
+        builds: list[tuple[str, list[str]]] = [("build", []), ("build --site", ["--site"])]
+        for label, extra in builds if i % 2 == 0 else builds[::-1]:
             out = base / f"ours-{label.replace(' --', '-')}-{i}"
             ours[label].samples.append(
                 run([OURS, "build", "--quiet", "--db", f"sqlite:///{db}", "--out", str(out), *window, *extra])
