@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -126,3 +128,15 @@ def pg_url(request: pytest.FixtureRequest, pg_server: PostgresServer | None) -> 
         wait_for(url)
         return url
     return pg_server.new_database(scheme or "postgresql")
+
+
+def assert_oracle_agrees(oracle: Path, feed: Path, release: Path, *options: str) -> None:
+    """`oracle` (one of the independent checkers in ../shared/baselines), run as `oracle FEED RELEASE
+    [options]`, finds 0 mismatches."""
+    run = subprocess.run(
+        [sys.executable, str(oracle), str(feed), str(release), *options],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0 and " 0 mismatches" in run.stdout, f"{oracle.name}: {run.stdout[-3000:]}"

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from builder.build import BuildSettings, build
 from builder.errors import DatabaseChangedError
-from tests.conftest import FEEDS, ORACLE, needs_feeds
+from tests.conftest import FEEDS, ORACLE, assert_oracle_agrees, needs_feeds
 from tests.synthetic import write_feed
 from tests.test_safety import hashes, one_clear_line, staging, wait_for
 
@@ -82,13 +82,7 @@ def start_import(feed: Path, url: str) -> subprocess.Popen[str]:
 def assert_wholly(feed: Path, out: Path) -> None:
     """`out/current` is every document of `feed` and nothing else: the oracle finds no mismatch, and the
     indexes and feed.json count exactly the documents the release holds."""
-    run = subprocess.run(
-        [sys.executable, str(ORACLE), str(feed), str(out / "current")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0 and " 0 mismatches" in run.stdout, run.stdout[-3000:]
+    assert_oracle_agrees(ORACLE, feed, out / "current")
     current = out / "current"
     documents = orjson.loads((current / "manifest.json").read_bytes())["documents"]
     ids = {kind: sorted(d["id"] for d in documents if d["kind"] == kind) for kind in ("route", "stop")}

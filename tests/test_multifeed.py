@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 import threading
 from datetime import date
 from pathlib import Path
@@ -26,7 +24,14 @@ from builder.release.diff import diff_manifests
 from builder.release.manifest import read
 from builder.release.output import OutputLayout
 from builder.snapshot.pinning import pin_database
-from tests.conftest import DEPARTURES_ORACLE, FEEDS, ORACLE, TIMETABLE_ORACLE, needs_feeds
+from tests.conftest import (
+    DEPARTURES_ORACLE,
+    FEEDS,
+    ORACLE,
+    TIMETABLE_ORACLE,
+    assert_oracle_agrees,
+    needs_feeds,
+)
 from tests.snapshot_checks import check_against_models, check_hashes_and_hrefs, manifest
 
 pytestmark = needs_feeds
@@ -80,19 +85,7 @@ def _same_but_for_the_folder(single: Path, several: Path, key: str) -> int:
 def _oracle(script: Path, feed: Path, release: Path, key: str, *, under: bool) -> None:
     if not script.is_file():
         pytest.skip(f"the oracle is not beside the repo ({script} is absent)")
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            str(feed),
-            str(release),
-            *(["--under", f"feeds/{key}/"] if under else []),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0 and " 0 mismatches" in run.stdout, run.stdout[-2000:]
+    assert_oracle_agrees(script, feed, release, *(["--under", f"feeds/{key}/"] if under else []))
 
 
 def test_multifeed_import_puts_each_feed_in_a_file_of_its_own(tmp_path: Path) -> None:
