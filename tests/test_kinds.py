@@ -14,7 +14,8 @@ from builder.build import write_made
 from builder.errors import BuildError
 from builder.models import DOCUMENT_MODELS
 from builder.release import diff
-from builder.release.manifest import WRITE_CHUNK, Encoded, Entry, Manifest, ManifestError, parse, read
+from builder.release.entries import WRITE_BATCH, EntryLog, write_manifest
+from builder.release.manifest import Encoded, Entry, Manifest, ManifestError, parse, read
 from builder.release.output import DocumentWriter, OutputLayout
 from builder.snapshot import kinds
 from builder.snapshot.kinds import (
@@ -222,7 +223,7 @@ def test_kinds_timetable_parts_decode_to_one_route_and_part() -> None:
     assert {k.place.folder for k in KINDS if k.made_by == "site"} & {"timetables"} == set()
 
 
-@pytest.mark.parametrize("count", [0, 1, WRITE_CHUNK - 1, WRITE_CHUNK, 2 * WRITE_CHUNK + 3])
+@pytest.mark.parametrize("count", [0, 1, WRITE_BATCH - 1, WRITE_BATCH, 2 * WRITE_BATCH + 3])
 def test_manifest_written_in_chunks_is_to_bytes_and_its_hash(tmp_path: Path, count: int) -> None:
     gz = Encoded("x.gz", SHA, 9)
     entries = [
@@ -232,7 +233,9 @@ def test_manifest_written_in_chunks_is_to_bytes_and_its_hash(tmp_path: Path, cou
         for i in range(count)
     ]
     listed = Manifest.of(reversed(entries))
-    digest = listed.write(tmp_path / "manifest.json")
+    log = EntryLog(tmp_path / "spool")
+    log.extend(reversed(entries))
+    digest = write_manifest(tmp_path / "manifest.json", log)
     data = (tmp_path / "manifest.json").read_bytes()
     assert data == listed.to_bytes()
     assert digest == hashlib.sha256(data).hexdigest()

@@ -87,7 +87,7 @@ def changes_on_disk(
     }
     try:
         for name, records in groupby(merge(folder, runs), key=itemgetter(0)):
-            versions = {value_of(line)[:1]: value_of(line)[1:] for _, line in records}
+            versions = {value[:1]: value[1:] for value in (value_of(line) for _, line in records)}
             before, after = versions.get(_OLD), versions.get(_NEW)
             change = "added" if before is None else "removed" if after is None else "changed"
             if change == "changed" and before == after:

@@ -97,16 +97,17 @@ def write_manifest(path: Path, log: EntryLog) -> str:
     Manifest.of(entries).to_bytes(): orjson writes a list of objects as their JSON joined by commas."""
     digest = hashlib.sha256()
     with path.open("wb") as out:
-        first = True
-        for batch in _batches(log.lines()):
-            piece = (b'{"documents":[' if first else b",") + b",".join(batch)
+        for piece in _pieces(log.lines()):
             out.write(piece)
             digest.update(piece)
-            first = False
-        tail = b'{"documents":[]}' if first else b"]}"
-        out.write(tail)
-        digest.update(tail)
     return digest.hexdigest()
+
+
+def _pieces(lines: Iterator[bytes]) -> Iterator[bytes]:
+    yield b'{"documents":['  # with no documents, head and tail are the `{"documents":[]}` of to_bytes()
+    for index, batch in enumerate(_batches(lines)):
+        yield (b"," if index else b"") + b",".join(batch)
+    yield b"]}"
 
 
 def _batches(lines: Iterator[bytes]) -> Iterator[list[bytes]]:

@@ -14,7 +14,6 @@ so an entry without it reads as application/json. Reading validates everything a
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -80,9 +79,6 @@ class Entry(NamedTuple):
             yield sidecar.path, sidecar.sha256, sidecar.bytes, coding
 
 
-WRITE_CHUNK = 4096  # entries made into dicts and bytes at a time when the manifest is written
-
-
 @dataclass(frozen=True)
 class Manifest:
     entries: tuple[Entry, ...]
@@ -93,25 +89,6 @@ class Manifest:
 
     def to_bytes(self) -> bytes:
         return orjson.dumps({"documents": [e.as_json() for e in self.entries]}, option=orjson.OPT_SORT_KEYS)
-
-    def write(self, path: Path) -> str:
-        """Write the bytes of `to_bytes()` to `path`, a chunk of entries at a time, and return their
-        sha256: a region's manifest made whole, as dicts and then as bytes, doubled the build's peak
-        memory (324k documents: 170 MB on top of the entries)."""
-        digest = hashlib.sha256()
-        with path.open("wb") as out:
-            for piece in self._pieces():
-                out.write(piece)
-                digest.update(piece)
-        return digest.hexdigest()
-
-    def _pieces(self) -> Iterator[bytes]:
-        yield b'{"documents":['
-        for start in range(0, len(self.entries), WRITE_CHUNK):
-            chunk = [e.as_json() for e in self.entries[start : start + WRITE_CHUNK]]
-            # orjson writes a list as [a,b]: without its brackets, chunks join with a comma
-            yield (b"," if start else b"") + orjson.dumps(chunk, option=orjson.OPT_SORT_KEYS)[1:-1]
-        yield b"]}"
 
     def by_path(self) -> dict[str, Entry]:
         return {e.path: e for e in self.entries}
