@@ -349,12 +349,9 @@ def run_here(
     prepared = prepare_passes(setup, passes)
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     passes = [p for p in passes if not p.prepare or prepared.get(p.name) is not None]
-    source = setup.database.source()
-    with source.connect() as conn:
-        tasks = plan_tasks(
-            source, conn, [p for p in passes if p.split_by is not None], parts or settings.workers
-        )
-    source.engine.dispose()
+    tasks = plan_tasks(
+        setup.database, [p for p in passes if p.split_by is not None], parts or settings.workers
+    )
     tasks += [Task(p.name) for p in passes if p.split_by is None]
     return run_tasks_here(tasks, setup, prepared, settings.workers, progress)
 

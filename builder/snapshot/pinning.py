@@ -295,10 +295,10 @@ def _feed_tables(conn: Connection) -> tuple[str, ...]:
 
 
 def _export_snapshot(
-    conn: Connection, listing: Callable[[Connection], tuple[str, ...]] | None = None
+    conn: Connection, listing: Callable[[Connection], tuple[str, ...]]
 ) -> tuple[str, tuple[str, ...]]:
-    """Lock the GTFS tables, then export the snapshot (taken by its first query, after the locks)."""
-    listing = listing or _gtfs_tables
+    """Lock the GTFS tables `listing` names, then export the snapshot (taken by its first query, after
+    the locks)."""
     for _ in range(PIN_ATTEMPTS):
         tables = listing(conn)
         conn.commit()

@@ -195,21 +195,15 @@ def prepare_pass(pass_name: str, setup: TaskSetup, source: Source | None = None)
 # --- planning ------------------------------------------------------------------------------------------
 
 
-def plan_ranges(source: Source, conn: Any, pass_: Pass, parts: int) -> list[KeyRange]:
-    """A split pass cut into at most `parts` id ranges of even weight (the route pass by trips per
-    route, the stop pass by stops, the boards by visits). Deterministic: the same database state and
-    `parts` give the same ranges, which is what lets separate shard processes agree on their work."""
-    assert pass_.split_by is not None
-    weights = source.weights(conn, pass_.split_by.table, pass_.split_by.column)
-    return split_evenly(weights, parts)
-
-
-def plan_tasks(source: Source, conn: Any, passes: Sequence[Pass], parts: int) -> list[Task]:
+def plan_tasks(database: PinnedDatabase, passes: Sequence[Pass], parts: int) -> list[Task]:
     """Each split pass in the registry's order (the heavier first, so no process idles while another
-    finishes a whole pass), cut into `parts` ranges; parts 1 takes each pass whole."""
+    finishes a whole pass), cut into `parts` id ranges of even weight (the route pass by trips per route,
+    the stop pass by stops, the boards by visits); parts 1 takes each pass whole. Deterministic: the same
+    database state and `parts` give the same ranges."""
     if parts == 1:
         return [Task(p.name) for p in passes]
-    return [Task(p.name, span) for p in passes for span in plan_ranges(source, conn, p, parts)]
+    weights = read_weights(database, passes)
+    return [Task(p.name, span) for p in passes for span in split_evenly(weights[p.name], parts)]
 
 
 def split_evenly(weights: list[tuple[str, int]], parts: int) -> list[KeyRange]:
