@@ -120,7 +120,7 @@ def stop_weeks(folder: Path) -> Iterator[Made]:
     common = Common.of(release)
     window = Window.of(common.feed)
     if window is not None:
-        yield from week_from_boards(release, window, common.stops, page_root())
+        yield from week_from_boards(release, window, common.stops, common.route_info, page_root())
 
 
 def search_index(stops: list[Doc], home: str = "") -> bytes:
