@@ -21,7 +21,7 @@ from pathlib import Path
 from builder.errors import BuildError
 from builder.release.output import Raw
 from builder.site.boards import Window, embedded, week_from_boards
-from builder.site.pages import index_page, route_pages, site_name, stop_page
+from builder.site.pages import index_page, page_root, route_pages, site_name, stop_page
 from builder.site.reader import Doc, Release, page_of
 from builder.snapshot.kinds import current_prefix, kind
 from builder.snapshot.passkit import Made, PassInput
@@ -120,8 +120,7 @@ def stop_weeks(folder: Path) -> Iterator[Made]:
     common = Common.of(release)
     window = Window.of(common.feed)
     if window is not None:
-        up = "../" * common.home.count("/") + "../"  # from a stop page to the snapshot root
-        yield from week_from_boards(release, window, common.stops, up)
+        yield from week_from_boards(release, window, common.stops, common.route_info, page_root())
 
 
 def search_index(stops: list[Doc], home: str = "") -> bytes:

@@ -23,7 +23,6 @@ from builder.release.output import Raw
 from builder.site.reader import Doc, Release, page_of
 from builder.site.svgmap import colour, text_colour
 from builder.snapshot.board_week import Cell, WeekRows, cell, parse
-from builder.snapshot.kinds import kind
 from builder.snapshot.passkit import Made
 
 
@@ -57,17 +56,21 @@ def route_row(route: Doc, root: str) -> list[str]:
     ]
 
 
-def week_from_boards(release: Release, window: Window, stops: list[Doc], root: str) -> Iterator[Made]:
+def week_from_boards(
+    release: Release, window: Window, stops: list[Doc], routes: dict[str, Doc], root: str
+) -> Iterator[Made]:
     """Every stop's `stop_week` document made from its boards' JSON, for a release made without the
     boards pass (the merge of shards, builder.shards): the same bytes the boards pass writes with
-    --site (builder.snapshot.board_week), which makes them from the departures it holds."""
-    route_rows: dict[str, list[str]] = {}
-    for summary in release.read(kind("routes").path(None))["routes"]:
-        route = release.read_head(summary["href"])["route"]
-        route_rows[route["route_id"]] = route_row(route, root)
+    --site (builder.snapshot.board_week), which makes them from the departures it holds. `routes`:
+    route_id -> the route as its route tree states it (Common.route_info, already read)."""
+    route_rows = {route_id: route_row(route, root) for route_id, route in routes.items()}
+
+    def unknown(route_id: str) -> list[str]:
+        return route_row({"route_id": route_id}, root)
+
     for stop in stops:
         key = stop["href"].rsplit("/", 1)[-1].rpartition(".")[0]
-        week = WeekRows(route_rows, lambda route_id: route_row({"route_id": route_id}, root))
+        week = WeekRows(route_rows, unknown)
         dates, days = [], []
         for date in window.dates:
             board = release.read_optional(window.href(date, key))

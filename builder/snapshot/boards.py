@@ -28,7 +28,6 @@ from builder.snapshot.board_context import BoardContext, TripInfo, load_board_co
 from builder.snapshot.board_week import Cell, WeekRows, cell
 from builder.snapshot.calendars import format_date
 from builder.snapshot.clock import EPOCH_ORDINAL, ZoneClock, gtfs_time, parse_gtfs_time, time_json
-from builder.snapshot.kinds import current_prefix
 from builder.snapshot.lookups import Doc, load_routes
 from builder.snapshot.passkit import Made, PassInput
 from builder.snapshot.source import KeyRange, Source
@@ -56,9 +55,11 @@ def prepare(inp: PassInput) -> BoardContext | None:
         return None
     ctx = load_board_context(inp.source, inp.conn, inp.lookups, inp.window)
     if inp.makes(WEEK):
-        from builder.site.boards import route_row  # the site's code only when the build makes the site
+        # the site's code only when the build makes the site
+        from builder.site.boards import route_row
+        from builder.site.pages import page_root
 
-        up = "../" * current_prefix().count("/") + "../"  # from stops/<key>.js's page to the root
+        up = page_root()  # from the stop's page, which loads stops/<key>.js, to the root
         routes = load_routes(inp.source, inp.conn)
         ctx.route_rows = {rid: route_row(route, up) for rid, route in routes.items()}
         ctx.unknown_route = partial(_unknown_route, route_row, up)
