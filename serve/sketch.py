@@ -7,7 +7,7 @@ from collections.abc import Hashable
 ROWS = 4
 ROW_BITS_MAX = 16  # four 16-bit slices of one 64-bit hash pick a counter in each row
 COUNTER_MAX = 15
-MIN_WIDTH = 1024  # 4 KiB: below that, collisions of a small cache's keys blur every estimate
+MIN_WIDTH = 4096  # 16 KiB: below that, collisions of a small cache's keys blur every estimate
 # Counters halve once this many accesses per counter of a row were recorded, so old
 # popularity fades and a document that was hot yesterday cannot squat the cache.
 SAMPLES_PER_COUNTER = 10

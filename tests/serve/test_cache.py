@@ -65,10 +65,16 @@ def test_cache_cycle_over_budget_settles_on_its_smaller_documents() -> None:
 
 
 @pytest.mark.parametrize("seeds", [range(40), range(40, 80)])
-def test_cache_cycle_settles_whatever_the_hash_seed(seeds: range) -> None:
-    # Keys are hashed with Python's per-process random seed; about one seed in thirty left up to fifteen
-    # small documents out behind equally small victims (CI failed on it). Each seed is a fresh interpreter.
-    script = "from tests.serve.test_cache import settle_on_smaller_documents as s; s()"
+def test_cache_outcomes_hold_whatever_the_hash_seed(seeds: range) -> None:
+    # Keys are hashed with Python's per-process random seed, and CI failed twice on unlucky seeds: about
+    # one in thirty left up to fifteen small documents out behind equally small victims; about one in
+    # fifty let a one-time scan key whose sketch counters all collided with warm keys' (estimate 9
+    # against the hot item's 8) evict the hot item, while the sketch was 1,024 counters wide. Each seed
+    # is a fresh interpreter.
+    script = (
+        "from tests.serve.test_cache import settle_on_smaller_documents as s, hot_item_survives_a_scan as h"
+        "; s(); h()"
+    )
     for seed in seeds:
         env = {**os.environ, "PYTHONHASHSEED": str(seed)}
         done = subprocess.run(
@@ -96,6 +102,10 @@ def settle_on_smaller_documents() -> None:
 
 
 def test_cache_large_hot_item_survives_a_scan_of_small_ones() -> None:
+    hot_item_survives_a_scan()
+
+
+def hot_item_survives_a_scan() -> None:
     cache: ByteCache[str, int] = ByteCache(budget=100 * KB)
     for _ in range(8):
         if cache.get("hot") is None:
