@@ -48,7 +48,16 @@ from builder.snapshot.passkit import Made, PassInput, Problems
 from builder.snapshot.pinning import Pin, PinnedDatabase, PinnedFeed, pin_database
 from builder.snapshot.source import Source, unreliable
 from builder.snapshot.spool import Spool
-from builder.snapshot.tasks import Task, TaskResult, TaskSetup, plan_tasks, prepare_pass, run_task, write_made
+from builder.snapshot.tasks import (
+    Task,
+    TaskResult,
+    TaskSetup,
+    Weighing,
+    plan_tasks,
+    prepare_pass,
+    run_task,
+    write_made,
+)
 from builder.snapshot.workers import MAX_WORKERS, TaskBoard, run_shared
 
 SCRATCH = ".partial"  # on a cluster, where each document is written before it is renamed into place
@@ -212,16 +221,17 @@ def write_feed(
     that feed alone writes, its hrefs starting with the folder. With --scheduler, its split passes'
     documents are written already (write_views_on_cluster)."""
     name = "" if feed.record is None else f" {feed.record.feed_id}"
+    weighing = Weighing(feed.database)  # the site's passes are cut by the columns the documents' are
     with naming(feed), documents_under(feed.prefix):
         if settings.scheduler is None:
             with progress.phase("documents" + name, total):
-                write_views(settings, feed, writer, progress, window)
+                write_views(settings, feed, writer, progress, window, weighing)
         with progress.phase("indexes" + name):
             write_single_passes(settings, feed.database, writer, window, SINGLE_PASSES)
         for flag in dict.fromkeys(p.when for p in OPTIONAL_PASSES if getattr(settings, str(p.when))):
             with progress.phase(str(flag) + name):  # last: they may read back every document written above
                 optional = [p for p in OPTIONAL_PASSES if p.when == flag]
-                write_optional_passes(settings, feed, writer, window, optional)
+                write_optional_passes(settings, feed, writer, window, optional, weighing)
 
 
 def write_across_feeds(records: tuple[FeedRecord, ...], site: bool, writer: DocumentWriter) -> None:
@@ -284,13 +294,18 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
 
 
 def write_views(
-    settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, progress: Progress, window: Window
+    settings: BuildSettings,
+    feed: PinnedFeed,
+    writer: DocumentWriter,
+    progress: Progress,
+    window: Window,
+    weighing: Weighing,
 ) -> None:
     """One feed's split passes' tasks, here and in forked helpers."""
     setup = TaskSetup(
         feed.database, writer.staging, window, settings.compress, prefix=feed.prefix, flags=settings.flags()
     )
-    gather(writer, run_here(settings, setup, progress))
+    gather(writer, run_here(settings, setup, progress, weighing))
 
 
 def write_views_on_cluster(
@@ -327,20 +342,26 @@ def gather(writer: DocumentWriter, result: TaskResult) -> None:
 
 
 def write_optional_passes(
-    settings: BuildSettings, feed: PinnedFeed, writer: DocumentWriter, window: Window, passes: list[Pass]
+    settings: BuildSettings,
+    feed: PinnedFeed,
+    writer: DocumentWriter,
+    window: Window,
+    passes: list[Pass],
+    weighing: Weighing,
 ) -> None:
     """The passes one flag asks for (the site), across this process and its helpers like the documents
     phase (on this machine also with --scheduler: they read the staging folder, not the database much),
     cut finer than the documents phase."""
     setup = TaskSetup(feed.database, writer.staging, window, settings.compress, prefix=feed.prefix)
     parts = settings.workers * OPTIONAL_TASKS_PER_WORKER if settings.workers > 1 else 1
-    gather(writer, run_here(settings, setup, Silent(), passes, parts))
+    gather(writer, run_here(settings, setup, Silent(), weighing, passes, parts))
 
 
 def run_here(
     settings: BuildSettings,
     setup: TaskSetup,
     progress: Progress,
+    weighing: Weighing,
     passes: Iterable[Pass] = SPLIT_PASSES,
     parts: int | None = None,
 ) -> TaskResult:
@@ -349,9 +370,7 @@ def run_here(
     prepared = prepare_passes(setup, passes)
     # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
     passes = [p for p in passes if not p.prepare or prepared.get(p.name) is not None]
-    tasks = plan_tasks(
-        setup.database, [p for p in passes if p.split_by is not None], parts or settings.workers
-    )
+    tasks = plan_tasks(weighing, [p for p in passes if p.split_by is not None], parts or settings.workers)
     tasks += [Task(p.name) for p in passes if p.split_by is None]
     return run_tasks_here(tasks, setup, prepared, settings.workers, progress)
 

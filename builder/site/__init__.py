@@ -18,35 +18,33 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from builder.errors import BuildError
 from builder.release.output import Raw
 from builder.site.boards import Window, embedded, week_from_boards
 from builder.site.pages import index_page, page_root, route_pages, site_name, stop_page
 from builder.site.reader import Doc, Release, page_of
 from builder.snapshot.kinds import current_prefix, kind
-from builder.snapshot.passkit import Made, PassInput
+from builder.snapshot.passkit import Made, StagingInput
 from builder.snapshot.source import EVERYTHING, KeyRange
 
 ASSETS = (("stylesheet", "site.css"), ("script", "site.js"))  # (kind, file in builder/site/static)
 SEARCH_INDEX = "search_index"  # site/search_index.js
 
 
-def pages(inp: PassInput) -> Iterator[Made]:
+def prepare(inp: StagingInput) -> Common:
+    """What every page of the feed shares, read from the staging folder once, before the helpers fork."""
+    return Common.of(Release(inp.staging))
+
+
+def pages(inp: StagingInput) -> Iterator[Made]:
     """The `site` pass (builder.snapshot.kinds): the pages of the routes in the task's id range (cut by
     trips per route) of the staging folder the build is writing; the first range's task adds the index
     and the assets."""
-    return route_documents(_staging(inp), inp.span)
+    return route_documents(inp.staging, inp.span, inp.prepared)
 
 
-def stop_pages(inp: PassInput) -> Iterator[Made]:
+def stop_pages(inp: StagingInput) -> Iterator[Made]:
     """The `site-stops` pass: the pages of the stops in the task's id range (cut by visits per stop)."""
-    return stop_documents(_staging(inp), inp.span)
-
-
-def _staging(inp: PassInput) -> Path:
-    if inp.staging is None:
-        raise BuildError("the site is made from a release folder, and the build gave none")
-    return inp.staging
+    return stop_documents(inp.staging, inp.span, inp.prepared)
 
 
 def site_documents(folder: Path) -> Iterator[Made]:
@@ -78,10 +76,11 @@ class Common:
         return Common(feed, context, info, home, routes, stops)
 
 
-def route_documents(folder: Path, span: KeyRange) -> Iterator[Made]:
-    """The pages of the routes in `span`; with the first range (its low end open), the index and assets."""
+def route_documents(folder: Path, span: KeyRange, common: Common | None = None) -> Iterator[Made]:
+    """The pages of the routes in `span`; with the first range (its low end open), the index and assets.
+    `common`: the feed's, when the caller read it already."""
     release = Release(folder)
-    common = Common.of(release)
+    common = common or Common.of(release)
     for summary in common.routes:
         if summary["route_id"] not in span:
             continue
@@ -102,9 +101,9 @@ def route_documents(folder: Path, span: KeyRange) -> Iterator[Made]:
         )
 
 
-def stop_documents(folder: Path, span: KeyRange) -> Iterator[Made]:
+def stop_documents(folder: Path, span: KeyRange, common: Common | None = None) -> Iterator[Made]:
     release = Release(folder)
-    common = Common.of(release)
+    common = common or Common.of(release)
     boards = Window.of(common.feed) is not None
     for summary in common.stops:
         if summary["stop_id"] in span:

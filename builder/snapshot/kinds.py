@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 from builder.snapshot.keys import key_for
 
 if TYPE_CHECKING:
-    from builder.snapshot.passkit import Generator, PassInput
+    from builder.snapshot.passkit import Generator, PassInput, StagingInput
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -222,14 +222,14 @@ class Pass:
     # The BuildSettings flag that asks for it (the site: "site"); None: every build runs it. Optional
     # passes run after all others, in their own phase, and may read back what those wrote.
     when: str | None = None
-    # whether its tasks get the database's lookups (builder.snapshot.lookups); the site's passes read
-    # the staging folder instead, and their many small tasks would each load them for nothing
-    lookups: bool = True
+    # False: its tasks read only the staging folder (the site's passes), so they open no database and
+    # their generator and `prepare` take a passkit.StagingInput instead of a PassInput
+    reads_database: bool = True
 
     def make(self) -> Generator:
         return _resolve(self.generator)
 
-    def prepared(self, inp: PassInput) -> Any:
+    def prepared(self, inp: PassInput | StagingInput) -> Any:
         assert self.prepare is not None
         return _resolve(self.prepare)(inp)
 
@@ -305,7 +305,7 @@ PASSES: tuple[Pass, ...] = tuple(
         tuple(k.name for k in KINDS if k.made_by == name),
         prepare,
         when,
-        lookups=name not in (SITE, SITE_STOPS),
+        reads_database=name not in (SITE, SITE_STOPS),
     )
     for name, generator, split_by, prepare, when in (
         (ROUTES_AND_TRIPS, "builder.snapshot.route_trees:views", Ids("trips", "route_id"), None, None),
@@ -322,9 +322,9 @@ PASSES: tuple[Pass, ...] = tuple(
         (SCHEMAS, "builder.snapshot.indexes:schemas", None, None, None),
         # the website, across the processes after the passes above (see `when`): its route pages cut by
         # trips per route (their timetables; the index and assets with the first range), its stop pages
-        # by visits per stop (their boards)
-        (SITE, "builder.site:pages", Ids("trips", "route_id"), None, "site"),
-        (SITE_STOPS, "builder.site:stop_pages", Ids("stop_times", "stop_id"), None, "site"),
+        # by visits per stop (their boards); what every page shares read once, before the fork
+        (SITE, "builder.site:pages", Ids("trips", "route_id"), "builder.site:prepare", "site"),
+        (SITE_STOPS, "builder.site:stop_pages", Ids("stop_times", "stop_id"), "builder.site:prepare", "site"),
     )
 )
 # Run once per build of several feeds, after every feed, at the root: from the feeds' documents in the

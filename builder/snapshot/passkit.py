@@ -2,7 +2,8 @@
 the view passes (time order, integrity problems).
 
 A pass is declared once in builder.snapshot.kinds (its name, how its tasks are planned, its generator); the
-generator takes a PassInput and yields `(kind, id, document)` for kinds the registry says it makes.
+generator takes a PassInput (a StagingInput, for a pass that reads only the staging folder) and yields
+`(kind, id, document)` for kinds the registry says it makes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from builder.snapshot.spool import Spool
 # (kind name, id, document): the id is the GTFS id of per-id kinds, the name of a named document
 # (a schema's kind), None for a single document such as routes.json.
 Made = tuple[str, str | None, Doc | Streamed | Assembled | Raw | dict[str, Any]]
-Generator = Callable[["PassInput"], Iterator[Made]]
+Generator = Callable[["PassInput | StagingInput"], Iterator[Made]]
 NO_DATES = Window(date(1970, 1, 1), 0)  # for passes run without a window (no dated documents)
 LATE = (1 << 30, "")  # sort key of a visit or trip without any time: after every timed one
 
@@ -43,6 +44,16 @@ class Problems(list[str]):
     def add(self, message: str) -> None:
         if len(self) < self.LIMIT:
             self.append(message)
+
+
+@dataclass(frozen=True)
+class StagingInput:
+    """What a task of a pass that reads only the documents written before it (the site's passes) gets:
+    no connection, no reflected schema, no lookups, which cost such a small task more than its pages."""
+
+    staging: Path
+    span: KeyRange = EVERYTHING
+    prepared: Any = None  # what the pass's `prepare` read from the staging folder before the fork
 
 
 @dataclass(frozen=True)

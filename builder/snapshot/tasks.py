@@ -13,7 +13,8 @@ only, never on how the work was cut: any plan gives the same release, byte for b
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -25,16 +26,15 @@ from builder.errors import BuildError
 from builder.release.entries import EntryLog
 from builder.release.output import DocumentWriter
 from builder.snapshot.calendars import Window
-from builder.snapshot.kinds import PASS_BY_NAME, Pass, documents_under, kind
-from builder.snapshot.lookups import Lookups, load_lookups
+from builder.snapshot.kinds import PASS_BY_NAME, Ids, Pass, documents_under, kind
+from builder.snapshot.lookups import load_lookups
 from builder.snapshot.memory import release_memory
-from builder.snapshot.passkit import Made, PassInput, Problems
+from builder.snapshot.passkit import Made, PassInput, Problems, StagingInput
 from builder.snapshot.pinning import PinnedDatabase
 from builder.snapshot.source import EVERYTHING, KeyRange, Source
 from builder.snapshot.spool import Spool
 
 BATCH = 1000  # documents between progress reports: the hot loop never pays per document
-NO_LOOKUPS = Lookups({}, {}, {}, {}, {})  # for a pass that reads none (kinds.Pass.lookups)
 
 
 @dataclass(frozen=True)
@@ -121,39 +121,55 @@ def run_task(
             "share the storage the release is written to"
         )
     pass_ = PASS_BY_NAME[task.pass_name]
-    own = source is None
-    source = source or setup.database.source()
     log = EntryLog.under(setup.staging)
     writer, problems = DocumentWriter(setup.staging, setup.compress, setup.scratch, log), Problems()
-    try:
-        with (
-            documents_under(setup.prefix),
-            Spool(setup.scratch or setup.staging) as spool,
-            source.connect() as conn,
-        ):
-            lookups = load_lookups(source, conn) if pass_.lookups else NO_LOOKUPS
-            inp = PassInput(
-                source,
-                conn,
-                lookups,
-                problems,
-                spool,
-                task.span,
-                setup.window,
-                prepared,
-                setup.staging,
-                setup.flags,
-            )
-            write_made(pass_, pass_.make()(inp), writer, counter)
-            del inp, lookups
-    finally:
-        if own:
-            source.engine.dispose()
+    with (
+        documents_under(setup.prefix),
+        _pass_input(pass_, setup, problems, task.span, prepared, source) as inp,
+    ):
+        write_made(pass_, pass_.make()(inp), writer, counter)
+    del inp  # its lookups, before the memory is handed back
     if counter is not None:
         counter.add(writer.documents % BATCH)
     runs = log.close()
     release_memory()
     return TaskResult(runs, dict(log.kinds), list(problems), writer.bytes_written)
+
+
+@contextmanager
+def _pass_input(
+    pass_: Pass,
+    setup: TaskSetup,
+    problems: Problems,
+    span: KeyRange = EVERYTHING,
+    prepared: Any = None,
+    source: Source | None = None,
+) -> Iterator[PassInput | StagingInput]:
+    """What a task (or a `prepare`) of `pass_` reads: a connection of its own, or of the caller's
+    `source`, and the lookups; only the staging folder for a pass that reads no database."""
+    if not pass_.reads_database:
+        yield StagingInput(setup.staging, span, prepared)
+        return
+    own = source is None
+    source = source or setup.database.source()
+    try:
+        with Spool(setup.scratch or setup.staging) as spool, source.connect() as conn:
+            lookups = load_lookups(source, conn)
+            yield PassInput(
+                source,
+                conn,
+                lookups,
+                problems,
+                spool,
+                span,
+                setup.window,
+                prepared,
+                setup.staging,
+                setup.flags,
+            )
+    finally:
+        if own:
+            source.engine.dispose()
 
 
 def write_made(
@@ -176,33 +192,21 @@ def write_made(
 def prepare_pass(pass_name: str, setup: TaskSetup, source: Source | None = None) -> Any:
     """What every task of a split pass looks up (its `prepare`), read once for all of them."""
     pass_ = PASS_BY_NAME[pass_name]
-    own = source is None
-    source = source or setup.database.source()
-    try:
-        with (
-            documents_under(setup.prefix),
-            Spool(setup.scratch or setup.staging) as spool,
-            source.connect() as conn,
-        ):
-            lookups = load_lookups(source, conn)
-            inp = PassInput(source, conn, lookups, Problems(), spool, window=setup.window, flags=setup.flags)
-            return pass_.prepared(inp)
-    finally:
-        if own:
-            source.engine.dispose()
+    with documents_under(setup.prefix), _pass_input(pass_, setup, Problems(), source=source) as inp:
+        return pass_.prepared(inp)
 
 
 # --- planning ------------------------------------------------------------------------------------------
 
 
-def plan_tasks(database: PinnedDatabase, passes: Sequence[Pass], parts: int) -> list[Task]:
+def plan_tasks(weighing: Weighing, passes: Sequence[Pass], parts: int) -> list[Task]:
     """Each split pass in the registry's order (the heavier first, so no process idles while another
     finishes a whole pass), cut into `parts` id ranges of even weight (the route pass by trips per route,
     the stop pass by stops, the boards by visits); parts 1 takes each pass whole. Deterministic: the same
     database state and `parts` give the same ranges."""
     if parts == 1:
         return [Task(p.name) for p in passes]
-    weights = read_weights(database, passes)
+    weights = weighing.of(passes)
     return [Task(p.name, span) for p in passes for span in split_evenly(weights[p.name], parts)]
 
 
@@ -226,16 +230,31 @@ _Place = tuple[int, int, str]  # (feed index, 0 its start or 1 an id, the id): a
 
 def read_weights(database: PinnedDatabase, passes: Sequence[Pass]) -> dict[str, Weights]:
     """Each split pass's weights in one feed's database."""
-    source = database.source()
-    try:
-        with source.connect() as conn:
-            return {
-                p.name: source.weights(conn, p.split_by.table, p.split_by.column)
-                for p in passes
-                if p.split_by is not None
-            }
-    finally:
-        source.engine.dispose()
+    return Weighing(database).of(passes)
+
+
+@dataclass
+class Weighing:
+    """The weights of one feed's database, each column read once however many passes and phases of the
+    build are cut by it (the site's passes by the same columns as the documents': trips per route,
+    visits per stop); the database is pinned, so they cannot change during the build."""
+
+    database: PinnedDatabase
+    _read: dict[Ids, Weights] = field(default_factory=dict)
+
+    def of(self, passes: Sequence[Pass]) -> dict[str, Weights]:
+        """Each split pass's weights, by pass name."""
+        split = {p.name: p.split_by for p in passes if p.split_by is not None}
+        missing = [ids for ids in dict.fromkeys(split.values()) if ids not in self._read]
+        if missing:
+            source = self.database.source()
+            try:
+                with source.connect() as conn:
+                    for ids in missing:
+                        self._read[ids] = source.weights(conn, ids.table, ids.column)
+            finally:
+                source.engine.dispose()
+        return {name: self._read[ids] for name, ids in split.items()}
 
 
 def split_across(feeds: Sequence[tuple[KeyRange, Weights]], parts: int) -> list[list[tuple[int, KeyRange]]]:
