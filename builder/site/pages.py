@@ -53,6 +53,14 @@ def render(name: str, context: dict[str, Any]) -> Iterator[bytes]:
         yield "".join(chunk).encode()
 
 
+def render_small(name: str, context: dict[str, Any]) -> Iterator[bytes]:
+    """A page of bounded size (a stop's holds one day of its departures; hart_tampa's busiest is 0.16 MB)
+    in one piece: Jinja's `render` joins the template's pieces in C, where `generate` hands each one
+    through two more generators (rendering hart_tampa's 2,349 stop pages: 0.41 -> 0.26 s CPU)."""
+    template: Template = environment().get_template(name)
+    return iter((template.render(**context).encode(),))
+
+
 def site_name(feed: Doc) -> str:
     info = feed.get("feed_info") or {}
     names = [a.get("agency_name") for a in feed.get("agencies") or [] if a.get("agency_name")]
@@ -144,7 +152,7 @@ def stop_page(
         "is_station": is_station,
         "json_href": stop["href"],
     }
-    return render("stop.html", context)
+    return render_small("stop.html", context)
 
 
 def page_root() -> str:

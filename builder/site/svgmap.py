@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from markupsafe import Markup, escape
 
@@ -60,7 +61,12 @@ def contrast(a: str, b: str) -> float:
 def text_colour(route: dict[str, object]) -> str:
     """The route's text colour on its colour when riders can read it (WCAG AA, 4.5:1); else black or
     white, whichever reads better. Feeds often pair white with mid-tones (#1E88E5: 3.7:1)."""
-    background, text = colour(route.get("route_color")), colour(route.get("route_text_color"), "FFFFFF")
+    return _text_on(route.get("route_color"), route.get("route_text_color"))
+
+
+@cache  # every stop page's badges: a feed has a few colour pairs, its pages thousands of badges
+def _text_on(route_color: object, route_text_color: object) -> str:
+    background, text = colour(route_color), colour(route_text_color, "FFFFFF")
     if contrast(background, text) >= 4.5:
         return text
     return max(("#000000", "#FFFFFF"), key=lambda c: contrast(background, c))
