@@ -28,7 +28,8 @@ from builder.build import OPTIONAL_TASKS_PER_WORKER, BuildSettings, build
 from builder.importer.run import import_feed
 from builder.release.manifest import Entry
 from builder.release.output import DocumentWriter
-from builder.site import route_documents, site_documents, stop_documents
+from builder.site import Common, route_documents, site_documents, stop_documents
+from builder.site.reader import Release
 from builder.snapshot.kinds import kind
 from builder.snapshot.passkit import Made
 from builder.snapshot.source import KeyRange, Source, open_engine
@@ -70,8 +71,11 @@ def render(folder: Path, work: Path, workers: int = 1) -> str:
     if workers == 1:
         write_all(writer, site_documents(folder))
     else:
+        common = Common.of(Release(folder))  # as the site passes' prepare reads it, before the fork
         for entries, written in run_shared(
-            TaskBoard(site_tasks(work, workers)), partial(render_task, folder, dest), helpers=workers - 1
+            TaskBoard(site_tasks(work, workers)),
+            partial(render_task, folder, dest, common),
+            helpers=workers - 1,
         ):
             writer.log.extend(entries)
             writer.bytes_written += written
@@ -110,9 +114,11 @@ def site_tasks(work: Path, workers: int) -> list[tuple[str, KeyRange]]:
     ]
 
 
-def render_task(folder: Path, dest: Path, task: tuple[str, KeyRange]) -> tuple[list[Entry], int]:
+def render_task(
+    folder: Path, dest: Path, common: Common, task: tuple[str, KeyRange]
+) -> tuple[list[Entry], int]:
     writer, (pages, span) = DocumentWriter(dest), task
-    write_all(writer, (route_documents if pages == "routes" else stop_documents)(folder, span))
+    write_all(writer, (route_documents if pages == "routes" else stop_documents)(folder, span, common))
     return writer.entries, writer.bytes_written
 
 
