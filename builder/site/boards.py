@@ -22,7 +22,7 @@ from builder.errors import BuildError
 from builder.release.output import Raw
 from builder.site.reader import Doc, Release, page_of
 from builder.site.svgmap import colour, text_colour
-from builder.snapshot.board_week import Cell, WeekRows, cell, parse
+from builder.snapshot.board_week import Cell, WeekRows, cell, parse_first_day
 from builder.snapshot.passkit import Made
 
 
@@ -89,13 +89,14 @@ def _row(departure: Doc) -> tuple[bytes, Cell]:
 
 
 def read_week(release: Release, href: str) -> Doc | None:
-    """A stop's `stop_week` document, parsed (None when the release has none)."""
+    """A stop's `stop_week` document, parsed with only its first date's rows, all the page's HTML
+    shows (None when the release has none)."""
     try:
         with open(f"{release.root}/{href}", "rb") as f:  # no pathlib: thousands of small reads
             data = f.read()
     except FileNotFoundError:
         return None
-    found = parse(data)
+    found = parse_first_day(data)
     if found is None:
         raise BuildError(f"the site cannot read {href}: not a stop's week of boards")
     return found

@@ -17,7 +17,7 @@ from builder.build import BuildSettings, build
 from builder.release.output import Raw
 from builder.site import stop_weeks, tables
 from builder.site.svgmap import contrast, text_colour
-from builder.snapshot.board_week import parse
+from builder.snapshot.board_week import parse, parse_first_day, script
 from builder.snapshot.keys import key_for
 from builder.snapshot.kinds import kind
 from tests.conftest import TIMETABLE_ORACLE, assert_oracle_agrees
@@ -170,6 +170,39 @@ def test_site_stop_weeks_are_the_boards_rows(release: str, request: pytest.Fixtu
     assert len(made) == len(orjson.loads((root / "stops.json").read_bytes())["stops"])
     for stop_id, data in made.items():
         assert (root / kind("stop_week").path(stop_id)).read_bytes() == data, stop_id
+
+
+def first_day_of(found: dict[str, Any]) -> dict[str, Any]:
+    dates = found["dates"]
+    return {**found, "days": {dates[0]: found["days"][dates[0]]} if dates else {}}
+
+
+@pytest.mark.parametrize("release", ["site_build", "caltrain_site", "hostile_site"])
+def test_site_week_first_day_read_agrees_with_the_whole_week(
+    release: str, request: pytest.FixtureRequest
+) -> None:
+    """A stop page reads only its week's first day (board_week.parse_first_day): the same as the
+    whole week parsed and cut to that day, on every stop of real and hostile builds."""
+    root: Path = request.getfixturevalue(release)
+    weeks = sorted((root / "stops").glob("*.js"))
+    assert weeks
+    for path in weeks:
+        data = path.read_bytes()
+        whole = parse(data)
+        assert whole is not None
+        assert parse_first_day(data) == first_day_of(whole), path.name
+
+
+@pytest.mark.parametrize("dates", [[], ["20260301"], ["20260301", "20260302", "20260303"]])
+def test_site_week_first_day_read_is_not_fooled_by_names(dates: list[str]) -> None:
+    """Names that spell the cuts parse_first_day looks for stay inside their strings."""
+    tricky = ['},"headsigns":["x"]', ',"20260302":[[1]]', '"quoted", \\ back', "plain"]
+    days = [orjson.dumps([["2026-03-01T05:00:00+01:00", 0, n, 0, tricky[n]] for n in range(4)])] * len(dates)
+    data = b"".join(script(dates, days, (tricky, tricky, [tricky])))
+    whole = parse(data)
+    assert whole is not None and whole["headsigns"] == tricky
+    assert parse_first_day(data) == first_day_of(whole)
+    assert parse_first_day(data[:-3]) is None  # not a week: parsed whole, refused the same way
 
 
 def test_site_names_from_the_feed_render_as_text(hostile_site: Path) -> None:
