@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import make_url
 
 from builder.database import sqlite_file
-from builder.errors import BuildError, io_error
+from builder.errors import BuildError, guarded_io, io_error
 from builder.feeds import FeedRecord
 from builder.progress import Progress, Silent
 from builder.release import manifest
@@ -29,7 +27,6 @@ from builder.snapshot.across import AcrossInput, naming, remove_empty_folders
 from builder.snapshot.board_context import feed_zone
 from builder.snapshot.calendars import MAX_WINDOW_DAYS, Window
 from builder.snapshot.clock import zone_named
-from builder.snapshot.cluster import run_on_cluster
 from builder.snapshot.kinds import (
     DEPARTURES,
     KINDS,
@@ -38,32 +35,25 @@ from builder.snapshot.kinds import (
     SINGLE_PASSES,
     SPLIT_PASSES,
     DocumentKind,
-    Pass,
     PerDate,
     documents_under,
 )
-from builder.snapshot.lookups import load_agencies, load_lookups
+from builder.snapshot.lookups import load_agencies
 from builder.snapshot.memory import keep_large_blocks_returnable
-from builder.snapshot.passkit import Made, PassInput, Problems
+from builder.snapshot.passkit import Made
 from builder.snapshot.pinning import Pin, PinnedDatabase, PinnedFeed, pin_database
-from builder.snapshot.source import Source, unreliable
-from builder.snapshot.spool import Spool
+from builder.snapshot.running import (
+    write_optional_passes,
+    write_single_passes,
+    write_views,
+    write_views_on_cluster,
+)
+from builder.snapshot.source import Source
 from builder.snapshot.tasks import (
-    Task,
-    TaskResult,
-    TaskSetup,
     Weighing,
-    plan_tasks,
-    prepare_pass,
-    run_task,
     write_made,
 )
-from builder.snapshot.workers import MAX_WORKERS, TaskBoard, run_shared
-
-SCRATCH = ".partial"  # on a cluster, where each document is written before it is renamed into place
-# an optional pass's split tasks per process: finer than the documents phase's one per process, so that
-# the processes finish together though a range's pages cost more than its weight says
-OPTIONAL_TASKS_PER_WORKER = 4
+from builder.snapshot.workers import MAX_WORKERS
 
 
 @dataclass(frozen=True)
@@ -117,7 +107,7 @@ def build(settings: BuildSettings, progress: Progress | None = None) -> BuildRes
         )
     layout = OutputLayout(settings.out_dir)
     with layout.locked():
-        _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
+        guarded_io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
         with pin_database(settings.db_url, layout.new_scratch) as pin:  # every task reads this one state
             with progress.phase("check"):
                 checked = []
@@ -149,12 +139,14 @@ def publish_release(
     published = is_new or layout.current_build_id() != build_id
     with progress.phase("publish"):
         if published:
-            _io(lambda: publish(layout, build_id), "cannot publish into", layout.root)
-            _io(lambda: record_publish(layout, build_id), "cannot record the publish in", layout.root)
+            guarded_io(lambda: publish(layout, build_id), "cannot publish into", layout.root)
+            guarded_io(lambda: record_publish(layout, build_id), "cannot record the publish in", layout.root)
         removed: list[str] = (
             []
             if keep is None
-            else _io(lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases)
+            else guarded_io(
+                lambda: keep_newest(layout, keep), "cannot delete old releases in", layout.releases
+            )
         )
     return BuildResult(
         build_id,
@@ -181,7 +173,7 @@ def write_release(
 
     Whatever goes wrong, the staging folder goes (a killed build's is removed by the next run). The last
     document read, the pinned state is checked: a change the pin could not keep out publishes nothing."""
-    staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
+    staging = guarded_io(layout.new_staging, "cannot create the staging folder in", layout.releases)
     try:
         try:
             writer = DocumentWriter(staging, settings.compress, log=EntryLog.under(staging))
@@ -253,13 +245,6 @@ def seal_release(
         return build_id, finish_release(layout, staging, build_id, info)
 
 
-def _io(action: Callable[[], Any], doing: str, path: Path) -> Any:
-    try:
-        return action()
-    except OSError as exc:
-        raise io_error(exc, doing, exc.filename or path) from exc
-
-
 def check_database(settings: BuildSettings, database: PinnedDatabase) -> tuple[int, Window]:
     """Refuse a database the documents cannot rely on; returns how many documents the split passes will
     write (one per id of each kind they make, as the registry declares, per date for dated kinds) and
@@ -291,151 +276,6 @@ def dates_window(settings: BuildSettings, source: Source, conn: Any) -> Window:
     if first is None:
         first = datetime.now(zone_named(feed_zone(load_agencies(source, conn)))).date()
     return Window(first, settings.departures_days)
-
-
-def write_views(
-    settings: BuildSettings,
-    feed: PinnedFeed,
-    writer: DocumentWriter,
-    progress: Progress,
-    window: Window,
-    weighing: Weighing,
-) -> None:
-    """One feed's split passes' tasks, here and in forked helpers."""
-    setup = TaskSetup(
-        feed.database, writer.staging, window, settings.compress, prefix=feed.prefix, flags=settings.flags()
-    )
-    gather(writer, run_here(settings, setup, progress, weighing))
-
-
-def write_views_on_cluster(
-    scheduler: str,
-    settings: BuildSettings,
-    feeds: tuple[PinnedFeed, ...],
-    checked: list[tuple[int, Window]],
-    writer: DocumentWriter,
-    progress: Progress,
-) -> None:
-    """Every feed's split passes' tasks on the Dask cluster at `scheduler`, submitted together (each
-    task's setup names its feed's database and folder), then gathered feed by feed."""
-    staging = writer.staging
-    scratch = staging / SCRATCH
-    _io(lambda: scratch.mkdir(exist_ok=True), "cannot create the scratch folder in", staging)
-    setups = [
-        TaskSetup(feed.database, staging, window, settings.compress, scratch, feed.prefix, settings.flags())
-        for feed, (_, window) in zip(feeds, checked, strict=True)
-    ]
-    with progress.phase("documents", sum(total for total, _ in checked)):
-        results = run_on_cluster(scheduler, setups, SPLIT_PASSES, progress.advance)
-    _io(lambda: shutil.rmtree(scratch), "cannot remove the scratch folder", scratch)
-    for feed, result in zip(feeds, results, strict=True):
-        with naming(feed):
-            gather(writer, result)
-
-
-def gather(writer: DocumentWriter, result: TaskResult) -> None:
-    """What the tasks wrote, into the build's writer; the release is refused if any found problems."""
-    writer.log.adopt(result.runs, result.kinds)
-    writer.bytes_written += result.bytes_written
-    if result.problems:
-        raise unreliable(result.problems[: Problems.LIMIT])
-
-
-def write_optional_passes(
-    settings: BuildSettings,
-    feed: PinnedFeed,
-    writer: DocumentWriter,
-    window: Window,
-    passes: list[Pass],
-    weighing: Weighing,
-) -> None:
-    """The passes one flag asks for (the site), across this process and its helpers like the documents
-    phase (on this machine also with --scheduler: they read the staging folder, not the database much),
-    cut finer than the documents phase."""
-    setup = TaskSetup(feed.database, writer.staging, window, settings.compress, prefix=feed.prefix)
-    parts = settings.workers * OPTIONAL_TASKS_PER_WORKER if settings.workers > 1 else 1
-    gather(writer, run_here(settings, setup, Silent(), weighing, passes, parts))
-
-
-def run_here(
-    settings: BuildSettings,
-    setup: TaskSetup,
-    progress: Progress,
-    weighing: Weighing,
-    passes: Iterable[Pass] = SPLIT_PASSES,
-    parts: int | None = None,
-) -> TaskResult:
-    """`passes` taken in turn by this process and its helpers: each split pass cut into `parts` id
-    ranges (by default one per worker), each other pass one task."""
-    prepared = prepare_passes(setup, passes)
-    # a pass whose prepare found nothing to do (boards with a window of 0 days) gets no task
-    passes = [p for p in passes if not p.prepare or prepared.get(p.name) is not None]
-    tasks = plan_tasks(weighing, [p for p in passes if p.split_by is not None], parts or settings.workers)
-    tasks += [Task(p.name) for p in passes if p.split_by is None]
-    return run_tasks_here(tasks, setup, prepared, settings.workers, progress)
-
-
-def run_tasks_here(
-    tasks: list[Task], setup: TaskSetup, prepared: dict[str, Any], workers: int, progress: Progress
-) -> TaskResult:
-    """`tasks` taken in turn by this process and workers - 1 forked helpers."""
-    tally = Tally(progress)
-    work = partial(_run_prepared, setup=setup, prepared=prepared, tally=tally)
-    result = TaskResult()
-    for done in run_shared(
-        TaskBoard(tasks), work, helpers=max(0, min(workers, len(tasks)) - 1), waiting=tally.show
-    ):
-        result.add(done)
-    return result
-
-
-def _run_prepared(task: Task, *, setup: TaskSetup, prepared: dict[str, Any], tally: Tally) -> TaskResult:
-    return run_task(task, setup, prepared.get(task.pass_name), counter=tally)
-
-
-def prepare_passes(setup: TaskSetup, passes: Iterable[Pass]) -> dict[str, Any]:
-    """What split passes look up, read once here so that the forked helpers share it instead of each
-    task reading it again (pass name -> what its `prepare` returned)."""
-    return {p.name: prepare_pass(p.name, setup) for p in passes if p.prepare}
-
-
-class Tally:
-    """Documents written by every process, in shared memory; only the build process draws progress."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._count = multiprocessing.get_context("fork").Value("q", 0)
-        self._progress = progress
-        self._owner = os.getpid()
-
-    def add(self, documents: int) -> None:
-        with self._count.get_lock():
-            self._count.value += documents
-        if os.getpid() == self._owner:
-            self.show()
-
-    def show(self) -> None:
-        self._progress.advance(self._count.value)
-
-
-def write_single_passes(
-    settings: BuildSettings,
-    database: PinnedDatabase,
-    writer: DocumentWriter,
-    window: Window,
-    passes: Iterable[Pass],
-) -> None:
-    """Passes the registry runs as one task each, in the build process, after the split passes."""
-    source = database.source()
-    problems = Problems()
-    with Spool(writer.staging) as spool, source.connect() as conn:
-        inp = PassInput(
-            source, conn, load_lookups(source, conn), problems, spool, window=window, staging=writer.staging
-        )
-        for pass_ in passes:
-            write_made(pass_, pass_.make()(inp), writer)
-    source.engine.dispose()
-    if problems:
-        raise unreliable(problems)
 
 
 def changes_since(layout: OutputLayout, new: EntryLog) -> dict[str, Any] | None:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class BuildError(Exception):
@@ -75,6 +80,14 @@ def io_error(exc: OSError, doing: str, path: object = None) -> BuildError:
     )
     where = path or exc.filename
     return BuildError(f"{doing} {where}: {reason}" if where else f"{doing}: {reason}")
+
+
+def guarded_io(action: Callable[[], T], doing: str, path: Path) -> T:
+    """`action()`, its OSError turned into io_error's one line."""
+    try:
+        return action()
+    except OSError as exc:
+        raise io_error(exc, doing, exc.filename or path) from exc
 
 
 class PublishError(BuildError):

@@ -40,16 +40,13 @@ from builder import gtfs
 from builder.build import (
     BuildResult,
     BuildSettings,
-    _io,
     check_database,
-    prepare_passes,
     publish_release,
-    run_tasks_here,
     seal_release,
     write_across_feeds,
 )
 from builder.database import sqlite_file
-from builder.errors import BuildError, ShardError, io_error
+from builder.errors import BuildError, ShardError, guarded_io, io_error
 from builder.feeds import FeedRecord
 from builder.progress import Progress, Silent
 from builder.release import shards as records
@@ -68,6 +65,7 @@ from builder.snapshot.kinds import (
     documents_under,
 )
 from builder.snapshot.pinning import PinnedDatabase, PinnedFeed, pin_database
+from builder.snapshot.running import prepare_passes, run_tasks_here
 from builder.snapshot.source import EVERYTHING, Source, unreliable
 from builder.snapshot.tasks import (
     Piece,
@@ -109,7 +107,7 @@ def build_shard(
     started, progress = time.monotonic(), progress or Silent()
     if not 0 <= shard < shards <= records.MAX_SHARDS:
         raise ShardError(f"--shard must be I/N with 0 <= I < N <= {records.MAX_SHARDS}, got {shard}/{shards}")
-    folder = _io(lambda: records.new_attempt(staging, shard, shards), "cannot write into", staging)
+    folder = guarded_io(lambda: records.new_attempt(staging, shard, shards), "cannot write into", staging)
     try:
         result, fingerprint, feeds = _write_shard(settings, shard, shards, staging, folder, progress)
     except BaseException:
@@ -122,7 +120,7 @@ def build_shard(
         "compress": list(settings.compress),
         "feeds": records.described_feeds(feeds),
     }
-    _io(
+    guarded_io(
         lambda: records.complete(folder, _entries(folder, result), record),
         "cannot write the shard into",
         folder,
@@ -294,8 +292,8 @@ def merge_shards(
     compress = tuple(shards[0].record.get("compress") or ())
     layout = OutputLayout(out_dir)
     with layout.locked():
-        _io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
-        staging = _io(layout.new_staging, "cannot create the staging folder in", layout.releases)
+        guarded_io(layout.remove_stale_staging, "cannot remove stale staging under", layout.releases)
+        staging = guarded_io(layout.new_staging, "cannot create the staging folder in", layout.releases)
         try:
             writer, seen = DocumentWriter(staging, compress, log=EntryLog.under(staging)), set[str]()
             with progress.phase("documents", sum(len(s.entries) for s in shards)):

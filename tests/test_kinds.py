@@ -10,7 +10,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from builder.build import write_made
 from builder.errors import BuildError
 from builder.models import DOCUMENT_MODELS
 from builder.release import diff
@@ -31,6 +30,7 @@ from builder.snapshot.kinds import (
     href,
     kind,
 )
+from builder.snapshot.tasks import write_made
 from tests.conftest import REPO
 
 SHA = "ab" * 32

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from builder.build import OPTIONAL_TASKS_PER_WORKER, BuildSettings, build
+from builder.build import BuildSettings, build
 from builder.importer.run import import_feed
 from builder.release.manifest import Entry
 from builder.release.output import DocumentWriter
@@ -32,6 +32,7 @@ from builder.site import Common, route_documents, site_documents, stop_documents
 from builder.site.reader import Release
 from builder.snapshot.kinds import kind
 from builder.snapshot.passkit import Made
+from builder.snapshot.running import OPTIONAL_TASKS_PER_WORKER
 from builder.snapshot.source import KeyRange, Source, open_engine
 from builder.snapshot.tasks import split_evenly
 from builder.snapshot.workers import TaskBoard, run_shared
