@@ -120,7 +120,7 @@ def first_day_rows(week: Doc, platform_names: dict[str, str] | None) -> Markup:
         if shown is None:
             shown = notes[text] = str(escape(text))
         lines.append(
-            f"<tr><td>{when[11:16]}{routes[r]}{headsigns[h]}"
+            f"<tr><td>{when[:5] if len(when) == 8 else when[11:16]}{routes[r]}{headsigns[h]}"
             f"{platforms[p] if platform_names is not None else ''}<td>{shown}</tr>"
         )
     return Markup("\n".join(lines))

@@ -4,9 +4,12 @@ With `build --site` the boards pass, which holds each stop's departures of the w
 in the short form a stop page's script shows, so the site never reads the boards' JSON back. The file is
 a script, `window.transitSnapshotBoards={...};`, because browsers refuse to fetch files from `file://`
 but load a `<script src>`. Its object has the keys `dates` (the window's, `YYYYMMDD`), `days` (date ->
-rows), `headsigns`, `platforms` and `routes`, sorted as orjson's OPT_SORT_KEYS writes them; a row is
-`[local ISO date-time, route index, headsign index, platform index, note]`, and each name is stored once,
-numbered in the order the rows first use it (dates in order, each date's rows in board order).
+rows), `headsigns`, `offsets` (date -> UTC offset), `platforms` and `routes`, sorted as orjson's
+OPT_SORT_KEYS writes them; a row is `[time, route index, headsign index, platform index, note]`, and each
+name is stored once, numbered in the order the rows first use it (dates in order, each date's rows in
+board order). The time is the departure's local ISO date-time as its board states it; when it is on the
+row's own date at that date's usual offset (the first such row's), only its `HH:MM:SS` is written and
+the date and `offsets[date]` complete it: rows are half as long, and a phone loads half as much.
 
 `WeekRows` makes it in the boards pass: each visit (each period of a frequency trip) is one `Cell` made
 once, and a departure is its ISO time and its visit's cell, encoded when the names are numbered. The
@@ -66,9 +69,11 @@ class Names:
         return found
 
 
-def script(dates: Sequence[str], days: Sequence[bytes], tables: Sequence[list[Any]]) -> list[bytes]:
+def script(
+    dates: Sequence[str], days: Sequence[bytes], tables: Sequence[list[Any]], offsets: dict[str, str]
+) -> list[bytes]:
     """The document's bytes: `days` each date's rows as a JSON array, `tables` the headsigns, platforms
-    and routes (route rows: builder.site.boards.route_row)."""
+    and routes (route rows: builder.site.boards.route_row), `offsets` the dates' usual UTC offsets."""
     headsigns, platforms, routes = tables
     return [
         PREFIX,
@@ -78,6 +83,8 @@ def script(dates: Sequence[str], days: Sequence[bytes], tables: Sequence[list[An
         b",".join([b'"%s":%s' % (date.encode(), rows) for date, rows in zip(dates, days, strict=True)]),
         b'},"headsigns":',
         orjson.dumps(headsigns),
+        b',"offsets":',
+        orjson.dumps(offsets),
         b',"platforms":',
         orjson.dumps(platforms),
         b',"routes":',
@@ -117,6 +124,44 @@ def parse_first_day(data: bytes) -> Doc | None:
     return found if isinstance(found, dict) else None
 
 
+class ShortTimes(dict[bytes, bytes]):
+    """The written form of each time met on one date at one usual offset (`key`: the date's prefix and
+    the offset's suffix): a dict lookup per row instead of slicing and comparing each one's bytes."""
+
+    def __init__(self, key: bytes) -> None:
+        super().__init__()
+        self.prefix, self.suffix = key[:12], key[12:]
+
+    def add(self, time: bytes) -> bytes:
+        written = b'"' + time[12:20] + b'"' if time[:12] == self.prefix and time[20:] == self.suffix else time
+        if len(self) >= SHORT_TIMES:  # a day has 86,400 seconds: bounded anyway, but by less
+            self.clear()
+        self[time] = written
+        return written
+
+
+SHORT_TIMES = 20_000
+_SHORT: dict[bytes, ShortTimes] = {}
+
+
+def _short_times(key: bytes) -> ShortTimes:
+    """The ShortTimes of a date and offset, kept across the stops of a task (a window's days have one
+    usual offset each, two on a night the clocks change), a bounded number of them."""
+    found = _SHORT.get(key)
+    if found is None:
+        if len(_SHORT) >= 32:
+            _SHORT.clear()
+        found = _SHORT[key] = ShortTimes(key)
+    return found
+
+
+def full_time(date: str, time: str, offsets: dict[str, str]) -> str:
+    """A row's time as its board states it: `HH:MM:SS` completed with its date and offset."""
+    if len(time) != len("HH:MM:SS"):
+        return time
+    return f"{date[:4]}-{date[4:6]}-{date[6:]}T{time}{offsets[date]}"
+
+
 # A visit's part of its departures' rows: route_id, headsign, platform (the visited stop), note as JSON,
 # then the rest of the row once the stop's names are numbered (None until then).
 Cell = list[Any]
@@ -136,13 +181,29 @@ class WeekRows:
         self.routes, self.headsigns, self.platforms = Names(), Names(), Names()
 
     def document(self, dates: Sequence[str], days: Sequence[Sequence[Sequence[Any]]]) -> list[bytes]:
-        encode = self._encode
+        offsets: dict[str, str] = {}
         rows = [
-            b"[[" + b"],[".join([d[-2] + (d[-1][4] or encode(d[-1])) for d in day]) + b"]]" if day else b"[]"
-            for day in days
+            self._day(date, day, offsets) if day else b"[]" for date, day in zip(dates, days, strict=True)
         ]
         routes = [self.route_rows.get(r) or self.fallback(r) for r in self.routes.items]
-        return script(dates, rows, (self.headsigns.items, self.platforms.items, routes))
+        return script(dates, rows, (self.headsigns.items, self.platforms.items, routes), offsets)
+
+    def _day(self, date: str, day: Sequence[Sequence[Any]], offsets: dict[str, str]) -> bytes:
+        """One date's rows; a time on that date at its usual offset as `"HH:MM:SS"` (the module's
+        docstring). A time is `"YYYY-MM-DDTHH:MM:SS<offset>"`, quotes included."""
+        encode = self._encode
+        on_date = b'"%s-%s-%sT' % (date[:4].encode(), date[4:6].encode(), date[6:].encode())
+        usual = next((d[-2][20:] for d in day if d[-2][:12] == on_date), None)
+        if usual is None:
+            return b"[[" + b"],[".join([d[-2] + (d[-1][4] or encode(d[-1])) for d in day]) + b"]]"
+        offsets[date] = usual[:-1].decode()
+        times = _short_times(on_date + usual)
+        get = times.get
+        return (
+            b"[["
+            + b"],[".join([(get(d[-2]) or times.add(d[-2])) + (d[-1][4] or encode(d[-1])) for d in day])
+            + b"]]"
+        )
 
     def _encode(self, c: Cell) -> bytes:
         """The row after its time: `,route,headsign,platform,"note"`, names numbered on first use."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,17 @@ import orjson
 import pytest
 
 from builder.build import BuildSettings, build
+from builder.importer.run import import_feed
 from builder.release.output import Raw
 from builder.site import stop_weeks, tables
 from builder.site.svgmap import contrast, text_colour
-from builder.snapshot.board_week import parse, parse_first_day, script
+from builder.snapshot.board_week import full_time, parse, parse_first_day, script
 from builder.snapshot.keys import key_for
 from builder.snapshot.kinds import kind
 from tests.conftest import TIMETABLE_ORACLE, assert_oracle_agrees
+from tests.departure_feeds import DST_FEED, RULES_FEED
 from tests.site.conftest import HOSTILE, HOSTILE_ROUTE, WINDOW_FROM, site_release
+from tests.test_import_support import write_feed
 
 MAX_PAGE_BYTES = 2_000_000
 
@@ -172,6 +176,51 @@ def test_site_stop_weeks_are_the_boards_rows(release: str, request: pytest.Fixtu
         assert (root / kind("stop_week").path(stop_id)).read_bytes() == data, stop_id
 
 
+def week_times_against_boards(root: Path) -> tuple[int, int]:
+    """Asserts every row of every stop's week, its short time completed by its date and offset, is its
+    board's departure time (its arrival's when it only arrives), in board order; (rows, short rows)."""
+    rows = short = 0
+    for stop in orjson.loads((root / "stops.json").read_bytes())["stops"]:
+        key = key_for(stop["stop_id"])
+        data = week(root, key)
+        for day in data["dates"]:
+            board = orjson.loads((root / "departures" / day / f"{key}.json").read_bytes())["departures"]
+            times = [full_time(day, row[0], data["offsets"]) for row in data["days"][day]]
+            assert times == [d["departure"] or d["arrival"] for d in board], (key, day)
+            rows += len(times)
+            short += sum(len(row[0]) == len("HH:MM:SS") for row in data["days"][day])
+    return rows, short
+
+
+@pytest.mark.parametrize("release", ["site_build", "caltrain_site"])
+def test_site_week_times_are_the_boards_times(release: str, request: pytest.FixtureRequest) -> None:
+    rows, short = week_times_against_boards(request.getfixturevalue(release))
+    assert rows > 0 and short > rows * 0.9, (short, rows)  # the short form is the usual one
+
+
+@pytest.mark.parametrize(
+    ("feed", "first", "mixed"),
+    [
+        (DST_FEED, date(2026, 3, 7), False),  # the 8th's two departures are both before the change
+        (DST_FEED, date(2026, 10, 31), True),  # 01:30 EDT, then 01:30 EST on the 1st
+        (RULES_FEED, date(2026, 4, 6), False),  # a stop in Chicago, a station's platforms
+    ],
+    ids=["spring-forward", "fall-back", "own-zones-and-stations"],
+)
+def test_site_week_times_hold_across_clock_changes_and_zones(
+    feed: dict[str, str], first: date, mixed: bool, tmp_path: Path
+) -> None:
+    """On the night the clocks fall back, a date's rows at its other offset keep their whole time; the
+    completed times are the boards' on every night and in every zone."""
+    url = f"sqlite:///{tmp_path / 'gtfs.sqlite'}"
+    import_feed(write_feed(tmp_path / "feed", feed), db_url=url)
+    settings = BuildSettings(
+        db_url=url, out_dir=tmp_path / "out", workers=1, site=True, departures_from=first, departures_days=3
+    )
+    rows, short = week_times_against_boards(build(settings).release)
+    assert short > 0 and (rows > short) == mixed, (rows, short)
+
+
 def first_day_of(found: dict[str, Any]) -> dict[str, Any]:
     dates = found["dates"]
     return {**found, "days": {dates[0]: found["days"][dates[0]]} if dates else {}}
@@ -198,7 +247,7 @@ def test_site_week_first_day_read_is_not_fooled_by_names(dates: list[str]) -> No
     """Names that spell the cuts parse_first_day looks for stay inside their strings."""
     tricky = ['},"headsigns":["x"]', ',"20260302":[[1]]', '"quoted", \\ back', "plain"]
     days = [orjson.dumps([["2026-03-01T05:00:00+01:00", 0, n, 0, tricky[n]] for n in range(4)])] * len(dates)
-    data = b"".join(script(dates, days, (tricky, tricky, [tricky])))
+    data = b"".join(script(dates, days, (tricky, tricky, [tricky]), dict.fromkeys(dates, "+01:00")))
     whole = parse(data)
     assert whole is not None and whole["headsigns"] == tricky
     assert parse_first_day(data) == first_day_of(whole)
