@@ -6,6 +6,7 @@ Timings are not checked (CI machines are noisy); that every program ran and the 
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,18 @@ def test_benchmarks_build_smoke_prints_ratios(tmp_path: Path) -> None:
     assert "ratio naive/ours: wall " in out
     assert "| ours " in out and "| floor " in out and "| naive " in out
     assert "our peak RSS against feed size" in out
+
+
+@needs_shared
+def test_benchmarks_site_smoke_prints_the_page_phase(tmp_path: Path) -> None:
+    out = smoke("site", tmp_path)
+    assert "| program " in out and "| user s " in out and "| ours: build --site " in out
+    assert re.search(
+        r"page phase \(build --site - build\): -?[\d.]+ s wall, -?[\d.]+ s cpu, -?[\d.]+ s user", out
+    )
+    # with gtfs-to-html installed (scripts/setup-gtfs-to-html) the ratios, without it the reason
+    assert "gtfs-to-html / ours: end to end " in out or "gtfs-to-html not measured: " in out
+    assert re.search(r"our largest page: [\d.]+ MB .*, within the 2 MB limit", out)
 
 
 @needs_shared

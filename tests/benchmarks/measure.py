@@ -20,8 +20,11 @@ SAMPLE_SECONDS = 0.05
 @dataclass(frozen=True)
 class Sample:
     wall: float
-    cpu: float
+    cpu: float  # user + system
     rss_mb: float  # peak of the summed RSS over the process tree
+    # user time alone: on these virtual machines the kernel's share of writing new bytes swings
+    # severalfold from run to run of the same work, the program's own share does not
+    user: float = float("nan")
 
 
 def _pss(pid: int) -> int:
@@ -94,7 +97,9 @@ def run(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | No
                 f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err.read().decode()[-2000:]}"
             )
     # ru_maxrss (KiB) is the largest single process; the sampled tree PSS counts parallel workers too.
-    return Sample(wall, usage.ru_utime + usage.ru_stime, max(peak, usage.ru_maxrss * 1024) / 2**20)
+    return Sample(
+        wall, usage.ru_utime + usage.ru_stime, max(peak, usage.ru_maxrss * 1024) / 2**20, usage.ru_utime
+    )
 
 
 def median(values: Sequence[float]) -> float:

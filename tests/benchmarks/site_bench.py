@@ -39,6 +39,19 @@ class Measured:
     def cpu(self) -> float:
         return median([s.cpu for s in self.samples])
 
+    def user(self) -> float:
+        return median([s.user for s in self.samples])
+
+    def row(self, label: str) -> list[object]:
+        return [
+            label,
+            len(self.samples),
+            f"{self.wall():.1f}",
+            f"{self.cpu():.1f}",
+            f"{self.user():.1f}",
+            f"{self.rss():.0f}",
+        ]
+
 
 def installed() -> str | None:
     """Why gtfs-to-html cannot run, or None when it can."""
@@ -121,24 +134,19 @@ def report(
     name: str, base: Path, ours: dict[str, Measured], them: dict[str, Measured], why_not: str | None
 ) -> str:
     our_pages = largest_html(base / "ours-build-site-0" / "current")
-    rows = [
-        [f"ours: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.cpu():.1f}", f"{m.rss():.0f}"]
-        for k, m in ours.items()
-    ]
-    rows += [
-        [f"gtfs-to-html: {k}", len(m.samples), f"{m.wall():.1f}", f"{m.cpu():.1f}", f"{m.rss():.0f}"]
-        for k, m in them.items()
-        if m.samples
-    ]
-    header = ["program", "runs", "wall s", "cpu s", "peak RSS MB"]
+    rows = [m.row(f"ours: {k}") for k, m in ours.items()]
+    rows += [m.row(f"gtfs-to-html: {k}") for k, m in them.items() if m.samples]
+    header = ["program", "runs", "wall s", "cpu s", "user s", "peak RSS MB"]
     lines = [f"### site: {name}", "", table(header, rows), ""]
     end_to_end = ours["import"].wall() + ours["build --site"].wall()
     pages = ours["build --site"].wall() - ours["build"].wall()
     site_rss = max(ours["import"].rss(), ours["build --site"].rss())
     pages_cpu = ours["build --site"].cpu() - ours["build"].cpu()
+    pages_user = ours["build --site"].user() - ours["build"].user()
     lines.append(
         f"ours end to end (import + build --site): {end_to_end:.1f} s, peak {site_rss:.0f} MB; "
-        f"page phase (build --site - build): {pages:.1f} s wall, {pages_cpu:.1f} s cpu; build --site / "
+        f"page phase (build --site - build): {pages:.1f} s wall, {pages_cpu:.1f} s cpu, "
+        f"{pages_user:.1f} s user; build --site / "
         f"build: {ours['build --site'].wall() / ours['build'].wall():.2f}x wall, "
         f"{ours['build --site'].cpu() / ours['build'].cpu():.2f}x cpu"
     )
@@ -149,7 +157,8 @@ def report(
         lines.append(
             f"gtfs-to-html / ours: end to end {whole.wall() / end_to_end:.1f}x faster (cpu "
             f"{whole.cpu() / end_to_end_cpu:.1f}x), page phase {their_pages.wall() / max(pages, 0.01):.1f}x "
-            f"faster (cpu {their_pages.cpu() / max(pages_cpu, 0.01):.1f}x), peak RSS "
+            f"faster (cpu {their_pages.cpu() / max(pages_cpu, 0.01):.1f}x, user "
+            f"{their_pages.user() / max(pages_user, 0.01):.1f}x), peak RSS "
             f"{site_rss / whole.rss():.2f} of theirs; their largest page {their_largest[0] / 1e6:.1f} MB "
             f"({their_largest[1]})"
         )
