@@ -22,7 +22,7 @@ from builder.errors import BuildError
 from builder.release.output import Raw
 from builder.site.reader import Doc, Release, page_of
 from builder.site.svgmap import colour, text_colour
-from builder.snapshot.board_week import Cell, WeekRows, cell, parse_first_day
+from builder.snapshot.board_week import Cell, WeekRows, cell, full_time, parse_first_day
 from builder.snapshot.passkit import Made
 
 
@@ -105,6 +105,9 @@ def read_week(release: Release, href: str) -> Doc | None:
 def first_day_rows(week: Doc, platform_names: dict[str, str] | None) -> Markup:
     """The first day's table body of a stop's week (board_week); platform_names (a station's) adds the
     platform column."""
+    if not week["dates"]:
+        return Markup("")
+    first, offsets = week["dates"][0], week["offsets"]
     routes = [
         f'<td><a href="{escape(href)}" class="badge" style="background:{bg};color:{fg}">{escape(short)}</a>'
         if href
@@ -115,12 +118,12 @@ def first_day_rows(week: Doc, platform_names: dict[str, str] | None) -> Markup:
     platforms = [f"<td>{escape((platform_names or {}).get(p, p))}" for p in week["platforms"]]
     notes: dict[str, str] = {}
     lines = []
-    for when, r, h, p, text in week["days"][week["dates"][0]] if week["dates"] else []:
+    for when, r, h, p, text in week["days"][first]:
         shown = notes.get(text)
         if shown is None:
             shown = notes[text] = str(escape(text))
         lines.append(
-            f"<tr><td>{when[:5] if len(when) == 8 else when[11:16]}{routes[r]}{headsigns[h]}"
+            f"<tr><td>{full_time(first, when, offsets)[11:16]}{routes[r]}{headsigns[h]}"
             f"{platforms[p] if platform_names is not None else ''}<td>{shown}</tr>"
         )
     return Markup("\n".join(lines))

@@ -162,10 +162,10 @@ class WeekRows:
         docstring). A time is `"YYYY-MM-DDTHH:MM:SS<offset>"`, quotes included."""
         encode = self._encode
         on_date = b'"%s-%s-%sT' % (date[:4].encode(), date[4:6].encode(), date[6:].encode())
-        usual = next((d[-2][20:] for d in day if d[-2][:12] == on_date), None)
-        if usual is None:
-            return b"[[" + b"],[".join([d[-2] + (d[-1][4] or encode(d[-1])) for d in day]) + b"]]"
-        offsets[date] = usual[:-1].decode()
+        # b"": no row is on the date itself, and no whole time ends in nothing: every one stays whole
+        usual = next((d[-2][20:] for d in day if d[-2][:12] == on_date), b"")
+        if usual:
+            offsets[date] = usual[:-1].decode()
         # slices and compares per row: a cache of the short forms across stops held tens of MB on a
         # feed whose times have seconds (hart_tampa: 63,854 distinct), to save 0.2 us a row
         return (
