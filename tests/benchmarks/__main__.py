@@ -46,11 +46,13 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             build_bench.remove_outputs(work)
     elif args.command == "site":
+        if not args.smoke:
+            build_bench.settle(work)
         try:
             for name in args.feeds:
-                print(site_bench.bench(name, work, args.runs), flush=True)
+                print(site_bench.bench(name, work, args.runs, args.smoke), flush=True)
         finally:
-            site_bench.cleanup(work)
+            build_bench.remove_outputs(work)
     else:
         run_serve(args, work)
 
