@@ -22,7 +22,7 @@ from builder.errors import BuildError
 from builder.release.output import Raw
 from builder.site.reader import Doc, Release, page_of
 from builder.site.svgmap import colour, text_colour
-from builder.snapshot.board_week import Cell, WeekRows, cell, full_time, parse_first_day
+from builder.snapshot.board_week import Cell, WeekRows, cell, clock_time, parse_first_day
 from builder.snapshot.passkit import Made
 
 
@@ -107,7 +107,7 @@ def first_day_rows(week: Doc, platform_names: dict[str, str] | None) -> Markup:
     platform column."""
     if not week["dates"]:
         return Markup("")
-    first, offsets = week["dates"][0], week["offsets"]
+    first = week["dates"][0]
     routes = [
         f'<td><a href="{escape(href)}" class="badge" style="background:{bg};color:{fg}">{escape(short)}</a>'
         if href
@@ -123,7 +123,7 @@ def first_day_rows(week: Doc, platform_names: dict[str, str] | None) -> Markup:
         if shown is None:
             shown = notes[text] = str(escape(text))
         lines.append(
-            f"<tr><td>{full_time(first, when, offsets)[11:16]}{routes[r]}{headsigns[h]}"
+            f"<tr><td>{clock_time(when)}{routes[r]}{headsigns[h]}"
             f"{platforms[p] if platform_names is not None else ''}<td>{shown}</tr>"
         )
     return Markup("\n".join(lines))

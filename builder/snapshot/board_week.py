@@ -7,9 +7,11 @@ but load a `<script src>`. Its object has the keys `dates` (the window's, `YYYYM
 rows), `headsigns`, `offsets` (date -> UTC offset), `platforms` and `routes`, sorted as orjson's
 OPT_SORT_KEYS writes them; a row is `[time, route index, headsign index, platform index, note]`, and each
 name is stored once, numbered in the order the rows first use it (dates in order, each date's rows in
-board order). The time is the departure's local ISO date-time as its board states it; when it is on the
-row's own date at that date's usual offset (the first such row's), only its `HH:MM:SS` is written and
-the date and `offsets[date]` complete it: rows are half as long, and a phone loads half as much.
+board order). The time is the departure's local ISO date-time as its board states it, shortened: on the
+row's own date it is written without its date (`HH:MM:SS-05:00`), and at the date's usual offset (the
+first such row's, `offsets[date]`) without its offset (`HH:MM:SS`). Only on the night the clocks change,
+or at a platform in a zone of its own, does a row keep its offset or its date. Rows are half as long,
+and a phone loads half as much.
 
 `WeekRows` makes it in the boards pass: each visit (each period of a frequency trip) is one `Cell` made
 once, and a departure is its ISO time and its visit's cell, encoded when the names are numbered. The
@@ -125,10 +127,16 @@ def parse_first_day(data: bytes) -> Doc | None:
 
 
 def full_time(date: str, time: str, offsets: dict[str, str]) -> str:
-    """A row's time as its board states it: `HH:MM:SS` completed with its date and offset."""
-    if len(time) != len("HH:MM:SS"):
-        return time
-    return f"{date[:4]}-{date[4:6]}-{date[6:]}T{time}{offsets[date]}"
+    """A row's time as its board states it: a time without its date is on the row's date, one without
+    its offset is at the date's usual offset (a time of another zone can be on another date at it)."""
+    if time[2:3] == ":":
+        time = f"{date[:4]}-{date[4:6]}-{date[6:]}T{time}"
+    return time + offsets[date] if len(time) == len("YYYY-MM-DDTHH:MM:SS") else time
+
+
+def clock_time(time: str) -> str:
+    """`HH:MM` of a row's time, whichever of its forms (full_time) it has."""
+    return time[:5] if time[2:3] == ":" else time[11:16]
 
 
 # A visit's part of its departures' rows: route_id, headsign, platform (the visited stop), note as JSON,
@@ -158,27 +166,18 @@ class WeekRows:
         return script(dates, rows, (self.headsigns.items, self.platforms.items, routes), offsets)
 
     def _day(self, date: str, day: Sequence[Sequence[Any]], offsets: dict[str, str]) -> bytes:
-        """One date's rows; a time on that date at its usual offset as `"HH:MM:SS"` (the module's
-        docstring). A time is `"YYYY-MM-DDTHH:MM:SS<offset>"`, quotes included."""
+        """One date's rows, their times shortened (the module's docstring). A time is
+        `"YYYY-MM-DDTHH:MM:SS<offset>"`, quotes included: the rows' other items are numbers and notes,
+        so the date and the offset only occur in times, and two replaces in C shorten every row."""
         encode = self._encode
+        rows = b"],[".join([d[-2] + (d[-1][4] or encode(d[-1])) for d in day])
         on_date = b'"%s-%s-%sT' % (date[:4].encode(), date[4:6].encode(), date[6:].encode())
-        # b"": no row is on the date itself, and no whole time ends in nothing: every one stays whole
-        usual = next((d[-2][20:] for d in day if d[-2][:12] == on_date), b"")
-        if usual:
-            offsets[date] = usual[:-1].decode()
-        # slices and compares per row: a cache of the short forms across stops held tens of MB on a
-        # feed whose times have seconds (hart_tampa: 63,854 distinct), to save 0.2 us a row
-        return (
-            b"[["
-            + b"],[".join(
-                [
-                    (b'"' + d[-2][12:20] + b'"' if d[-2][20:] == usual and d[-2][:12] == on_date else d[-2])
-                    + (d[-1][4] or encode(d[-1]))
-                    for d in day
-                ]
-            )
-            + b"]]"
-        )
+        first = next((d[-2] for d in day if d[-2].startswith(on_date)), None)
+        if first is None:
+            return b"[[" + rows + b"]]"
+        usual = first[20:]  # `-05:00"` (or `Z"`): a time at another offset on the date keeps its own
+        offsets[date] = usual[:-1].decode()
+        return b"[[" + rows.replace(on_date, b'"').replace(usual, b'"') + b"]]"
 
     def _encode(self, c: Cell) -> bytes:
         """The row after its time: `,route,headsign,platform,"note"`, names numbered on first use."""

@@ -42,8 +42,8 @@ VISIT_COLUMNS = (
     "pickup_type",
     "drop_off_type",
 )
-# sort key (instant, trip_id, stop_sequence), then the JSON; with --site, then the row's ISO time and the
-# visit's board_week.Cell
+# sort key (instant, trip_id, stop_sequence), then the JSON, the row's ISO time and the visit's
+# board_week.Cell (None without --site)
 Departure = tuple[Any, ...]
 SORT_KEY = itemgetter(0, 1, 2)
 
@@ -179,7 +179,7 @@ class _Collector:
         self.low, self.high = ctx.bounds(zone)
         self.first_day = ctx.window.first.toordinal() - EPOCH_ORDINAL
         self._members: dict[str, tuple[ZoneClock, bytes]] = {}
-        self.week = ctx.route_rows is not None  # --site: rows for the stop's week too (_week_run)
+        self.week = ctx.route_rows is not None  # --site: rows for the stop's week too (_cell)
         self._cells: dict[tuple[Any, ...], Cell] = {}
 
     def visits(self, rows: Iterable[Sequence[Any]]) -> None:
@@ -246,7 +246,16 @@ class _Collector:
     ) -> Cell:
         """The visit's part of its rows in the stop's week (--site), from what its JSON says: the note
         comes from the fields board_week.note reads in a board's departure. Visits alike share one."""
-        key = (info[1], info[7], row[1], dep is None, *fixed[:3], frequency and tuple(frequency.values()))
+        key = (
+            info[1],
+            info[7],
+            row[1],
+            dep is None,
+            fixed[0],
+            fixed[1],
+            fixed[2],
+            frequency and tuple(frequency.values()),
+        )
         found = self._cells.get(key)
         if found is None:
             departure = {
@@ -300,55 +309,10 @@ class _Collector:
                 b',"service_date":"',
             )
         )
-        if week is not None:  # --site: each departure also carries its row's time and the visit's cell
-            self._week_run(trip_id, seq, arr, dep, info, clock, (lo, hi), (middle_a, middle_b, tail), week)
-            return
+        # each departure also carries its row's ISO time and the visit's cell, used with --site only: one
+        # loop for both builds costs a plain build less than a second call per visit costs the site's
         day_of, first_day, boards, iso = self.board_clock.local_day, self.first_day, self.boards, clock.iso
         for i in range(lo, hi):
-            ref = refs[i]
-            instant = ref + when
-            day = day_of(instant) - first_day
-            if 0 <= day < len(boards):
-                boards[day].append(
-                    (
-                        instant,
-                        trip_id,
-                        seq,
-                        b"".join(
-                            (
-                                b'{"arrival":',
-                                b"null" if arr is None else iso(ref + arr),
-                                middle_a,
-                                b"null" if dep is None else iso(ref + dep),
-                                middle_b,
-                                dates[i],
-                                tail,
-                            )
-                        ),
-                    )
-                )
-                self.routes[day].add(info[1])
-
-    def _week_run(
-        self,
-        trip_id: str,
-        seq: int,
-        arr: int | None,
-        dep: int | None,
-        info: TripInfo,
-        clock: ZoneClock,
-        span: tuple[int, int],
-        pieces: tuple[bytes, bytes, bytes],
-        week: Cell,
-    ) -> None:
-        """_run's loop with the site's week (board_week.WeekRows): the same JSON, and after it the
-        departure's ISO time (its arrival's when it only arrives) and the visit's cell."""
-        when = dep if dep is not None else arr
-        assert when is not None
-        refs, dates = info[0]
-        middle_a, middle_b, tail = pieces
-        day_of, first_day, boards, iso = self.board_clock.local_day, self.first_day, self.boards, clock.iso
-        for i in range(*span):
             ref = refs[i]
             instant = ref + when
             day = day_of(instant) - first_day

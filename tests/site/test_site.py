@@ -19,7 +19,7 @@ from builder.importer.run import import_feed
 from builder.release.output import Raw
 from builder.site import stop_weeks, tables
 from builder.site.svgmap import contrast, text_colour
-from builder.snapshot.board_week import full_time, parse, parse_first_day, script
+from builder.snapshot.board_week import WeekRows, cell, clock_time, full_time, parse, parse_first_day, script
 from builder.snapshot.keys import key_for
 from builder.snapshot.kinds import kind
 from tests.conftest import TIMETABLE_ORACLE, assert_oracle_agrees
@@ -219,6 +219,26 @@ def test_site_week_times_hold_across_clock_changes_and_zones(
     )
     rows, short = week_times_against_boards(build(settings).release)
     assert short > 0 and (rows > short) == mixed, (rows, short)
+
+
+def test_site_week_times_shorten_only_what_the_row_date_and_offset_give() -> None:
+    """Each of a time's four forms (on the row's date or not, at the date's usual offset or not) comes
+    back whole from full_time, and shows its own clock time."""
+    times = [
+        "2026-11-01T00:30:00-04:00",  # the first row on the date: its offset is the usual one
+        "2026-11-01T01:30:00-05:00",  # on the date, after the clocks fell back: keeps its offset
+        "2026-10-31T23:45:00-04:00",  # a platform's own zone, the day before, at the usual offset
+        "2026-10-31T22:50:00-06:00",  # another zone, date and offset
+        "2026-11-01T23:10:00-05:00",
+    ]
+    visit = cell("R1", "Downtown", "S1", {"departure": 0})
+    day = [(n, "t", 1, b"{}", orjson.dumps(t), visit) for n, t in enumerate(times)]
+    data = parse(b"".join(WeekRows({}, lambda r: [r, "", "", "", ""]).document(["20261101"], [day])))
+    assert data is not None and data["offsets"] == {"20261101": "-04:00"}
+    written = [row[0] for row in data["days"]["20261101"]]
+    assert written == ["00:30:00", "01:30:00-05:00", "2026-10-31T23:45:00", times[3], "23:10:00-05:00"]
+    assert [full_time("20261101", w, data["offsets"]) for w in written] == times
+    assert [clock_time(w) for w in written] == ["00:30", "01:30", "23:45", "22:50", "23:10"]
 
 
 def first_day_of(found: dict[str, Any]) -> dict[str, Any]:

@@ -49,14 +49,16 @@
 
   // --- departure boards: window.transitSnapshotBoards, the stop's week (stops/<key>.js, loaded by its
   // page); rows are [local ISO date-time with offset, route, headsign, platform, note], the time written
-  // as HH:MM:SS alone when it is on the row's date at that date's usual offset (data.offsets[date])
+  // without its date when it is on the row's date, and without its offset when it is at the date's
+  // usual one (data.offsets[date]): completed here, as board_week.full_time does
   function setUpBoard() {
     var data = window.transitSnapshotBoards;
     if (!data || !document.getElementById("board")) return;
     data.dates.forEach(function (date) {
       var day = date.slice(0, 4) + "-" + date.slice(4, 6) + "-" + date.slice(6) + "T";
       data.days[date].forEach(function (row) {
-        if (row[0].length === 8) row[0] = day + row[0] + data.offsets[date];
+        if (row[0].charAt(2) === ":") row[0] = day + row[0];
+        if (row[0].length === 19) row[0] += data.offsets[date];
       });
     });
     var platformNode = document.getElementById("board-platforms");
