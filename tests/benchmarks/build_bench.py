@@ -141,8 +141,7 @@ def run_once(program: Program, feed: Feed, work: Path, result: Result) -> None:
             f"{free >> 30} GiB free under {work}: not enough to keep every output until the "
             "end (use --work on a larger disk, or fewer --runs)"
         )
-    subprocess.run(["sync"], check=True)  # the previous program's dirty pages are not this one's cost
-    result.samples.append(run(program.command(feed, out)))
+    result.samples.append(run(program.command(feed, out), sync=True))
     result.documents, result.bytes, result.largest = folder_size(program.written(out))
     result.largest_timetable = largest_file(program.written(out) / "timetables")
 

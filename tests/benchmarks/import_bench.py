@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -38,8 +37,7 @@ def bench(feed: Feed, work: Path, runs: int) -> str:
     samples: dict[str, list[Sample]] = {n: [] for n in names}
     for i in range(runs):
         for name in names[i % len(names) :] + names[: i % len(names)]:
-            subprocess.run(["sync"], check=True)
-            samples[name].append(run(cmds[name]))
+            samples[name].append(run(cmds[name], sync=True))
     rows = [
         [
             n,

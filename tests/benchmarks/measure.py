@@ -22,8 +22,8 @@ class Sample:
     wall: float
     cpu: float  # user + system
     rss_mb: float  # peak of the summed RSS over the process tree
-    # user time alone: on these virtual machines the kernel's share of writing new bytes swings
-    # severalfold from run to run of the same work, the program's own share does not
+    # user time alone: on these virtual machines the kernel's share swings severalfold from run to run
+    # of the same work (creating files soon after others were deleted above all), the program's does not
     user: float = float("nan")
 
 
@@ -69,10 +69,15 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def run(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Sample:
-    """Run `cmd` to completion (its output discarded unless it fails) and measure it.
+def run(
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, sync: bool = False
+) -> Sample:
+    """Run `cmd` to completion (its output discarded unless it fails) and measure it; with `sync`,
+    after writing out every dirty page first: the previous program's writes are not this one's cost.
 
     os.wait4 gives this child's own rusage (its reaped descendants included), so CPU is exact per run."""
+    if sync:
+        subprocess.run(["sync"], check=True)
     with tempfile.TemporaryFile() as err:
         started = time.monotonic()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)

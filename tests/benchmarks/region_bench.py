@@ -151,12 +151,8 @@ def measure(imports: Sequence[list[str]], db: Path, out: Path, settings: Setting
     shutil.rmtree(out, ignore_errors=True)
     built = Built()
     for cmd in imports:
-        if not settings.smoke:
-            subprocess.run(["sync"], check=True)
-        built.imports.append(run(cmd))
-    if not settings.smoke:
-        subprocess.run(["sync"], check=True)
-    built.build = run(build_cmd(db, out, settings.workers))
+        built.imports.append(run(cmd, sync=not settings.smoke))
+    built.build = run(build_cmd(db, out, settings.workers), sync=not settings.smoke)
     built.documents, built.bytes, _ = folder_size(out / "current")
     return built
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -83,7 +82,7 @@ def their_config(feed: Path, out: Path, sqlite: Path | None, skip_import: bool) 
 def theirs(config: Path, *, sync: bool = False) -> Sample:
     env = {**os.environ, "PATH": f"{NODE_BIN}:{os.environ['PATH']}", "PUPPETEER_SKIP_DOWNLOAD": "1"}
     command = [str(GTFS_TO_HTML / "node_modules" / ".bin" / "gtfs-to-html"), "--configPath", str(config)]
-    return _measured(command, sync=sync, env=env)
+    return run(command, env=env, sync=sync)
 
 
 def largest_html(folder: Path) -> tuple[int, str]:
@@ -105,7 +104,7 @@ def bench(name: str, work: Path, runs: int, smoke: bool = False) -> str:
     zip_path = FEEDS / f"{name}.zip"
     base = work / OUTPUTS / "site" / name
     base.mkdir(parents=True)
-    measure = partial(_measured, sync=not smoke)
+    measure = partial(run, sync=not smoke)
     ours: dict[str, Measured] = {k: Measured([]) for k in ("import", "build", "build --site")}
     them: dict[str, Measured] = {k: Measured([]) for k in ("whole run", "pages only")}
     why_not = installed()
@@ -176,9 +175,3 @@ def report(
     verdict = "within" if our_pages[0] <= PAGE_LIMIT else "OVER"
     lines.append(f"our largest page: {our_pages[0] / 1e6:.2f} MB ({our_pages[1]}), {verdict} the 2 MB limit")
     return "\n".join(lines) + "\n"
-
-
-def _measured(cmd: list[str], *, sync: bool, env: dict[str, str] | None = None) -> Sample:
-    if sync:  # the previous program's dirty pages are not this one's cost
-        subprocess.run(["sync"], check=True)
-    return run(cmd, env=env)
