@@ -18,11 +18,13 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from builder.site import grid
 from builder.site.reader import Doc, page_of
 
 MAX_CELLS = 100_000  # about 1 MB of HTML a page
 INLINE_CELLS = 30_000  # a route whose tables hold more gets one page per table part
 _TIME = re.compile(r"(\d{2,}):(\d{2}):\d{2}")
+_SPECIAL = re.compile("[&<>\"']")  # what markupsafe's escape replaces
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,18 @@ def every(frequency: Doc) -> str:
     return f"every {amount}, {plain_time(frequency['start_time'])} to {plain_time(frequency['end_time'])}"
 
 
-def trip_header(trip: Doc) -> Markup:
+def trip_header(trip: Doc) -> str:
     frequencies = trip.get("frequencies") or []
-    label = escape("; ".join(every(f) for f in frequencies) if frequencies else first_time(trip))
+    label = text("; ".join(every(f) for f in frequencies) if frequencies else first_time(trip))
     cls = ' class="freq"' if frequencies else ""
-    return Markup(f'<th scope="col" data-trip="{escape(trip["trip_id"])}"{cls}>{label}')
+    return f'<th scope="col" data-trip="{text(trip["trip_id"])}"{cls}>{label}'
+
+
+def text(value: str) -> str:
+    """`value` escaped for HTML as markupsafe's `escape` does, as a plain str: a route's headers and
+    stop names are thousands of short strings, most with nothing to escape, and a Markup each costs a
+    Python call."""
+    return value if _SPECIAL.search(value) is None else str(escape(value))
 
 
 class _Cells(dict[Any, str]):
@@ -134,19 +143,28 @@ def table_html(part: Part, root: str) -> Iterator[Markup]:
     strings joined once per row (a Markup per cell costs several times more on millions of cells)."""
     trips = part.trips
     yield Markup('<thead><tr><th scope="col">Stop')
-    yield Markup("").join(trip_header(t) for t in trips)
+    yield Markup("".join([trip_header(t) for t in trips]))  # every piece escaped by trip_header
     yield Markup("</thead><tbody>")
     stops = part.table["stops"]
-    # each stop's row of times, one per trip (every trip has a time or None for every stop)
-    rows = zip(*(t["times"] for t in trips), strict=True) if trips else [()] * len(stops)
-    cell = _CELLS.__getitem__
-    for stop, values in zip(stops, rows, strict=True):
-        # every piece is a fixed tag, an escaped name or a checked time
-        yield Markup(f'<tr><th scope="row">{stop_link(stop, root)}' + "".join(map(cell, values)))
+    # every piece is a fixed tag, an escaped name or a checked time
+    for stop, cells in zip(stops, row_cells(trips, len(stops)), strict=True):
+        yield Markup(f'<tr><th scope="row">{stop_link(stop, root)}' + cells)
     yield Markup("</tbody>")
 
 
-def stop_link(stop: Doc, root: str) -> Markup:
-    name = escape(stop.get("stop_name") or stop["stop_id"])
+def row_cells(trips: list[Doc], stops: int) -> list[str] | Iterator[str]:
+    """Each stop's cells, a cell per trip: sliced out of the times at once (builder.site.grid) when
+    they are all plain times, else a cell at a time (every trip has a time or None for every stop)."""
+    sliced = grid.rows(trips, stops)
+    if sliced is not None:
+        return sliced
+    if not trips:
+        return [""] * stops
+    cell = _CELLS.__getitem__
+    return ("".join(map(cell, values)) for values in zip(*(t["times"] for t in trips), strict=True))
+
+
+def stop_link(stop: Doc, root: str) -> str:
+    name = text(stop.get("stop_name") or stop["stop_id"])
     href = stop.get("href")
-    return Markup(f'<a href="{escape(root + page_of(href))}">{name}</a>') if href else name
+    return f'<a href="{text(root + page_of(href))}">{name}</a>' if href else name
