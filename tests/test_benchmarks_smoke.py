@@ -64,7 +64,9 @@ def test_benchmarks_site_smoke_prints_the_page_phase(tmp_path: Path) -> None:
     out = smoke("site", tmp_path)
     assert "| program " in out and "| user s " in out and "| ours: build --site " in out
     assert re.search(
-        r"page phase \(build --site - build\): -?[\d.]+ s wall, -?[\d.]+ s cpu, -?[\d.]+ s user", out
+        r"page phase \(build --site - build of the same run, median over runs\): -?[\d.]+ s wall "
+        r"\(runs: -?[\d.]+; difference of the medians: -?[\d.]+\), -?[\d.]+ s cpu, -?[\d.]+ s user",
+        out,
     )
     # with gtfs-to-html installed (scripts/setup-gtfs-to-html) the ratios, without it the reason
     assert "gtfs-to-html / ours: end to end " in out or "gtfs-to-html not measured: " in out
