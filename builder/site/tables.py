@@ -125,8 +125,8 @@ def text(value: str) -> str:
 
 
 class _Cells(dict[Any, str]):
-    """Cell HTML by value, shared by every table: a feed has a few thousand distinct times. Looked up
-    with `map` over a row's values, so a row is made in one C loop; a value first met is made here."""
+    """Cell HTML by value, shared by every table, for the parts builder.site.grid cannot slice. Looked
+    up with `map` over a row's values, so a row is made in one C loop; a value first met is made here."""
 
     def __missing__(self, value: str) -> str:
         cell = "<td>" + str(show_time(value))  # str + Markup would escape the str
