@@ -99,3 +99,24 @@ def test_benchmarks_region_smoke_builds_two_feeds_in_one_snapshot(tmp_path: Path
     for feed in ("lirr", "caltrain"):
         assert f"feeds/{feed}/ against the single-feed build of {feed}: " in out
     assert out.count("all equal but for the folder in paths and hrefs") == 2
+
+
+def test_benchmarks_site_page_phase_lost_in_noise_gives_no_ratio() -> None:
+    from tests.benchmarks.measure import Sample
+    from tests.benchmarks.site_bench import Measured, page_phases, resolved
+
+    def runs(*walls: float) -> Measured:
+        return Measured([Sample(wall=w, cpu=w * 1.5, rss_mb=100, user=w) for w in walls])
+
+    theirs = runs(70.0)
+    # mta_bus_brooklyn, 2026-12-08: build --site less build of the same run, 13.1, -0.7 and -1.8 s
+    noisy = {"build": runs(40.0, 45.0, 46.0), "build --site": runs(53.1, 44.3, 44.2)}
+    walls = page_phases(noisy, "wall")
+    assert [round(w, 1) for w in walls] == [13.1, -0.7, -1.8]
+    assert (
+        resolved(theirs, (-0.7, -1.05, -0.7), walls)
+        == "not resolved (each run's difference: 13.1, -0.7, -1.8 s)"
+    )
+    steady = {"build": runs(40.0, 41.0, 42.0), "build --site": runs(43.5, 44.5, 45.5)}
+    assert [round(w, 1) for w in page_phases(steady, "wall")] == [3.5, 3.5, 3.5]
+    assert resolved(theirs, (3.5, 5.25, 3.5), walls) == "20.0x faster (cpu 20.0x, user 20.0x)"

@@ -146,6 +146,15 @@ def page_phases(ours: dict[str, Measured], field: str) -> list[float]:
     return [getattr(site, field) - getattr(plain, field) for plain, site in pairs]
 
 
+def resolved(theirs: Measured, ours: tuple[float, float, float], walls: list[float]) -> str:
+    """Their page phase over ours (wall, cpu, user), unless the runs' differences are lost in the
+    machine's noise: a page phase at or below zero, in any of the three, is no measurement."""
+    if min(ours) <= 0:
+        return f"not resolved (each run's difference: {', '.join(f'{w:.1f}' for w in walls)} s)"
+    wall, cpu, user = ours
+    return f"{theirs.wall() / wall:.1f}x faster (cpu {theirs.cpu() / cpu:.1f}x, user {theirs.user() / user:.1f}x)"
+
+
 def report(
     name: str, base: Path, ours: dict[str, Measured], them: dict[str, Measured], why_not: str | None
 ) -> str:
@@ -177,9 +186,8 @@ def report(
         end_to_end_cpu = ours["import"].cpu() + ours["build --site"].cpu()
         lines.append(
             f"gtfs-to-html / ours: end to end {whole.wall() / end_to_end:.1f}x faster (cpu "
-            f"{whole.cpu() / end_to_end_cpu:.1f}x), page phase {their_pages.wall() / max(pages, 0.01):.1f}x "
-            f"faster (cpu {their_pages.cpu() / max(pages_cpu, 0.01):.1f}x, user "
-            f"{their_pages.user() / max(pages_user, 0.01):.1f}x), peak RSS "
+            f"{whole.cpu() / end_to_end_cpu:.1f}x), page phase "
+            f"{resolved(their_pages, (pages, pages_cpu, pages_user), walls)}, peak RSS "
             f"{site_rss / whole.rss():.2f} of theirs; their largest page {their_largest[0] / 1e6:.1f} MB "
             f"({their_largest[1]})"
         )
