@@ -2,9 +2,9 @@
 
 End to end, zip to pages: our `import` plus `build --site`, against gtfs-to-html's whole run (its default
 in-memory database, HTML only). The page phase alone: what `--site` adds to our build (`build --site`
-minus `build`, same database, one run after the other; the median of the runs' differences), against gtfs-to-html rendering from a database it imported
-beforehand (`skipImport`). gtfs-to-html and the Node 22 it needs are installed by
-scripts/setup-gtfs-to-html into a cache folder outside the repository.
+minus `build`, same database, one after the other; the median of the runs' differences), against
+gtfs-to-html rendering from a database it imported beforehand (`skipImport`). gtfs-to-html and the Node
+22 it needs are installed by scripts/setup-gtfs-to-html into a cache folder outside the repository.
 """
 
 from __future__ import annotations
