@@ -82,10 +82,7 @@ def show_time(gtfs_time: str) -> Markup:
     if match is None:
         return escape(gtfs_time)
     hours, minutes = int(match[1]), match[2]
-    if hours < 24:
-        return Markup(f"{hours:02d}:{minutes}")
-    days = hours // 24
-    return Markup(f'{hours % 24:02d}:{minutes}<small title="{days} day(s) later">+{days}</small>')
+    return Markup(f"{hours:02d}:{minutes}" if hours < 24 else grid.late_time(hours, minutes))
 
 
 def plain_time(gtfs_time: str) -> str:
@@ -135,7 +132,7 @@ class _Cells(dict[Any, str]):
         return cell
 
 
-_CELLS = _Cells({None: "<td>", "": '<td class="nt">•'})  # •: stops without a scheduled time
+_CELLS = _Cells({None: "<td>", "": grid.UNTIMED_CELL})
 
 
 def table_html(part: Part, root: str) -> Iterator[Markup]:
