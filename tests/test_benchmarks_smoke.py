@@ -119,4 +119,21 @@ def test_benchmarks_site_page_phase_lost_in_noise_gives_no_ratio() -> None:
     )
     steady = {"build": runs(40.0, 41.0, 42.0), "build --site": runs(43.5, 44.5, 45.5)}
     assert [round(w, 1) for w in page_phases(steady, "wall")] == [3.5, 3.5, 3.5]
-    assert resolved(theirs, (3.5, 5.25, 3.5), walls) == "20.0x faster (cpu 20.0x, user 20.0x)"
+    assert resolved(theirs, (3.5, 5.25, 3.5), [3.5, 3.5, 3.5]) == "20.0x faster (cpu 20.0x, user 20.0x)"
+
+
+def test_benchmarks_site_page_phase_with_a_run_at_zero_is_uncertain() -> None:
+    from tests.benchmarks.measure import Sample
+    from tests.benchmarks.site_bench import Measured, page_phases, resolved
+
+    def runs(*walls: float) -> Measured:
+        return Measured([Sample(wall=w, cpu=w * 1.5, rss_mb=100, user=w) for w in walls])
+
+    # mta_bus_brooklyn, 2026-12-08 02:24-02:35: differences 1.4, 7.3 and -0.0 s, median 1.4 s
+    mixed = {"build": runs(36.0, 38.0, 40.0), "build --site": runs(37.4, 45.3, 40.0)}
+    walls = page_phases(mixed, "wall")
+    assert [round(w, 1) for w in walls] == [1.4, 7.3, 0.0]
+    assert resolved(runs(59.0), (1.4, 2.1, 1.4), walls) == (
+        "42.1x faster (cpu 42.1x, user 42.1x), uncertain: a run's difference was at or below zero "
+        "(each run's: 1.4, 7.3, 0.0 s)"
+    )

@@ -148,11 +148,19 @@ def page_phases(ours: dict[str, Measured], field: str) -> list[float]:
 
 def resolved(theirs: Measured, ours: tuple[float, float, float], walls: list[float]) -> str:
     """Their page phase over ours (wall, cpu, user), unless the runs' differences are lost in the
-    machine's noise: a page phase at or below zero, in any of the three, is no measurement."""
+    machine's noise: a page phase at or below zero, in any of the three, is no measurement. A positive
+    median with a run at or below zero is a ratio the report flags as uncertain: that run's build with
+    the site finished no later than the one without, so the builds' noise was as large as the phase
+    (mta_bus_brooklyn, 2026-12-08: runs of 1.4, 7.3 and -0.0 s printed 42.1x; five more runs put the
+    phase near 4 s, 14.6x)."""
+    runs = f"{', '.join(f'{w:.1f}' for w in walls)} s"
     if min(ours) <= 0:
-        return f"not resolved (each run's difference: {', '.join(f'{w:.1f}' for w in walls)} s)"
+        return f"not resolved (each run's difference: {runs})"
     wall, cpu, user = ours
-    return f"{theirs.wall() / wall:.1f}x faster (cpu {theirs.cpu() / cpu:.1f}x, user {theirs.user() / user:.1f}x)"
+    ratio = f"{theirs.wall() / wall:.1f}x faster (cpu {theirs.cpu() / cpu:.1f}x, user {theirs.user() / user:.1f}x)"
+    if min(walls) <= 0:
+        return f"{ratio}, uncertain: a run's difference was at or below zero (each run's: {runs})"
+    return ratio
 
 
 def report(
