@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.benchmarks import nyfeeds
+from tests.benchmarks.measure import Sample
+from tests.benchmarks.site_bench import Measured, page_phases, resolved
 from tests.conftest import FEEDS, REPO, SHARED
 
 BASELINES = SHARED / "baselines"
@@ -101,39 +103,32 @@ def test_benchmarks_region_smoke_builds_two_feeds_in_one_snapshot(tmp_path: Path
     assert out.count("all equal but for the folder in paths and hrefs") == 2
 
 
+def site_runs(*walls: float) -> Measured:
+    """A program's runs for the site report: cpu 1.5x wall (two processes), user as wall."""
+    return Measured([Sample(wall=w, cpu=w * 1.5, rss_mb=100, user=w) for w in walls])
+
+
 def test_benchmarks_site_page_phase_lost_in_noise_gives_no_ratio() -> None:
-    from tests.benchmarks.measure import Sample
-    from tests.benchmarks.site_bench import Measured, page_phases, resolved
-
-    def runs(*walls: float) -> Measured:
-        return Measured([Sample(wall=w, cpu=w * 1.5, rss_mb=100, user=w) for w in walls])
-
-    theirs = runs(70.0)
+    theirs = site_runs(70.0)
     # mta_bus_brooklyn, 2026-12-08: build --site less build of the same run, 13.1, -0.7 and -1.8 s
-    noisy = {"build": runs(40.0, 45.0, 46.0), "build --site": runs(53.1, 44.3, 44.2)}
+    noisy = {"build": site_runs(40.0, 45.0, 46.0), "build --site": site_runs(53.1, 44.3, 44.2)}
     walls = page_phases(noisy, "wall")
     assert [round(w, 1) for w in walls] == [13.1, -0.7, -1.8]
     assert (
         resolved(theirs, (-0.7, -1.05, -0.7), walls)
         == "not resolved (each run's difference: 13.1, -0.7, -1.8 s)"
     )
-    steady = {"build": runs(40.0, 41.0, 42.0), "build --site": runs(43.5, 44.5, 45.5)}
+    steady = {"build": site_runs(40.0, 41.0, 42.0), "build --site": site_runs(43.5, 44.5, 45.5)}
     assert [round(w, 1) for w in page_phases(steady, "wall")] == [3.5, 3.5, 3.5]
     assert resolved(theirs, (3.5, 5.25, 3.5), [3.5, 3.5, 3.5]) == "20.0x faster (cpu 20.0x, user 20.0x)"
 
 
 def test_benchmarks_site_page_phase_with_a_run_at_zero_is_uncertain() -> None:
-    from tests.benchmarks.measure import Sample
-    from tests.benchmarks.site_bench import Measured, page_phases, resolved
-
-    def runs(*walls: float) -> Measured:
-        return Measured([Sample(wall=w, cpu=w * 1.5, rss_mb=100, user=w) for w in walls])
-
     # mta_bus_brooklyn, 2026-12-08 02:24-02:35: differences 1.4, 7.3 and -0.0 s, median 1.4 s
-    mixed = {"build": runs(36.0, 38.0, 40.0), "build --site": runs(37.4, 45.3, 40.0)}
+    mixed = {"build": site_runs(36.0, 38.0, 40.0), "build --site": site_runs(37.4, 45.3, 40.0)}
     walls = page_phases(mixed, "wall")
     assert [round(w, 1) for w in walls] == [1.4, 7.3, 0.0]
-    assert resolved(runs(59.0), (1.4, 2.1, 1.4), walls) == (
+    assert resolved(site_runs(59.0), (1.4, 2.1, 1.4), walls) == (
         "42.1x faster (cpu 42.1x, user 42.1x), uncertain: a run's difference was at or below zero "
         "(each run's: 1.4, 7.3, 0.0 s)"
     )
