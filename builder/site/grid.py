@@ -26,6 +26,8 @@ WIDTH = len('"HH:MM:SS",')
 _ABSENT = b'"\x00\x00:\x00\x00:\x00\x00"'  # null: the trip does not stop there
 _UNTIMED = b'"\x01\x01:\x01\x01:\x01\x01"'  # "": it stops, without a scheduled time
 _CELL = b"<td>\x00\x00:\x00\x00"  # a row's cell before its hour and minute are sliced in
+# a cell once sliced: an absent time leaves it blank as it was, an untimed one fills it with its sentinel
+_ABSENT_SLICED, _UNTIMED_SLICED = _CELL, _CELL.replace(b"\x00", b"\x01")
 _SLOTS = ((4, 1), (5, 2), (7, 4), (8, 5))  # (offset in _CELL, offset in the blob's cell): H, H, M, M
 _FIXED = ((0, b'"'), (3, b":"), (6, b":"), (9, b'"'), (10, b","))
 _LATE = re.compile(rb"<td>(2[4-9]|[3-9]\d):(\d\d)")  # past midnight: shown as the next day's time
@@ -51,7 +53,7 @@ def rows(trips: list[Doc], stops: int) -> list[str] | None:
     made = []
     for stop in range(stops):
         row = _row(blob, stop * WIDTH, stride, blank)
-        row = row.replace(b"<td>\x00\x00:\x00\x00", b"<td>").replace(b"<td>\x01\x01:\x01\x01", _UNTIMED_CELL)
+        row = row.replace(_ABSENT_SLICED, b"<td>").replace(_UNTIMED_SLICED, _UNTIMED_CELL)
         made.append((_LATE.sub(_late_cell, row) if late else row).decode())
     return made
 
