@@ -146,6 +146,11 @@ def page_phases(ours: dict[str, Measured], field: str) -> list[float]:
     return [getattr(site, field) - getattr(plain, field) for plain, site in pairs]
 
 
+def each_run(walls: list[float]) -> str:
+    """The runs' page phases as the report lists them: `1.4, 7.3, 0.0`."""
+    return ", ".join(f"{w:.1f}" for w in walls)
+
+
 def resolved(theirs: Measured, ours: tuple[float, float, float], walls: list[float]) -> str:
     """Their page phase over ours (wall, cpu, user), unless the runs' differences are lost in the
     machine's noise: a page phase at or below zero, in any of the three, is no measurement. A positive
@@ -153,7 +158,7 @@ def resolved(theirs: Measured, ours: tuple[float, float, float], walls: list[flo
     the site finished no later than the one without, so the builds' noise was as large as the phase
     (mta_bus_brooklyn, 2026-12-08: runs of 1.4, 7.3 and -0.0 s printed 42.1x; five more runs put the
     phase near 4 s, 14.6x)."""
-    runs = f"{', '.join(f'{w:.1f}' for w in walls)} s"
+    runs = f"{each_run(walls)} s"
     if min(ours) <= 0:
         return f"not resolved (each run's difference: {runs})"
     wall, cpu, user = ours
@@ -182,7 +187,7 @@ def report(
     lines.append(
         f"ours end to end (import + build --site): {end_to_end:.1f} s, peak {site_rss:.0f} MB; "
         f"page phase (build --site - build of the same run, median over runs): {pages:.1f} s wall "
-        f"(runs: {', '.join(f'{w:.1f}' for w in walls)}; difference of the medians: "
+        f"(runs: {each_run(walls)}; difference of the medians: "
         f"{ours['build --site'].wall() - ours['build'].wall():.1f}), {pages_cpu:.1f} s cpu, "
         f"{pages_user:.1f} s user; build --site / "
         f"build: {ours['build --site'].wall() / ours['build'].wall():.2f}x wall, "
